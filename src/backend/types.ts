@@ -1,0 +1,88 @@
+/**
+ * The kernel interface. Autograd and the ops never touch raw loops for the heavy work:
+ * they call these kernels on contiguous, row-major typed arrays. A backend implements the
+ * whole interface; a fast backend that lacks a kernel (or a dtype) delegates to the
+ * reference backend, so every op always has a working implementation.
+ *
+ * Kernels are pure functions of their arguments: they write only into `out` and keep no
+ * state between calls, so any backend can replace any other without the autograd layer
+ * noticing.
+ */
+
+export type FloatArray = Float32Array | Float64Array;
+export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+
+/** Elementwise ops with one input. All are defined for float inputs. */
+export type UnaryKernel =
+  | 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sin' | 'cos' | 'tanh' | 'sigmoid' | 'relu'
+  | 'erf' | 'log1p' | 'expm1' | 'sign' | 'reciprocal' | 'square' | 'floor' | 'ceil' | 'round';
+
+/** Elementwise ops with two inputs and NumPy broadcasting. */
+export type BinaryKernel = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum';
+
+/** Comparisons write 0/1 into a Uint8Array. */
+export type CompareKernel = 'gt' | 'ge' | 'lt' | 'le' | 'eq' | 'ne';
+
+export type ReduceKernel = 'sum' | 'max' | 'min' | 'prod';
+
+/**
+ * One matrix product, row-major and contiguous:
+ *   C[m×n] (+)= op(A) · op(B),  op(A) is m×k, op(B) is k×n,
+ * where op(X) = Xᵀ when the flag is set (A is then stored k×m, B stored n×k).
+ * The offsets say where each matrix starts in its array, so batched products need no copies.
+ */
+export interface GemmArgs {
+  transA: boolean;
+  transB: boolean;
+  m: number;
+  n: number;
+  k: number;
+  a: FloatArray;
+  aOffset: number;
+  b: FloatArray;
+  bOffset: number;
+  c: FloatArray;
+  cOffset: number;
+  /** true: C += op(A)·op(B); false: C = op(A)·op(B). */
+  accumulate: boolean;
+}
+
+export interface Backend {
+  readonly name: string;
+
+  gemm(args: GemmArgs): void;
+
+  /** out[i] = op(x[i]); x and out have the same length and dtype (float). */
+  unary(op: UnaryKernel, x: FloatArray, out: FloatArray): void;
+
+  /**
+   * out[idx] = op(a[aIndex], b[bIndex]) over outShape, where aStrides / bStrides are the
+   * element strides of a and b expressed in outShape's dims (0 on a broadcast dim).
+   */
+  binary(
+    op: BinaryKernel,
+    a: TypedArray,
+    aStrides: readonly number[],
+    b: TypedArray,
+    bStrides: readonly number[],
+    out: TypedArray,
+    outShape: readonly number[],
+  ): void;
+
+  /** Same addressing as `binary`; writes 1 where the comparison holds, else 0. */
+  compare(
+    op: CompareKernel,
+    a: TypedArray,
+    aStrides: readonly number[],
+    b: TypedArray,
+    bStrides: readonly number[],
+    out: Uint8Array,
+    outShape: readonly number[],
+  ): void;
+
+  /**
+   * Reduce the middle axis of x viewed as [outer, size, inner]: out has outer×inner entries.
+   * `max`/`min` of an empty axis are the caller's error to report, not the kernel's.
+   */
+  reduce(op: ReduceKernel, x: TypedArray, outer: number, size: number, inner: number, out: TypedArray): void;
+}
