@@ -1,0 +1,85 @@
+import { AutogradError } from '../errors.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+/** Where a gradient goes: output `index` of `node`. */
+export interface Edge {
+  node: Node;
+  index: number;
+}
+
+export type BackwardFn = (grads: (Tensor | null)[]) => (Tensor | null)[];
+
+/** What an output looked like, so the engine can make a zero gradient for an unused one. */
+export interface OutputMeta {
+  shape: readonly number[];
+  dtype: Tensor['dtype'];
+}
+
+let sequence = 0;
+
+/**
+ * One recorded operation. It holds edges to the nodes that produced its inputs (not the
+ * input tensors themselves), so only the tensors its backward rule saved stay in memory.
+ */
+export class Node {
+  /** Creation order: a later node never feeds an earlier one. */
+  readonly seq = sequence++;
+  /** Tensors whose gradients the user watches (hooks, retainGrad), by output index. */
+  watched: Map<number, Tensor> | null = null;
+  released = false;
+
+  constructor(
+    readonly name: string,
+    readonly next: (Edge | null)[],
+    private backwardFn: BackwardFn | null,
+    readonly outputs: OutputMeta[],
+    /** Saved tensors, kept here so that release() can drop them. */
+    private saved: { tensors: Tensor[]; versions: number[] } | null = null,
+  ) {}
+
+  /** The saved tensors, for inspection tools (graph drawing); empty once released. */
+  savedTensors(): readonly Tensor[] {
+    return this.saved?.tensors ?? [];
+  }
+
+  apply(grads: (Tensor | null)[]): (Tensor | null)[] {
+    if (this.released || this.backwardFn === null) {
+      throw new AutogradError(
+        `backward: trying to backward through the graph a second time: the saved tensors of ${this.name} were freed after the first backward. ` +
+          'Pass { retainGraph: true } to the first backward() if you need to backward through it again.',
+      );
+    }
+    if (this.saved) {
+      this.saved.tensors.forEach((t, i) => {
+        if (t.version !== this.saved!.versions[i]) {
+          throw new AutogradError(
+            `backward: a tensor of shape [${t.shape.join(',')}] saved by ${this.name} for its gradient was modified in place ` +
+              `(version ${this.saved!.versions[i]} then, ${t.version} now); use an out-of-place op or clone() it first`,
+          );
+        }
+      });
+    }
+    return this.backwardFn(grads);
+  }
+
+  release(): void {
+    this.backwardFn = null;
+    this.saved = null;
+    this.released = true;
+  }
+
+  watch(index: number, t: Tensor): void {
+    (this.watched ??= new Map()).set(index, t);
+  }
+}
+
+/** The sink of a leaf that requires grad: backward adds into `variable.grad` here. */
+export class AccumulateGrad extends Node {
+  constructor(readonly variable: Tensor) {
+    super('AccumulateGrad', [], () => [], [{ shape: variable.shape, dtype: variable.dtype }]);
+  }
+
+  override release(): void {
+    // Nothing saved; a leaf's sink stays usable for every later backward.
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * Errors that name the operation and the shapes or values involved. Every message starts
+ * with the op's name, so a user can find the failing line from the message alone.
+ */
+export class ChainruleError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Shapes that do not fit the operation. */
+export class ShapeError extends ChainruleError {}
+
+/** A dtype the operation cannot take, or two that it refuses to mix. */
+export class DTypeError extends ChainruleError {}
+
+/** A dim or an index outside its valid range. */
+export class IndexError extends ChainruleError {}
+
+/** Autograd used in a way that cannot give a correct gradient. */
+export class AutogradError extends ChainruleError {}
+
+/** An option or argument with a value the operation cannot take. */
+export class ValueError extends ChainruleError {}
+
+export function fmtShape(shape: readonly number[]): string {
+  return `[${shape.join(',')}]`;
+}

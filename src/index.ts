@@ -1,0 +1,44 @@
+/**
+ * chainrule: tensors with reverse-mode automatic differentiation.
+ *
+ *   import { tensor } from 'chainrule';
+ *   const x = tensor([1, 2, 3], { requiresGrad: true });
+ *   x.pow(2).sum().backward();
+ *   x.grad!.toArray(); // [2, 4, 6]
+ *
+ * This entry point is the browser-safe core: no Node built-ins are imported from here.
+ */
+import './ops/methods.js';
+
+export { Tensor, type NestedArray, type Hook, type RemovableHandle } from './tensor/tensor.js';
+export type { DType } from './tensor/dtype.js';
+export { promoteTypes } from './tensor/dtype.js';
+export * from './tensor/creation.js';
+export { Generator, manualSeed, defaultGenerator } from './tensor/random.js';
+export {
+  add, sub, mul, div, pow, maximum, minimum, neg, exp, log, sqrt, rsqrt, square, reciprocal, abs, sin, cos, tanh,
+  sigmoid, relu, erf, log1p, expm1, clamp, where, gt, ge, lt, le, eq, ne, matmul, dot, sum, mean, amax, amin,
+  amax as max, amin as min, variance as var, variance, std, logsumexp, argmax, argmin, reshape, permute, transpose,
+  expand, squeeze, unsqueeze, flatten, cat, stack, slice, narrow, select, split, chunk, indexSelect, indexAdd, gather,
+  scatterAdd, leakyRelu, elu, gelu, softplus, softmax, logSoftmax,
+  type TensorLike, type Dims, type VarOptions,
+} from './ops/functional.js';
+export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd/grad-mode.js';
+export type { BackwardOptions } from './autograd/engine.js';
+export { Function, FunctionCtx } from './autograd/function.js';
+export { grad, vjp, hvp, jacobian, autogradGrad, type GradOptions } from './autograd/functional.js';
+export { gradcheck, GradcheckError, type GradcheckOptions, type GradcheckResult } from './autograd/gradcheck.js';
+export { Node, AccumulateGrad } from './autograd/node.js';
+export { backend, setBackend, referenceBackend } from './backend/index.js';
+export type { Backend } from './backend/types.js';
+export { ChainruleError, ShapeError, DTypeError, IndexError, AutogradError, ValueError } from './errors.js';
+
+import { autogradGrad } from './autograd/functional.js';
+import { runBackward } from './autograd/engine.js';
+import { Function as AutogradFunction } from './autograd/function.js';
+/** PyTorch's torch.autograd namespace. */
+export const autograd = {
+  grad: autogradGrad,
+  backward: runBackward,
+  Function: AutogradFunction,
+};

@@ -1,0 +1,323 @@
+import { backend } from '../backend/index.js';
+import type { BinaryKernel, CompareKernel, FloatArray, ReduceKernel, TypedArray, UnaryKernel } from '../backend/types.js';
+import { allocate, castArray, type DType } from '../tensor/dtype.js';
+import { broadcastShapes, broadcastStrides, contiguousStrides, numel, sameShape } from '../tensor/shape.js';
+import { Tensor } from '../tensor/tensor.js';
+
+/**
+ * Untracked computations on tensors: the forward halves of the ops. Arithmetic goes through
+ * the backend's kernels; data movement (permute, gather, ...) is plain index arithmetic here.
+ * Nothing in this file records a graph.
+ */
+
+function make(data: TypedArray, shape: readonly number[], dtype: DType): Tensor {
+  return new Tensor(data, shape, dtype);
+}
+
+export function asDType(t: Tensor, dtype: DType): Tensor {
+  return t.dtype === dtype ? t : make(castArray(t.data, dtype), t.shape, dtype);
+}
+
+export function unaryK(op: UnaryKernel, x: Tensor): Tensor {
+  const out = allocate(x.dtype, x.data.length) as FloatArray;
+  backend().unary(op, x.data as FloatArray, out);
+  return make(out, x.shape, x.dtype);
+}
+
+export function binaryK(op: BinaryKernel, opName: string, a: Tensor, b: Tensor): Tensor {
+  const shape = sameShape(a.shape, b.shape) ? [...a.shape] : broadcastShapes(opName, a.shape, b.shape);
+  const out = allocate(a.dtype, numel(shape));
+  backend().binary(op, a.data, broadcastStrides(a.shape, shape), b.data, broadcastStrides(b.shape, shape), out, shape);
+  return make(out, shape, a.dtype);
+}
+
+export function compareK(op: CompareKernel, opName: string, a: Tensor, b: Tensor): Tensor {
+  const shape = sameShape(a.shape, b.shape) ? [...a.shape] : broadcastShapes(opName, a.shape, b.shape);
+  const out = new Uint8Array(numel(shape));
+  backend().compare(op, a.data, broadcastStrides(a.shape, shape), b.data, broadcastStrides(b.shape, shape), out, shape);
+  return make(out, shape, 'bool');
+}
+
+/** Reduce over the given (sorted, normalised) dims; the result keeps them as size 1. */
+export function reduceK(op: ReduceKernel, x: Tensor, dims: readonly number[]): Tensor {
+  let shape = [...x.shape];
+  let data = x.data;
+  // Reduce one dim at a time from the last, merging runs of adjacent dims into one pass.
+  const sorted = [...dims].sort((p, q) => q - p);
+  let i = 0;
+  while (i < sorted.length) {
+    let lo = sorted[i]!;
+    const hi = lo;
+    while (i + 1 < sorted.length && sorted[i + 1] === lo - 1) {
+      i++;
+      lo = sorted[i]!;
+    }
+    i++;
+    const outer = numel(shape.slice(0, lo));
+    const size = numel(shape.slice(lo, hi + 1));
+    const inner = numel(shape.slice(hi + 1));
+    const out = allocate(x.dtype, outer * inner);
+    backend().reduce(op, data, outer, size, inner, out);
+    data = out;
+    for (let d = lo; d <= hi; d++) shape[d] = 1;
+  }
+  if (dims.length === 0) data = data.slice();
+  shape = shape.slice();
+  return make(data, shape, x.dtype);
+}
+
+/** Batched C = op(A)·op(B) over broadcast batch dims; A, B at least 2-D, same float dtype. */
+export function matmulK(a: Tensor, b: Tensor, transA: boolean, transB: boolean, batchShape: readonly number[]): Tensor {
+  const ar = a.ndim;
+  const br = b.ndim;
+  const m = transA ? a.shape[ar - 1]! : a.shape[ar - 2]!;
+  const k = transA ? a.shape[ar - 2]! : a.shape[ar - 1]!;
+  const n = transB ? b.shape[br - 2]! : b.shape[br - 1]!;
+  const batch = numel(batchShape);
+  const out = allocate(a.dtype, batch * m * n) as FloatArray;
+  const aMat = a.shape[ar - 2]! * a.shape[ar - 1]!;
+  const bMat = b.shape[br - 2]! * b.shape[br - 1]!;
+  const aStr = broadcastStrides(a.shape.slice(0, -2), batchShape);
+  const bStr = broadcastStrides(b.shape.slice(0, -2), batchShape);
+  const idx = new Array<number>(batchShape.length).fill(0);
+  const kern = backend();
+  for (let bi = 0; bi < batch; bi++) {
+    let ao = 0;
+    let bo = 0;
+    for (let d = 0; d < idx.length; d++) {
+      ao += idx[d]! * aStr[d]!;
+      bo += idx[d]! * bStr[d]!;
+    }
+    kern.gemm({
+      transA, transB, m, n, k,
+      a: a.data as FloatArray, aOffset: ao * aMat,
+      b: b.data as FloatArray, bOffset: bo * bMat,
+      c: out, cOffset: bi * m * n,
+      accumulate: false,
+    });
+    for (let d = idx.length - 1; d >= 0; d--) {
+      if (++idx[d]! < batchShape[d]!) break;
+      idx[d] = 0;
+    }
+  }
+  return make(out, [...batchShape, m, n], a.dtype);
+}
+
+/** Visit every multi-index of `shape` in row-major order, with the flat offset under `strides`. */
+function forEachOffset(shape: readonly number[], strides: readonly number[], fn: (outIndex: number, inOffset: number) => void): void {
+  const total = numel(shape);
+  if (total === 0) return;
+  const nd = shape.length;
+  const idx = new Array<number>(nd).fill(0);
+  let off = 0;
+  for (let o = 0; o < total; o++) {
+    fn(o, off);
+    for (let d = nd - 1; d >= 0; d--) {
+      off += strides[d]!;
+      if (++idx[d]! < shape[d]!) break;
+      off -= strides[d]! * shape[d]!;
+      idx[d] = 0;
+    }
+  }
+}
+
+export function permuteK(x: Tensor, perm: readonly number[]): Tensor {
+  const inStrides = contiguousStrides(x.shape);
+  const shape = perm.map((p) => x.shape[p]!);
+  const strides = perm.map((p) => inStrides[p]!);
+  const out = allocate(x.dtype, x.data.length);
+  const src = x.data;
+  // 2-D transpose is the common case (matmul backward, linear layers): a tight loop.
+  if (x.ndim === 2 && perm[0] === 1) {
+    const [r, c] = x.shape as [number, number];
+    for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = src[i * c + j]!;
+  } else {
+    forEachOffset(shape, strides, (o, off) => {
+      out[o] = src[off]!;
+    });
+  }
+  return make(out, shape, x.dtype);
+}
+
+export function expandK(x: Tensor, shape: readonly number[]): Tensor {
+  const strides = broadcastStrides(x.shape, shape);
+  const out = allocate(x.dtype, numel(shape));
+  const src = x.data;
+  forEachOffset(shape, strides, (o, off) => {
+    out[o] = src[off]!;
+  });
+  return make(out, shape, x.dtype);
+}
+
+/** Copy of x[..., start:end:step, ...] along one dim. */
+export function sliceK(x: Tensor, dim: number, start: number, end: number, step: number): Tensor {
+  const len = Math.max(0, Math.ceil((end - start) / step));
+  const shape = [...x.shape];
+  shape[dim] = len;
+  const strides = contiguousStrides(x.shape);
+  const outStrides = [...strides];
+  outStrides[dim] = strides[dim]! * step;
+  const base = start * strides[dim]!;
+  const out = allocate(x.dtype, numel(shape));
+  const src = x.data;
+  forEachOffset(shape, outStrides, (o, off) => {
+    out[o] = src[base + off]!;
+  });
+  return make(out, shape, x.dtype);
+}
+
+/** Zeros of `shape` with g written into the slice [start:end:step] along dim (slice's adjoint). */
+export function sliceScatterK(g: Tensor, shape: readonly number[], dim: number, start: number, step: number): Tensor {
+  const strides = contiguousStrides(shape);
+  const gStrides = [...strides];
+  gStrides[dim] = strides[dim]! * step;
+  const base = start * strides[dim]!;
+  const out = allocate(g.dtype, numel(shape));
+  const src = g.data;
+  forEachOffset(g.shape, gStrides, (o, off) => {
+    out[base + off] = src[o]!;
+  });
+  return make(out, shape, g.dtype);
+}
+
+export function catK(xs: readonly Tensor[], dim: number): Tensor {
+  const shape = [...xs[0]!.shape];
+  shape[dim] = xs.reduce((s, t) => s + t.shape[dim]!, 0);
+  const outer = numel(shape.slice(0, dim));
+  const inner = numel(shape.slice(dim + 1));
+  const out = allocate(xs[0]!.dtype, numel(shape));
+  const rowOut = shape[dim]! * inner;
+  let col = 0;
+  for (const t of xs) {
+    const chunk = t.shape[dim]! * inner;
+    for (let o = 0; o < outer; o++) out.set(t.data.subarray(o * chunk, (o + 1) * chunk), o * rowOut + col);
+    col += chunk;
+  }
+  return make(out, shape, xs[0]!.dtype);
+}
+
+/** out = where(cond, a, b) with broadcasting of all three. */
+export function whereK(cond: Tensor, a: Tensor, b: Tensor, shape: readonly number[]): Tensor {
+  const out = allocate(a.dtype, numel(shape));
+  const cs = broadcastStrides(cond.shape, shape);
+  const as = broadcastStrides(a.shape, shape);
+  const bs = broadcastStrides(b.shape, shape);
+  const nd = shape.length;
+  const idx = new Array<number>(nd).fill(0);
+  const total = numel(shape);
+  let ci = 0;
+  let ai = 0;
+  let bi = 0;
+  for (let o = 0; o < total; o++) {
+    out[o] = cond.data[ci] ? a.data[ai]! : b.data[bi]!;
+    for (let d = nd - 1; d >= 0; d--) {
+      ci += cs[d]!;
+      ai += as[d]!;
+      bi += bs[d]!;
+      if (++idx[d]! < shape[d]!) break;
+      ci -= cs[d]! * shape[d]!;
+      ai -= as[d]! * shape[d]!;
+      bi -= bs[d]! * shape[d]!;
+      idx[d] = 0;
+    }
+  }
+  return make(out, shape, a.dtype);
+}
+
+/** Rows (along dim) of x picked by index; index is 1-D int32, already range-checked. */
+export function indexSelectK(x: Tensor, dim: number, index: Tensor): Tensor {
+  const shape = [...x.shape];
+  shape[dim] = index.data.length;
+  const outer = numel(x.shape.slice(0, dim));
+  const inner = numel(x.shape.slice(dim + 1));
+  const out = allocate(x.dtype, numel(shape));
+  const n = x.shape[dim]!;
+  const m = index.data.length;
+  for (let o = 0; o < outer; o++) {
+    for (let j = 0; j < m; j++) {
+      const src = (o * n + index.data[j]!) * inner;
+      out.set(x.data.subarray(src, src + inner), (o * m + j) * inner);
+    }
+  }
+  return make(out, shape, x.dtype);
+}
+
+/** self with src's rows added at the positions in index along dim (indexSelect's adjoint). */
+export function indexAddK(self: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
+  const out = self.data.slice();
+  const outer = numel(self.shape.slice(0, dim));
+  const inner = numel(self.shape.slice(dim + 1));
+  const n = self.shape[dim]!;
+  const m = index.data.length;
+  for (let o = 0; o < outer; o++) {
+    for (let j = 0; j < m; j++) {
+      const dst = (o * n + index.data[j]!) * inner;
+      const s = (o * m + j) * inner;
+      for (let i = 0; i < inner; i++) out[dst + i]! += src.data[s + i]!;
+    }
+  }
+  return make(out, self.shape, self.dtype);
+}
+
+/** out[i][j][k] = x[index[i][j][k]][j][k] (for dim 0), and so on; index range-checked. */
+export function gatherK(x: Tensor, dim: number, index: Tensor): Tensor {
+  const out = allocate(x.dtype, index.data.length);
+  const xs = contiguousStrides(x.shape);
+  const step = xs[dim]!;
+  const base = xs.map((s, d) => (d === dim ? 0 : s));
+  const idx = index.data;
+  forEachOffset2(index.shape, base, base, (o, off) => {
+    out[o] = x.data[off + idx[o]! * step]!;
+  });
+  return make(out, index.shape, x.dtype);
+}
+
+/** self with src[i][j][k] added at self[index[i][j][k]][j][k] (gather's adjoint). */
+export function scatterAddK(self: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
+  const out = self.data.slice();
+  const ss = contiguousStrides(self.shape);
+  const step = ss[dim]!;
+  const base = ss.map((s, d) => (d === dim ? 0 : s));
+  // src is read at the same multi-index as index (src may be larger than index).
+  const srcStrides = contiguousStrides(src.shape);
+  const idx = index.data;
+  forEachOffset2(index.shape, base, srcStrides, (o, off, so) => {
+    out[off + idx[o]! * step]! += src.data[so]!;
+  });
+  return make(out, self.shape, self.dtype);
+}
+
+/** forEachOffset with two stride sets walked together. */
+function forEachOffset2(
+  shape: readonly number[],
+  s1: readonly number[],
+  s2: readonly number[],
+  fn: (o: number, off1: number, off2: number) => void,
+): void {
+  const total = numel(shape);
+  const nd = shape.length;
+  const idx = new Array<number>(nd).fill(0);
+  let a = 0;
+  let b = 0;
+  for (let o = 0; o < total; o++) {
+    fn(o, a, b);
+    for (let d = nd - 1; d >= 0; d--) {
+      a += s1[d]!;
+      b += s2[d]!;
+      if (++idx[d]! < shape[d]!) break;
+      a -= s1[d]! * shape[d]!;
+      b -= s2[d]! * shape[d]!;
+      idx[d] = 0;
+    }
+  }
+}
+
+export function zerosK(shape: readonly number[], dtype: DType): Tensor {
+  return make(allocate(dtype, numel(shape)), shape, dtype);
+}
+
+export function fullK(shape: readonly number[], value: number, dtype: DType): Tensor {
+  const data = allocate(dtype, numel(shape));
+  data.fill(value);
+  return make(data, shape, dtype);
+}

@@ -1,0 +1,17 @@
+import { installRules, type RuleTable } from '../registry.js';
+import { elementwiseRules } from './elementwise.js';
+import { indexingRules } from './indexing.js';
+import { linalgRules } from './linalg.js';
+import { reduceRules } from './reduce.js';
+import { shapeRules } from './shape.js';
+
+/** The one table of gradient rules: every primitive op, its forward and its VJP. */
+export const rules: RuleTable = {
+  ...elementwiseRules,
+  ...reduceRules,
+  ...linalgRules,
+  ...shapeRules,
+  ...indexingRules,
+};
+
+installRules(rules);

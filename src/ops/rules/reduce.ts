@@ -1,0 +1,49 @@
+import { asDType, compareK, reduceK } from '../kernels.js';
+import type { Ctx, OpAttrs, OpRule } from '../registry.js';
+import { Tensor } from '../../tensor/tensor.js';
+
+type Rules<K extends keyof OpAttrs> = { [P in K]: OpRule<OpAttrs[P]> };
+
+/** The shape a reduction result has with keepdim, from the input shape. */
+function keptShape(shape: readonly number[], dims: readonly number[]): number[] {
+  return shape.map((d, i) => (dims.includes(i) ? 1 : d));
+}
+
+function squeezed(shape: readonly number[], dims: readonly number[]): number[] {
+  return shape.filter((_, i) => !dims.includes(i));
+}
+
+function reduceForward(op: 'sum' | 'max' | 'min', c: Ctx, x: Tensor, dims: number[], keepdim: boolean): Tensor {
+  const kept = reduceK(op, x, dims);
+  if (op !== 'sum') c.save(x, kept);
+  if (keepdim) return kept;
+  return new Tensor(kept.data, squeezed(x.shape, dims), kept.dtype);
+}
+
+/** amax/amin: the gradient is shared equally among the elements equal to the extreme value. */
+function extremeBackward(c: Ctx, g: Tensor, dims: number[], keepdim: boolean): (Tensor | null)[] {
+  const [x, kept] = c.saved as [Tensor, Tensor];
+  const gk = keepdim ? g : g.reshape(keptShape(x.shape, dims));
+  const hits = asDType(compareK('eq', 'max', x, kept), g.dtype);
+  const count = reduceK('sum', hits, dims);
+  return [gk.div(count).mul(hits)];
+}
+
+export const reduceRules: Rules<'sum' | 'amax' | 'amin'> = {
+  sum: {
+    forward: (c, [x], { dims, keepdim }) => reduceForward('sum', c, x!, dims, keepdim),
+    backward: (c, g, { dims, keepdim }) => {
+      const shape = c.inputShapes[0]!;
+      const gk = keepdim ? g : g.reshape(keptShape(shape, dims));
+      return [gk.expand([...shape])];
+    },
+  },
+  amax: {
+    forward: (c, [x], { dims, keepdim }) => reduceForward('max', c, x!, dims, keepdim),
+    backward: (c, g, { dims, keepdim }) => extremeBackward(c, g, dims, keepdim),
+  },
+  amin: {
+    forward: (c, [x], { dims, keepdim }) => reduceForward('min', c, x!, dims, keepdim),
+    backward: (c, g, { dims, keepdim }) => extremeBackward(c, g, dims, keepdim),
+  },
+};

@@ -1,0 +1,73 @@
+import type { TypedArray } from '../backend/types.js';
+
+/** Element types. `bool` is the result of comparisons and is stored one byte per element. */
+export type DType = 'float32' | 'float64' | 'int32' | 'bool';
+
+export const DTYPES: readonly DType[] = ['bool', 'int32', 'float32', 'float64'];
+
+export type ArrayFor<D extends DType> = D extends 'float32'
+  ? Float32Array
+  : D extends 'float64'
+    ? Float64Array
+    : D extends 'int32'
+      ? Int32Array
+      : Uint8Array;
+
+export function allocate(dtype: DType, size: number): TypedArray {
+  switch (dtype) {
+    case 'float32':
+      return new Float32Array(size);
+    case 'float64':
+      return new Float64Array(size);
+    case 'int32':
+      return new Int32Array(size);
+    case 'bool':
+      return new Uint8Array(size);
+  }
+}
+
+export function dtypeOfArray(data: TypedArray): DType {
+  if (data instanceof Float32Array) return 'float32';
+  if (data instanceof Float64Array) return 'float64';
+  if (data instanceof Int32Array) return 'int32';
+  return 'bool';
+}
+
+export function isFloat(dtype: DType): boolean {
+  return dtype === 'float32' || dtype === 'float64';
+}
+
+const RANK: Record<DType, number> = { bool: 0, int32: 1, float32: 2, float64: 3 };
+
+/** PyTorch's promotion between two tensors' dtypes: bool < int32 < float32 < float64. */
+export function promoteTypes(a: DType, b: DType): DType {
+  return RANK[a] >= RANK[b] ? a : b;
+}
+
+/**
+ * Promotion of a tensor with a JS number, as PyTorch does with Python scalars: the scalar
+ * only lifts the category (an integer tensor meeting 1.5 becomes float32), never the width.
+ */
+export function promoteWithScalar(t: DType, scalar: number): DType {
+  if (isFloat(t)) return t;
+  if (!Number.isInteger(scalar)) return 'float32';
+  return t === 'bool' ? 'int32' : t;
+}
+
+/** The dtype unary float functions (exp, log, sigmoid, ...) compute in. */
+export function floatTypeFor(dtype: DType): DType {
+  return isFloat(dtype) ? dtype : 'float32';
+}
+
+export function castArray(data: TypedArray, to: DType): TypedArray {
+  const out = allocate(to, data.length);
+  if (to === 'bool') {
+    for (let i = 0; i < data.length; i++) out[i] = data[i] !== 0 ? 1 : 0;
+  } else if (to === 'int32' && !(data instanceof Int32Array) && !(data instanceof Uint8Array)) {
+    // Float to int truncates toward zero, as PyTorch does.
+    for (let i = 0; i < data.length; i++) out[i] = Math.trunc(data[i]!);
+  } else {
+    out.set(data);
+  }
+  return out;
+}
