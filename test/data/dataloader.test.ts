@@ -29,7 +29,7 @@ describe('TensorDataset and DataLoader', () => {
 
   it('a generic dataset goes through collate (default stacks fields)', () => {
     const squares: Dataset<{ x: number; y: number }> = { length: 5, get: (i) => ({ x: i, y: i * i }) };
-    const [b] = [...new DataLoader(squares, { batchSize: 5 })] as { x: { tolist(): number[] }; y: { tolist(): number[] } }[];
+    const [b] = [...new DataLoader(squares, { batchSize: 5 })] as unknown as { x: { tolist(): number[] }; y: { tolist(): number[] } }[];
     expect(b!.y.tolist()).toEqual([0, 1, 4, 9, 16]);
     const custom = [...new DataLoader(squares, { batchSize: 2, collate: (items) => items.length })];
     expect(custom).toEqual([2, 2, 1]);
