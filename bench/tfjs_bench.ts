@@ -1,0 +1,104 @@
+/**
+ * TensorFlow.js side of `npm run bench`: the same work as chainrule's, on its cpu and wasm
+ * backends, printed as one JSON line. Usage: tsx bench/tfjs_bench.ts mlp|xor|matmul cpu|wasm
+ */
+import type * as TF from '@tensorflow/tfjs-core';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { loadFashionTrain, median, peakRssMb } from './common.js';
+
+const [work = 'xor', backendName = 'cpu', batchesArg] = process.argv.slice(2);
+// The CommonJS bundles: they register every kernel and gradient (the ESM build does not load in Node).
+const req = createRequire(import.meta.url);
+const tf = req('@tensorflow/tfjs') as typeof TF;
+req('@tensorflow/tfjs-backend-cpu');
+const { setWasmPaths } = req('@tensorflow/tfjs-backend-wasm') as { setWasmPaths: (p: string) => void };
+
+async function init(): Promise<void> {
+  if (backendName === 'wasm') {
+    setWasmPaths(path.dirname(req.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')) + '/');
+  }
+  await tf.setBackend(backendName);
+  await tf.ready();
+}
+
+/** Glorot-uniform weights and zero bias, as Keras' default Dense layer. */
+function dense(inF: number, outF: number) {
+  const lim = Math.sqrt(6 / (inF + outF));
+  return { w: tf.variable(tf.randomUniform([inF, outF], -lim, lim, 'float32', 1)), b: tf.variable(tf.zeros([outF])) };
+}
+
+async function mlp(): Promise<void> {
+  const { images, labels, n } = await loadFashionTrain();
+  const layers = [dense(784, 256), dense(256, 128), dense(128, 10)];
+  const vars = layers.flatMap((l) => [l.w, l.b]);
+  const opt = tf.train.adam(1e-3);
+  const batches = Number(batchesArg ?? 60);
+  const batch = 128;
+  const step = (b: number) =>
+    tf.tidy(() => {
+      const start = (b * batch) % (n - batch);
+      const x = tf.tensor2d(images.subarray(start * 784, (start + batch) * 784), [batch, 784]);
+      const y = tf.oneHot(tf.tensor1d(labels.subarray(start, start + batch), 'int32'), 10);
+      opt.minimize(() => {
+        let h: TF.Tensor = x;
+        layers.forEach((l, i) => {
+          h = tf.add(tf.matMul(h, l.w), l.b);
+          if (i < layers.length - 1) h = tf.relu(h);
+        });
+        return tf.losses.softmaxCrossEntropy(y, h) as TF.Scalar;
+      }, false, vars);
+    });
+  for (let b = 0; b < 5; b++) step(b);
+  const t0 = performance.now();
+  for (let b = 0; b < batches; b++) step(b);
+  const dt = (performance.now() - t0) / 1000;
+  console.log(JSON.stringify({ work: 'mlp', system: `tfjs-${backendName}`, samples_per_s: (batches * batch) / dt, peak_rss_mb: peakRssMb() }));
+}
+
+async function xor(): Promise<void> {
+  const x = tf.tensor2d([[0, 0], [0, 1], [1, 0], [1, 1]]);
+  const y = tf.tensor2d([[0], [1], [1], [0]]);
+  const l1 = dense(2, 4);
+  const l2 = dense(4, 1);
+  const opt = tf.train.sgd(0.5);
+  const vars = [l1.w, l1.b, l2.w, l2.b];
+  const step = () =>
+    tf.tidy(() => {
+      opt.minimize(() => {
+        const h = tf.sigmoid(tf.add(tf.matMul(x, l1.w), l1.b));
+        const o = tf.sigmoid(tf.add(tf.matMul(h, l2.w), l2.b));
+        return tf.mean(tf.square(tf.sub(o, y))) as TF.Scalar;
+      }, false, vars);
+    });
+  for (let i = 0; i < 500; i++) step();
+  const runs: number[] = [];
+  for (let r = 0; r < 5; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < 1000; i++) step();
+    runs.push(((performance.now() - t0) / 1000) * 1000);
+  }
+  console.log(JSON.stringify({ work: 'xor', system: `tfjs-${backendName}`, us_per_step: median(runs) }));
+}
+
+async function matmul(): Promise<void> {
+  const out: Record<number, number> = {};
+  for (const n of [128, 256, 512, 1024]) {
+    if (backendName === 'cpu' && n > 512) continue;
+    const a = tf.randomNormal([n, n]);
+    const b = tf.randomNormal([n, n]);
+    tf.matMul(a, b).dataSync();
+    const reps = Math.max(2, Math.round(2e8 / (2 * n ** 3)) * (backendName === 'wasm' ? 10 : 1));
+    const runs: number[] = [];
+    for (let r = 0; r < 3; r++) {
+      const t0 = performance.now();
+      for (let i = 0; i < reps; i++) tf.tidy(() => tf.matMul(a, b).dataSync());
+      runs.push((performance.now() - t0) / 1000 / reps);
+    }
+    out[n] = (2 * n ** 3) / median(runs) / 1e9;
+  }
+  console.log(JSON.stringify({ work: 'matmul', system: `tfjs-${backendName}`, gflops: out }));
+}
+
+await init();
+await ({ mlp, xor, matmul } as Record<string, () => Promise<void>>)[work]!();

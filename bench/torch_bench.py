@@ -1,0 +1,98 @@
+"""PyTorch side of `npm run bench`: the same work as bench/*.ts, printed as JSON lines.
+
+Run with Debian's python3-torch (1.13) and libopenblas0. For the AVX-512 kernels, unset
+OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE in the command that runs this (run-all.ts does).
+Usage: python3 bench/torch_bench.py mlp|xor|matmul [--threads N] [--epochs E]
+"""
+import argparse, gzip, json, os, resource, struct, sys, time
+
+import numpy as np
+import torch
+
+DATA = '/usr/share/datasets/fashion-mnist'
+
+
+def read_idx(path):
+    with gzip.open(path, 'rb') as f:
+        data = f.read()
+    ndim = data[3]
+    dims = struct.unpack('>' + 'I' * ndim, data[4:4 + 4 * ndim])
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def mlp(args):
+    xtr = torch.tensor(read_idx(f'{DATA}/train-images-idx3-ubyte.gz').reshape(-1, 784), dtype=torch.float32) / 255
+    ytr = torch.tensor(read_idx(f'{DATA}/train-labels-idx1-ubyte.gz'), dtype=torch.long)
+    xte = torch.tensor(read_idx(f'{DATA}/t10k-images-idx3-ubyte.gz').reshape(-1, 784), dtype=torch.float32) / 255
+    yte = torch.tensor(read_idx(f'{DATA}/t10k-labels-idx1-ubyte.gz'), dtype=torch.long)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    n = xtr.shape[0]
+    samples = 0
+    t0 = time.perf_counter()
+    for epoch in range(args.epochs):
+        perm = torch.randperm(n)
+        for i in range(0, n, 128):
+            idx = perm[i:i + 128]
+            loss = torch.nn.functional.cross_entropy(model(xtr[idx]), ytr[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            samples += idx.shape[0]
+    dt = time.perf_counter() - t0
+    with torch.no_grad():
+        acc = (model(xte).argmax(1) == yte).float().mean().item()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({'work': 'mlp', 'threads': torch.get_num_threads(), 'samples_per_s': samples / dt, 'test_acc': acc, 'peak_rss_mb': rss, 'epochs': args.epochs}))
+
+
+def xor(args):
+    torch.manual_seed(0)
+    x = torch.tensor([[0., 0.], [0., 1.], [1., 0.], [1., 1.]])
+    y = torch.tensor([[0.], [1.], [1.], [0.]])
+    model = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.Sigmoid(), torch.nn.Linear(4, 1), torch.nn.Sigmoid())
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+
+    def step():
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    for _ in range(2000):
+        step()
+    times = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        for _ in range(5000):
+            step()
+        times.append((time.perf_counter() - t0) / 5000)
+    print(json.dumps({'work': 'xor', 'threads': torch.get_num_threads(), 'us_per_step': sorted(times)[2] * 1e6}))
+
+
+def matmul(args):
+    out = {}
+    for n in (128, 256, 512, 1024):
+        a = torch.randn(n, n)
+        b = torch.randn(n, n)
+        a @ b
+        reps = max(3, int(2e9 / (2 * n ** 3)))
+        times = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            for _ in range(reps):
+                a @ b
+            times.append((time.perf_counter() - t0) / reps)
+        out[n] = 2 * n ** 3 / sorted(times)[2] / 1e9
+    print(json.dumps({'work': 'matmul', 'threads': torch.get_num_threads(), 'gflops': out}))
+
+
+if __name__ == '__main__':
+    p = argparse.ArgumentParser()
+    p.add_argument('work', choices=['mlp', 'xor', 'matmul'])
+    p.add_argument('--threads', type=int, default=0)
+    p.add_argument('--epochs', type=int, default=1)
+    a = p.parse_args()
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    {'mlp': mlp, 'xor': xor, 'matmul': matmul}[a.work](a)
