@@ -1,0 +1,78 @@
+import { ValueError } from '../errors.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { Optimizer, nonNegative, type OptimizerOptions, type ParamsInput, zerosLike } from './optimizer.js';
+
+export interface SGDOptions extends OptimizerOptions {
+  momentum: number;
+  dampening: number;
+  nesterov: boolean;
+  weightDecay: number;
+  maximize: boolean;
+}
+
+const SGD_DEFAULTS = { momentum: 0, dampening: 0, nesterov: false, weightDecay: 0, maximize: false };
+
+/**
+ * Stochastic gradient descent with optional momentum, dampening, Nesterov momentum and L2
+ * weight decay: PyTorch 1.13's `torch.optim.SGD` update, element by element:
+ *
+ *     g ← ∇ (−∇ when maximize) + weightDecay·θ
+ *     v ← g on the first step, else momentum·v + (1 − dampening)·g
+ *     g ← g + momentum·v (nesterov), or g ← v
+ *     θ ← θ − lr·g
+ *
+ * On the two ways momentum is written: the seeds write v ← βv + η∇, θ ← θ − v; PyTorch writes
+ * v ← βv + ∇, θ ← θ − ηv. For a constant learning rate η they give the same iterates, with
+ * v_seeds = η·v_torch; they part when η changes during training (a scheduler), where PyTorch's
+ * form applies the new rate to the whole accumulated velocity at once. We follow PyTorch.
+ * Note also that the first step sets v = g with no dampening, as PyTorch does.
+ *
+ *     const opt = new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
+ *     opt.zeroGrad(); loss.backward(); opt.step();
+ */
+export class SGD extends Optimizer<SGDOptions> {
+  constructor(params: ParamsInput<SGDOptions>, options: Partial<SGDOptions> = {}) {
+    super('SGD', params, { ...SGD_DEFAULTS, ...options });
+  }
+
+  protected validate(g: SGDOptions): void {
+    nonNegative(this.name, 'lr', g.lr);
+    nonNegative(this.name, 'momentum', g.momentum);
+    nonNegative(this.name, 'weightDecay', g.weightDecay);
+    if (g.nesterov && (!(g.momentum > 0) || g.dampening !== 0)) {
+      throw new ValueError(
+        `SGD: invalid nesterov true with momentum ${g.momentum} and dampening ${g.dampening} (nesterov needs momentum > 0 and dampening 0)`,
+      );
+    }
+  }
+
+  protected update(): void {
+    for (const [p, grad, g] of this.withGrad()) {
+      const { lr, momentum, dampening, nesterov, weightDecay, maximize } = g;
+      const x = p.data;
+      const dx = grad.data;
+      const n = x.length;
+      const sign = maximize ? -1 : 1;
+      if (momentum === 0) {
+        for (let i = 0; i < n; i++) {
+          let d = sign * dx[i]!;
+          if (weightDecay !== 0) d += weightDecay * x[i]!;
+          x[i]! -= lr * d;
+        }
+      } else {
+        const s = this.stateOf(p);
+        const first = s.momentumBuffer === undefined;
+        const buf = ((s.momentumBuffer as Tensor | undefined) ?? (s.momentumBuffer = zerosLike(p))).data;
+        const keep = 1 - dampening;
+        for (let i = 0; i < n; i++) {
+          let d = sign * dx[i]!;
+          if (weightDecay !== 0) d += weightDecay * x[i]!;
+          const v = first ? d : momentum * buf[i]! + keep * d;
+          buf[i] = v;
+          x[i]! -= lr * (nesterov ? d + momentum * buf[i]! : buf[i]!);
+        }
+      }
+      p.version++;
+    }
+  }
+}
