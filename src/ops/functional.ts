@@ -145,9 +145,15 @@ export function dot(a: Tensor, b: Tensor): Tensor {
 
 export type Dims = number | readonly number[];
 
+/** The dims a reduction runs over; a 0-d tensor accepts dim 0 (or -1) and has nothing to reduce. */
+function reductionDims(op: string, dim: Dims | undefined, x: Tensor): number[] {
+  const dims = normalizeDims(op, dim, x.ndim);
+  return x.ndim === 0 ? [] : dims;
+}
+
 export function sum(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   const t = x.dtype === 'bool' ? x.to('int32') : x;
-  return apply('sum', [t], { dims: normalizeDims('sum', dim, x.ndim), keepdim });
+  return apply('sum', [t], { dims: reductionDims('sum', dim, x), keepdim });
 }
 
 function reducedCount(x: Tensor, dims: number[]): number {
@@ -156,7 +162,7 @@ function reducedCount(x: Tensor, dims: number[]): number {
 
 export function mean(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   if (!isFloat(x.dtype)) throw new DTypeError(`mean: needs a floating-point tensor, got ${x.dtype}; convert with .float() first`);
-  const dims = normalizeDims('mean', dim, x.ndim);
+  const dims = reductionDims('mean', dim, x);
   return div(sum(x, dims, keepdim), reducedCount(x, dims));
 }
 
@@ -169,13 +175,13 @@ function checkNonEmpty(op: string, x: Tensor, dims: number[]): void {
 
 /** Largest value over dims (PyTorch's amax); on ties the gradient is shared equally. */
 export function amax(x: Tensor, dim?: Dims, keepdim = false): Tensor {
-  const dims = normalizeDims('max', dim, x.ndim);
+  const dims = reductionDims('max', dim, x);
   checkNonEmpty('max', x, dims);
   return apply('amax', [x], { dims, keepdim });
 }
 
 export function amin(x: Tensor, dim?: Dims, keepdim = false): Tensor {
-  const dims = normalizeDims('min', dim, x.ndim);
+  const dims = reductionDims('min', dim, x);
   checkNonEmpty('min', x, dims);
   return apply('amin', [x], { dims, keepdim });
 }
@@ -189,26 +195,35 @@ export interface VarOptions {
 }
 
 export function variance(x: Tensor, dim?: Dims, opts: VarOptions = {}): Tensor {
-  const dims = normalizeDims('var', dim, x.ndim);
+  const dims = reductionDims('var', dim, x);
   const correction = opts.correction ?? (opts.unbiased === false ? 0 : 1);
   const n = reducedCount(x, dims);
   const d = sub(x, mean(x, dims, true));
   return div(sum(mul(d, d), dims, opts.keepdim ?? false), Math.max(0, n - correction));
 }
 
+/** √var; where var is 0 the gradient is 0, as PyTorch (not sqrt'(0)·0 = NaN). */
 export function std(x: Tensor, dim?: Dims, opts: VarOptions = {}): Tensor {
-  return sqrt(variance(x, dim, opts));
+  const v = variance(x, dim, opts);
+  // The double where keeps the infinite sqrt'(0) out of the graph entirely.
+  const zero = v.detach().eq(0);
+  return where(zero, 0, sqrt(where(zero, 1, v)));
 }
 
 /** log Σ exp(x) over dims, stable for large |x|: the max is taken out first. */
 export function logsumexp(x: Tensor, dim: Dims, keepdim = false): Tensor {
-  const dims = normalizeDims('logsumexp', dim, x.ndim);
+  const dims = reductionDims('logsumexp', dim, x);
   const xf = asFloat('logsumexp', x);
-  const m = amax(xf, dims, true).detach();
-  // An all −∞ (or +∞) slice would give ∞ − ∞; shift by 0 there instead.
-  const shift = where(m.abs().eq(Infinity), 0, m);
+  const shift = maxShift(xf, dims);
   const out = add(log(sum(exp(sub(xf, shift)), dims, true)), shift);
   return keepdim ? out : squeeze(out, dims);
+}
+
+/** The (constant) max over dims, kept, that stable exp-sums subtract first. */
+function maxShift(xf: Tensor, dims: number[]): Tensor {
+  const m = amax(xf, dims, true).detach();
+  // An all −∞ (or +∞) slice would give ∞ − ∞; shift by 0 there instead.
+  return where(m.abs().eq(Infinity), 0, m);
 }
 
 /** Index of the largest value (first on ties), flattened when dim is not given. No gradient. */
@@ -267,6 +282,7 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
 export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
   const a = normalizeDim('transpose', dim0, x.ndim);
   const b = normalizeDim('transpose', dim1, x.ndim);
+  if (x.ndim === 0) return x;
   const perm = x.shape.map((_, i) => i);
   perm[a] = b;
   perm[b] = a;
@@ -318,6 +334,9 @@ export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
 export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   if (tensors.length === 0) throw new ValueError('cat: expected a non-empty list of tensors');
   const first = tensors[0]!;
+  tensors.forEach((t, i) => {
+    if (t.ndim === 0) throw new ShapeError(`cat: tensor ${i} is 0-d and cannot be concatenated; stack() or unsqueeze() it first`);
+  });
   const d = normalizeDim('cat', dim, first.ndim);
   const dtype = tensors.reduce<DType>((acc, t) => promoteTypes(acc, t.dtype), first.dtype);
   tensors.forEach((t, i) => {
@@ -343,7 +362,13 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
 }
 
 /** Copy of x[start:end:step] along dim, with Python's rules for negative and out-of-range bounds. */
+/** Shape ops that pick along a dim have no dim to pick along in a 0-d tensor. */
+function needsDims(op: string, x: Tensor): void {
+  if (x.ndim === 0) throw new IndexError(`${op}: cannot be applied to a 0-d tensor`);
+}
+
 export function slice(x: Tensor, dim: number, start = 0, end: number = Number.MAX_SAFE_INTEGER, step = 1): Tensor {
+  needsDims('slice', x);
   const d = normalizeDim('slice', dim, x.ndim);
   if (!Number.isInteger(step) || step <= 0) throw new ValueError(`slice: step must be a positive integer, got ${step}`);
   const n = x.shape[d]!;
@@ -355,6 +380,7 @@ export function slice(x: Tensor, dim: number, start = 0, end: number = Number.MA
 }
 
 export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
+  needsDims('narrow', x);
   const d = normalizeDim('narrow', dim, x.ndim);
   const n = x.shape[d]!;
   const s = start < 0 ? start + n : start;
@@ -370,6 +396,7 @@ export function sliceScatter(g: Tensor, shape: readonly number[], dim: number, s
 }
 
 export function select(x: Tensor, dim: number, index: number): Tensor {
+  needsDims('select', x);
   const d = normalizeDim('select', dim, x.ndim);
   const n = x.shape[d]!;
   if (!Number.isInteger(index) || index < -n || index >= n) {
@@ -380,6 +407,7 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
 }
 
 export function split(x: Tensor, sizes: number | readonly number[], dim = 0): Tensor[] {
+  needsDims('split', x);
   const d = normalizeDim('split', dim, x.ndim);
   const n = x.shape[d]!;
   let list: number[];
@@ -403,6 +431,7 @@ export function split(x: Tensor, sizes: number | readonly number[], dim = 0): Te
 
 export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
   if (!Number.isInteger(chunks) || chunks <= 0) throw new ValueError(`chunk: chunks must be a positive integer, got ${chunks}`);
+  needsDims('chunk', x);
   const d = normalizeDim('chunk', dim, x.ndim);
   const size = Math.ceil(x.shape[d]! / chunks);
   return split(x, Math.max(size, 1), d);
@@ -423,6 +452,10 @@ function checkIndex(op: string, index: Tensor, size: number, dim: number): Tenso
 
 export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const d = normalizeDim('indexSelect', dim, x.ndim);
+  if (x.ndim === 0) {
+    if (index.data.length !== 1) throw new ShapeError(`indexSelect: a 0-d tensor takes exactly one index, got shape ${fmtShape(index.shape)}`);
+    return indexSelect(reshape(x, [1]), 0, reshape(index, [1])).reshape([]);
+  }
   if (index.ndim > 1) throw new ShapeError(`indexSelect: index must be 0-D or 1-D, got shape ${fmtShape(index.shape)}`);
   checkIndex('indexSelect', index, x.shape[d]!, d);
   return apply('indexSelect', [x, index.reshape([-1])], { dim: d });
@@ -455,6 +488,7 @@ function checkGatherShapes(op: string, x: Tensor, d: number, index: Tensor, src?
 
 export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   const d = normalizeDim('gather', dim, x.ndim);
+  if (x.ndim === 0 && index.ndim === 0) return gather(reshape(x, [1]), 0, reshape(index, [1])).reshape([]);
   checkGatherShapes('gather', x, d, index);
   checkIndex('gather', index, x.shape[d]!, d);
   return apply('gather', [x, index], { dim: d });
@@ -462,6 +496,9 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
 
 export function scatterAdd(self: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
   const d = normalizeDim('scatterAdd', dim, self.ndim);
+  if (self.ndim === 0 && index.ndim === 0 && src.ndim === 0) {
+    return scatterAdd(reshape(self, [1]), 0, reshape(index, [1]), reshape(src, [1])).reshape([]);
+  }
   checkGatherShapes('scatterAdd', self, d, index, src);
   checkIndex('scatterAdd', index, self.shape[d]!, d);
   return apply('scatterAdd', [self, index, src.to(self.dtype)], { dim: d });
@@ -499,6 +536,7 @@ export function softplus(x: Tensor, beta = 1, threshold = 20): Tensor {
 export function softmax(x: Tensor, dim: number): Tensor {
   const d = normalizeDim('softmax', dim, x.ndim);
   const xf = asFloat('softmax', x);
+  if (x.shape[d] === 0) return xf.clone(); // nothing to normalise over (amax would refuse)
   const e = exp(sub(xf, amax(xf, d, true).detach()));
   return div(e, sum(e, d, true));
 }
@@ -506,7 +544,11 @@ export function softmax(x: Tensor, dim: number): Tensor {
 export function logSoftmax(x: Tensor, dim: number): Tensor {
   const d = normalizeDim('logSoftmax', dim, x.ndim);
   const xf = asFloat('logSoftmax', x);
-  return sub(xf, logsumexp(xf, d, true));
+  if (x.shape[d] === 0) return xf.clone();
+  // (x − m) − log Σ exp(x − m): subtracting the full logsumexp from x instead would cancel
+  // two large numbers and lose float32 digits for logits near ±1000.
+  const shifted = sub(xf, maxShift(xf, [d]));
+  return sub(shifted, log(sum(exp(shifted), d, true)));
 }
 
 /** Internal: run fn untracked (for in-place ops). */

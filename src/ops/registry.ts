@@ -44,6 +44,8 @@ export interface OpAttrs {
   indexAdd: { dim: number };
   gather: { dim: number };
   scatterAdd: { dim: number };
+  im2col: { kernel: number[]; stride: number[]; padding: number[]; dilation: number[]; padValue: number };
+  col2im: { kernel: number[]; stride: number[]; padding: number[]; dilation: number[]; size: number[] };
 }
 
 export type OpName = keyof OpAttrs;

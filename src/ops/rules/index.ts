@@ -1,4 +1,5 @@
 import { installRules, type RuleTable } from '../registry.js';
+import { convRules } from './conv.js';
 import { elementwiseRules } from './elementwise.js';
 import { indexingRules } from './indexing.js';
 import { linalgRules } from './linalg.js';
@@ -12,6 +13,7 @@ export const rules: RuleTable = {
   ...linalgRules,
   ...shapeRules,
   ...indexingRules,
+  ...convRules,
 };
 
 installRules(rules);

@@ -1,4 +1,4 @@
-import { asDType, compareK, reduceK } from '../kernels.js';
+import { asDType, binaryK, compareK, reduceK } from '../kernels.js';
 import type { Ctx, OpAttrs, OpRule } from '../registry.js';
 import { Tensor } from '../../tensor/tensor.js';
 
@@ -20,11 +20,16 @@ function reduceForward(op: 'sum' | 'max' | 'min', c: Ctx, x: Tensor, dims: numbe
   return new Tensor(kept.data, squeezed(x.shape, dims), kept.dtype);
 }
 
-/** amax/amin: the gradient is shared equally among the elements equal to the extreme value. */
+/**
+ * amax/amin: the gradient is shared equally among the elements equal to the extreme value
+ * (a NaN result came from the NaNs in its slice, so they share it).
+ */
 function extremeBackward(c: Ctx, g: Tensor, dims: number[], keepdim: boolean): (Tensor | null)[] {
   const [x, kept] = c.saved as [Tensor, Tensor];
   const gk = keepdim ? g : g.reshape(keptShape(x.shape, dims));
-  const hits = asDType(compareK('eq', 'max', x, kept), g.dtype);
+  const isNaN = (t: Tensor) => asDType(compareK('ne', 'max', t, t), g.dtype);
+  const equal = asDType(compareK('eq', 'max', x, kept), g.dtype);
+  const hits = binaryK('add', 'max', equal, binaryK('mul', 'max', isNaN(x), isNaN(kept)));
   const count = reduceK('sum', hits, dims);
   return [gk.div(count).mul(hits)];
 }
