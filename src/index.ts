@@ -31,6 +31,8 @@ export { gradcheck, GradcheckError, type GradcheckOptions, type GradcheckResult 
 export { Node, AccumulateGrad } from './autograd/node.js';
 export { backend, setBackend, referenceBackend } from './backend/index.js';
 export type { Backend } from './backend/types.js';
+export * as nn from './nn/index.js';
+export * as F from './nn/functional.js';
 export * as optim from './optim/index.js';
 export { ChainruleError, ShapeError, DTypeError, IndexError, AutogradError, ValueError } from './errors.js';
 

@@ -82,21 +82,26 @@ function walk(
 
   // Dependency counts: how many edges from reachable nodes point at each node.
   const deps = new Map<Node, number>();
-  const seen = new Set<Node>(rootNodes);
-  const stack = [...seen];
+  const stack: Node[] = [];
+  for (const n of rootNodes) {
+    if (!deps.has(n)) {
+      deps.set(n, 0);
+      stack.push(n);
+    }
+  }
   while (stack.length > 0) {
-    const node = stack.pop()!;
-    for (const e of node.next) {
+    const next = stack.pop()!.next;
+    for (let i = 0; i < next.length; i++) {
+      const e = next[i];
       if (!e) continue;
-      deps.set(e.node, (deps.get(e.node) ?? 0) + 1);
-      if (!seen.has(e.node)) {
-        seen.add(e.node);
-        stack.push(e.node);
-      }
+      const d = deps.get(e.node);
+      if (d === undefined) stack.push(e.node);
+      deps.set(e.node, (d ?? 0) + 1);
     }
   }
 
-  const ready = [...seen].filter((n) => !deps.has(n));
+  const ready: Node[] = [];
+  for (const [n, d] of deps) if (d === 0) ready.push(n);
   while (ready.length > 0) {
     const node = ready.pop()!;
     const grads = buffers.get(node) ?? new Array<Tensor | null>(node.outputs.length).fill(null);
@@ -123,28 +128,34 @@ function walk(
       continue;
     }
 
-    let inputGrads: (Tensor | null)[] = [];
-    if (grads.some((g) => g !== null)) {
-      const filled = grads.map((g, i) => g ?? zerosFor(node, i));
-      inputGrads = node.apply(filled);
+    let inputGrads: (Tensor | null)[] | null = null;
+    let any = false;
+    for (let i = 0; i < grads.length; i++) if (grads[i]) any = true;
+    if (any) {
+      for (let i = 0; i < grads.length; i++) if (!grads[i]) grads[i] = zerosFor(node, i);
+      inputGrads = node.apply(grads);
       checkGradShapes(node, inputGrads);
-      if (!retainGraph) node.release();
-    } else if (!retainGraph) {
-      node.release();
     }
+    if (!retainGraph) node.release();
 
-    node.next.forEach((e, i) => {
-      if (!e) return;
-      const g = inputGrads[i];
+    const next = node.next;
+    for (let i = 0; i < next.length; i++) {
+      const e = next[i];
+      if (!e) continue;
+      const g = inputGrads ? inputGrads[i] : null;
       if (g) {
-        const buf = buffers.get(e.node) ?? new Array<Tensor | null>(e.node.outputs.length).fill(null);
-        buf[e.index] = addGrad(buf[e.index] ?? null, g);
-        buffers.set(e.node, buf);
+        let buf = buffers.get(e.node);
+        if (!buf) {
+          buf = new Array<Tensor | null>(e.node.outputs.length).fill(null);
+          buffers.set(e.node, buf);
+        }
+        const prev = buf[e.index];
+        buf[e.index] = prev ? prev.add(g) : g;
       }
       const left = deps.get(e.node)! - 1;
       deps.set(e.node, left);
       if (left === 0) ready.push(e.node);
-    });
+    }
   }
 
   if (inputs && !allowUnused) {

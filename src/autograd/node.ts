@@ -43,7 +43,7 @@ export class Node {
   }
 
   apply(grads: (Tensor | null)[]): (Tensor | null)[] {
-    if (this.released || this.backwardFn === null) {
+    if (this.released) {
       throw new AutogradError(
         `backward: trying to backward through the graph a second time: the saved tensors of ${this.name} were freed after the first backward. ` +
           'Pass { retainGraph: true } to the first backward() if you need to backward through it again.',
@@ -59,7 +59,12 @@ export class Node {
         }
       });
     }
-    return this.backwardFn(grads);
+    return this.compute(grads);
+  }
+
+  /** The vector-Jacobian product itself; op nodes override this instead of holding a closure. */
+  protected compute(grads: (Tensor | null)[]): (Tensor | null)[] {
+    return this.backwardFn!(grads);
   }
 
   release(): void {

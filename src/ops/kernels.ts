@@ -25,7 +25,13 @@ export function unaryK(op: UnaryKernel, x: Tensor): Tensor {
 }
 
 export function binaryK(op: BinaryKernel, opName: string, a: Tensor, b: Tensor): Tensor {
-  const shape = sameShape(a.shape, b.shape) ? [...a.shape] : broadcastShapes(opName, a.shape, b.shape);
+  if (sameShape(a.shape, b.shape)) {
+    const out = allocate(a.dtype, a.data.length);
+    const strides = contiguousStrides(a.shape);
+    backend().binary(op, a.data, strides, b.data, strides, out, a.shape);
+    return make(out, a.shape, a.dtype);
+  }
+  const shape = broadcastShapes(opName, a.shape, b.shape);
   const out = allocate(a.dtype, numel(shape));
   backend().binary(op, a.data, broadcastStrides(a.shape, shape), b.data, broadcastStrides(b.shape, shape), out, shape);
   return make(out, shape, a.dtype);

@@ -1,6 +1,6 @@
 import { isGradEnabled } from '../autograd/grad-mode.js';
 import { gradEdge } from '../autograd/engine.js';
-import { Node } from '../autograd/node.js';
+import { Node, type Edge, type OutputMeta } from '../autograd/node.js';
 import type { DType } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
 
@@ -79,8 +79,44 @@ export function installRules(t: RuleTable): void {
   table = t;
 }
 
+const backwardNames = new Map<string, string>();
 function backwardName(op: string): string {
-  return `${op[0]!.toUpperCase()}${op.slice(1)}Backward`;
+  let name = backwardNames.get(op);
+  if (name === undefined) {
+    name = `${op[0]!.toUpperCase()}${op.slice(1)}Backward`;
+    backwardNames.set(op, name);
+  }
+  return name;
+}
+
+const NO_VERSIONS: number[] = [];
+
+/** The graph node of a primitive: its backward is the rule's, run on the saved context. */
+class OpNode<A> extends Node {
+  constructor(
+    name: string,
+    next: (Edge | null)[],
+    outputs: OutputMeta[],
+    saved: Tensor[],
+    private rule: OpRule<A> | null,
+    private ctx: Ctx | null,
+    private readonly attrs: A,
+  ) {
+    super(name, next, null, outputs, {
+      tensors: saved,
+      versions: saved.length === 0 ? NO_VERSIONS : saved.map((t) => t.version),
+    });
+  }
+
+  protected override compute(grads: (Tensor | null)[]): (Tensor | null)[] {
+    return this.rule!.backward(this.ctx!, grads[0]!, this.attrs);
+  }
+
+  override release(): void {
+    super.release();
+    this.rule = null;
+    this.ctx = null;
+  }
 }
 
 /**
@@ -92,19 +128,24 @@ export function apply<K extends OpName>(op: K, inputs: readonly Tensor[], attrs:
   const ctx = new Ctx();
   const out = rule.forward(ctx, inputs, attrs);
   if (!isGradEnabled()) return out;
+  const n = inputs.length;
   let anyGrad = false;
-  for (const t of inputs) if (t.requiresGrad) anyGrad = true;
+  for (let i = 0; i < n; i++) if (inputs[i]!.requiresGrad) anyGrad = true;
   if (!anyGrad) return out;
-  ctx.needsInputGrad = inputs.map((t) => t.requiresGrad);
-  ctx.inputShapes = inputs.map((t) => t.shape);
-  ctx.inputDtypes = inputs.map((t) => t.dtype);
-  const saved = ctx.saved;
-  out.gradFn = new Node(
-    backwardName(op),
-    inputs.map((t) => gradEdge(t)),
-    (grads) => rule.backward(ctx, grads[0]!, attrs),
-    [{ shape: out.shape, dtype: out.dtype }],
-    { tensors: saved, versions: saved.map((t) => t.version) },
-  );
+  const needs = new Array<boolean>(n);
+  const shapes = new Array<readonly number[]>(n);
+  const dtypes = new Array<DType>(n);
+  const next = new Array<Edge | null>(n);
+  for (let i = 0; i < n; i++) {
+    const t = inputs[i]!;
+    needs[i] = t.requiresGrad;
+    shapes[i] = t.shape;
+    dtypes[i] = t.dtype;
+    next[i] = needs[i] ? gradEdge(t) : null;
+  }
+  ctx.needsInputGrad = needs;
+  ctx.inputShapes = shapes;
+  ctx.inputDtypes = dtypes;
+  out.gradFn = new OpNode(backwardName(op), next, [{ shape: out.shape, dtype: out.dtype }], ctx.saved, rule, ctx, attrs);
   return out;
 }

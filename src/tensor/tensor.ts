@@ -36,15 +36,13 @@ export class Tensor {
   private hooks: Hook[] | null = null;
   retainsGrad = false;
 
-  readonly shape: readonly number[];
-
   constructor(
     /** The elements, row-major. Shared by reshape/view results, so write to it only through in-place ops. */
     readonly data: TypedArray,
-    shape: readonly number[],
+    /** Never mutated after construction (tensors may share one shape array). */
+    readonly shape: readonly number[],
     readonly dtype: DType,
   ) {
-    this.shape = Object.freeze([...shape]);
     if (data.length !== numel(shape)) {
       throw new ValueError(`tensor: ${data.length} elements do not fill shape ${fmtShape(shape)} (${numel(shape)} needed)`);
     }

@@ -1,0 +1,77 @@
+import { DTypeError, IndexError, ShapeError, ValueError, fmtShape } from '../../errors.js';
+import { matmulT, where } from '../../ops/functional.js';
+import { isFloat } from '../../tensor/dtype.js';
+import { defaultGenerator, type Generator } from '../../tensor/random.js';
+import { Tensor } from '../../tensor/tensor.js';
+import '../../ops/methods.js';
+
+/**
+ * y = x·Wᵀ + b over the last dim of x (any leading dims), W of shape [out, in]. One matrix
+ * product with W read transposed in place; the weight gradient sums over the leading dims.
+ */
+export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null, who = 'linear'): Tensor {
+  if (weight.ndim !== 2) throw new ShapeError(`${who}: weight must be 2-D [out, in], got shape ${fmtShape(weight.shape)}`);
+  const inF = weight.shape[1]!;
+  if (x.ndim === 0 || x.shape[x.ndim - 1] !== inF) {
+    throw new ShapeError(
+      `${who}: input has ${x.ndim === 0 ? 0 : x.shape[x.ndim - 1]} features (shape ${fmtShape(x.shape)}) but inFeatures is ${inF}`,
+    );
+  }
+  if (x.dtype !== weight.dtype) {
+    throw new DTypeError(`${who}: input is ${x.dtype} but the weight is ${weight.dtype}; convert one (x.to('${weight.dtype}') or module.to('${x.dtype}'))`);
+  }
+  let y = x.ndim === 1 ? matmulT(x.unsqueeze(0), weight, false, true).squeeze(0) : matmulT(x, weight, false, true);
+  if (bias) y = y.add(bias);
+  return y;
+}
+
+/**
+ * Inverted dropout: in training, zero each element with probability p and scale the rest by
+ * 1/(1−p), so the expected value is unchanged and evaluation needs no rescaling. The mask is
+ * drawn from `generator` (the seeded default one unless given).
+ */
+export function dropout(x: Tensor, p = 0.5, training = true, generator: Generator = defaultGenerator): Tensor {
+  if (!(p >= 0 && p <= 1)) throw new ValueError(`dropout: probability has to be between 0 and 1, but got ${p}`);
+  if (!training || p === 0) return x;
+  if (!isFloat(x.dtype)) throw new DTypeError(`dropout: needs a floating-point input, got ${x.dtype}`);
+  const mask = Tensor.empty(x.shape, x.dtype);
+  const scale = p === 1 ? 0 : 1 / (1 - p);
+  for (let i = 0; i < mask.data.length; i++) mask.data[i] = generator.random() < p ? 0 : scale;
+  return x.mul(mask);
+}
+
+function checkIndices(who: string, index: Tensor, num: number, what: string): void {
+  if (index.dtype !== 'int32') throw new DTypeError(`${who}: indices must be an int32 tensor, got ${index.dtype}`);
+  for (let i = 0; i < index.data.length; i++) {
+    const v = index.data[i]!;
+    if (v < 0 || v >= num) throw new IndexError(`${who}: index ${v} is out of range for ${num} ${what} (valid 0 to ${num - 1})`);
+  }
+}
+
+/**
+ * Rows of `weight` [num, dim] picked by integer indices of any shape: the result has shape
+ * [...index.shape, dim]. The row at `paddingIdx` gets no gradient, as PyTorch.
+ */
+export function embedding(index: Tensor, weight: Tensor, paddingIdx: number | null = null, who = 'embedding'): Tensor {
+  if (weight.ndim !== 2) throw new ShapeError(`${who}: weight must be 2-D [num, dim], got shape ${fmtShape(weight.shape)}`);
+  const [num, dim] = weight.shape as [number, number];
+  checkIndices(who, index, num, 'embeddings');
+  const flat = index.reshape([-1]);
+  let rows = weight.indexSelect(0, flat);
+  if (paddingIdx !== null && rows.requiresGrad) {
+    const pad = flat.eq(paddingIdx < 0 ? paddingIdx + num : paddingIdx).unsqueeze(1);
+    rows = where(pad, rows.detach(), rows);
+  }
+  return rows.reshape([...index.shape, dim]);
+}
+
+/** One-hot int32 encoding of integer classes: shape [...t.shape, numClasses]. */
+export function oneHot(t: Tensor, numClasses = -1): Tensor {
+  if (t.dtype !== 'int32') throw new DTypeError(`oneHot: expects an int32 tensor of class indices, got ${t.dtype}`);
+  let c = numClasses;
+  if (c === -1) c = (t.data as Int32Array).reduce((m, v) => Math.max(m, v), -1) + 1;
+  checkIndices('oneHot', t, c, 'classes');
+  const out = new Tensor(new Int32Array(t.data.length * c), [...t.shape, c], 'int32');
+  for (let i = 0; i < t.data.length; i++) out.data[i * c + t.data[i]!] = 1;
+  return out;
+}

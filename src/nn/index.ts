@@ -1,0 +1,20 @@
+/**
+ * Neural-network building blocks, PyTorch's torch.nn in camelCase: the Module base class,
+ * containers, layers, losses as modules, `init` and `functional`. Browser-safe (no Node
+ * built-ins).
+ */
+import '../ops/methods.js';
+
+export { Module, StateDictError, type AnyModule, type LoadStateDictResult } from './module.js';
+export { Parameter } from './parameter.js';
+export { Sequential, ModuleList } from './modules/container.js';
+export { Linear, Identity, Flatten, Dropout, type FactoryOptions } from './modules/linear.js';
+export { ReLU, LeakyReLU, Sigmoid, Tanh, GELU, ELU, Softplus, Softmax, LogSoftmax } from './modules/activation.js';
+export { BatchNorm1d, BatchNorm2d, LayerNorm, type BatchNormModuleOptions, type LayerNormModuleOptions } from './modules/norm.js';
+export { Conv2d, MaxPool2d, AvgPool2d, type Conv2dModuleOptions, type PoolModuleOptions } from './modules/conv.js';
+export { Embedding } from './modules/embedding.js';
+export { MSELoss, L1Loss, HuberLoss, SmoothL1Loss, BCELoss, BCEWithLogitsLoss, NLLLoss, CrossEntropyLoss } from './modules/loss.js';
+export * as init from './init.js';
+export * as functional from './functional.js';
+
+export { clipGradNorm_, clipGradValue_, type ClipGradNormOptions } from './clip.js';

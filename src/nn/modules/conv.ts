@@ -1,0 +1,134 @@
+import { ValueError } from '../../errors.js';
+import { zeros } from '../../tensor/creation.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { avgPool2d, conv2d, maxPool2d, pair, type Size2 } from '../functional/conv.js';
+import { kaimingUniform_, uniform_ } from '../init.js';
+import { Module } from '../module.js';
+import { Parameter } from '../parameter.js';
+import type { FactoryOptions } from './linear.js';
+
+export interface Conv2dModuleOptions extends FactoryOptions {
+  stride?: Size2;
+  padding?: Size2;
+  dilation?: Size2;
+  groups?: number;
+  bias?: boolean;
+}
+
+/**
+ * 2-D convolution over NCHW input; weight [outC, inC/groups, kh, kw]. PyTorch's default
+ * initialisation: kaiming_uniform(a = √5) for the weight, U(−1/√fanIn, 1/√fanIn) for the bias,
+ * fanIn = inC/groups·kh·kw.
+ */
+export class Conv2d extends Module {
+  weight: Parameter;
+  bias: Parameter | null;
+  readonly kernelSize: [number, number];
+  readonly stride: [number, number];
+  readonly padding: [number, number];
+  readonly dilation: [number, number];
+  readonly groups: number;
+
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    kernelSize: Size2,
+    opts: Conv2dModuleOptions = {},
+  ) {
+    super();
+    this.kernelSize = pair('Conv2d', 'kernelSize', kernelSize, 1);
+    this.stride = pair('Conv2d', 'stride', opts.stride ?? 1, 1);
+    this.padding = pair('Conv2d', 'padding', opts.padding ?? 0, 0);
+    this.dilation = pair('Conv2d', 'dilation', opts.dilation ?? 1, 1);
+    this.groups = opts.groups ?? 1;
+    if (inChannels % this.groups !== 0 || outChannels % this.groups !== 0) {
+      throw new ValueError(`Conv2d: inChannels ${inChannels} and outChannels ${outChannels} must both be divisible by groups ${this.groups}`);
+    }
+    const dtype = opts.dtype ?? 'float32';
+    this.weight = new Parameter(zeros([outChannels, inChannels / this.groups, ...this.kernelSize], { dtype }));
+    this.bias = opts.bias ?? true ? new Parameter(zeros([outChannels], { dtype })) : null;
+    this.resetParameters();
+  }
+
+  resetParameters(): void {
+    kaimingUniform_(this.weight, { a: Math.sqrt(5) });
+    if (this.bias) {
+      const fanIn = (this.inChannels / this.groups) * this.kernelSize[0] * this.kernelSize[1];
+      const bound = fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0;
+      uniform_(this.bias, -bound, bound);
+    }
+  }
+
+  override forward(x: Tensor): Tensor {
+    const { stride, padding, dilation, groups } = this;
+    return conv2d(x, this.weight, this.bias, { stride, padding, dilation, groups }, this.label());
+  }
+
+  override extraRepr(): string {
+    let s = `${this.inChannels}, ${this.outChannels}, kernelSize=[${this.kernelSize}], stride=[${this.stride}]`;
+    if (this.padding.some((p) => p !== 0)) s += `, padding=[${this.padding}]`;
+    if (this.dilation.some((d) => d !== 1)) s += `, dilation=[${this.dilation}]`;
+    if (this.groups !== 1) s += `, groups=${this.groups}`;
+    if (!this.bias) s += ', bias=false';
+    return s;
+  }
+}
+
+export interface PoolModuleOptions {
+  /** Defaults to the kernel size. */
+  stride?: Size2 | null;
+  padding?: Size2;
+}
+
+/** Largest value in each window (padding counts as −∞). */
+export class MaxPool2d extends Module {
+  readonly stride: Size2;
+  readonly padding: Size2;
+  readonly dilation: Size2;
+
+  constructor(
+    readonly kernelSize: Size2,
+    opts: PoolModuleOptions & { dilation?: Size2 } = {},
+  ) {
+    super();
+    this.stride = opts.stride ?? kernelSize;
+    this.padding = opts.padding ?? 0;
+    this.dilation = opts.dilation ?? 1;
+  }
+
+  override forward(x: Tensor): Tensor {
+    return maxPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding, dilation: this.dilation });
+  }
+
+  override extraRepr(): string {
+    return `kernelSize=${JSON.stringify(this.kernelSize)}, stride=${JSON.stringify(this.stride)}, padding=${JSON.stringify(this.padding)}`;
+  }
+}
+
+/** Mean of each window. */
+export class AvgPool2d extends Module {
+  readonly stride: Size2;
+  readonly padding: Size2;
+  readonly countIncludePad: boolean;
+  readonly divisorOverride: number | null;
+
+  constructor(
+    readonly kernelSize: Size2,
+    opts: PoolModuleOptions & { countIncludePad?: boolean; divisorOverride?: number | null } = {},
+  ) {
+    super();
+    this.stride = opts.stride ?? kernelSize;
+    this.padding = opts.padding ?? 0;
+    this.countIncludePad = opts.countIncludePad ?? true;
+    this.divisorOverride = opts.divisorOverride ?? null;
+  }
+
+  override forward(x: Tensor): Tensor {
+    const { stride, padding, countIncludePad, divisorOverride } = this;
+    return avgPool2d(x, this.kernelSize, { stride, padding, countIncludePad, divisorOverride });
+  }
+
+  override extraRepr(): string {
+    return `kernelSize=${JSON.stringify(this.kernelSize)}, stride=${JSON.stringify(this.stride)}, padding=${JSON.stringify(this.padding)}`;
+  }
+}

@@ -1,0 +1,103 @@
+import { ShapeError, ValueError, fmtShape } from '../../errors.js';
+import type { DType } from '../../tensor/dtype.js';
+import { defaultGenerator, type Generator } from '../../tensor/random.js';
+import { zeros } from '../../tensor/creation.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { dropout, linear } from '../functional/basic.js';
+import { kaimingUniform_, uniform_ } from '../init.js';
+import { Module } from '../module.js';
+import { Parameter } from '../parameter.js';
+
+export interface FactoryOptions {
+  /** Parameter dtype (default float32). */
+  dtype?: DType;
+}
+
+/**
+ * y = x·Wᵀ + b, W of shape [outFeatures, inFeatures]. PyTorch's default initialisation:
+ * W from kaiming_uniform(a = √5), i.e. U(−1/√in, 1/√in), and b from U(−1/√in, 1/√in).
+ */
+export class Linear extends Module {
+  weight: Parameter;
+  bias: Parameter | null;
+
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    opts: FactoryOptions & { bias?: boolean } = {},
+  ) {
+    super();
+    const dtype = opts.dtype ?? 'float32';
+    this.weight = new Parameter(zeros([outFeatures, inFeatures], { dtype }));
+    this.bias = opts.bias ?? true ? new Parameter(zeros([outFeatures], { dtype })) : null;
+    this.resetParameters();
+  }
+
+  resetParameters(): void {
+    kaimingUniform_(this.weight, { a: Math.sqrt(5) });
+    if (this.bias) {
+      const bound = this.inFeatures > 0 ? 1 / Math.sqrt(this.inFeatures) : 0;
+      uniform_(this.bias, -bound, bound);
+    }
+  }
+
+  override forward(x: Tensor): Tensor {
+    if (x.ndim === 0 || x.shape[x.ndim - 1] !== this.inFeatures) {
+      throw new ShapeError(
+        `${this.label()}: input has ${x.ndim === 0 ? 0 : x.shape[x.ndim - 1]} features (shape ${fmtShape(x.shape)}) but inFeatures is ${this.inFeatures}`,
+      );
+    }
+    return linear(x, this.weight, this.bias, this.label());
+  }
+
+  override extraRepr(): string {
+    return `inFeatures=${this.inFeatures}, outFeatures=${this.outFeatures}, bias=${this.bias !== null}`;
+  }
+}
+
+/** Returns its input. */
+export class Identity extends Module {
+  override forward(x: Tensor): Tensor {
+    return x;
+  }
+}
+
+/** Flattens dims startDim..endDim into one (by default all but the batch dim). */
+export class Flatten extends Module {
+  constructor(
+    readonly startDim = 1,
+    readonly endDim = -1,
+  ) {
+    super();
+  }
+
+  override forward(x: Tensor): Tensor {
+    return x.flatten(this.startDim, this.endDim);
+  }
+
+  override extraRepr(): string {
+    return `startDim=${this.startDim}, endDim=${this.endDim}`;
+  }
+}
+
+/**
+ * Zeroes each element with probability p in training mode and scales the rest by 1/(1−p);
+ * the identity in eval mode. The mask comes from `generator` (default: the seeded default).
+ */
+export class Dropout extends Module {
+  constructor(
+    readonly p = 0.5,
+    readonly generator: Generator = defaultGenerator,
+  ) {
+    super();
+    if (!(p >= 0 && p <= 1)) throw new ValueError(`Dropout: probability has to be between 0 and 1, but got ${p}`);
+  }
+
+  override forward(x: Tensor): Tensor {
+    return dropout(x, this.p, this.training, this.generator);
+  }
+
+  override extraRepr(): string {
+    return `p=${this.p}`;
+  }
+}

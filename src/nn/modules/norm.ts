@@ -1,0 +1,128 @@
+import { ShapeError, fmtShape } from '../../errors.js';
+import { full, ones, zeros } from '../../tensor/creation.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { batchNorm, layerNorm } from '../functional/norm.js';
+import { Module } from '../module.js';
+import { Parameter } from '../parameter.js';
+import type { FactoryOptions } from './linear.js';
+
+export interface BatchNormModuleOptions extends FactoryOptions {
+  eps?: number;
+  /** Weight of each new batch in the running averages; null for a cumulative average. */
+  momentum?: number | null;
+  affine?: boolean;
+  trackRunningStats?: boolean;
+}
+
+/**
+ * Batch normalisation over the channel dim. Training mode normalises with the batch's mean
+ * and biased variance and updates runningMean/runningVar (with the unbiased variance) and
+ * numBatchesTracked; eval mode normalises with the running statistics.
+ */
+abstract class BatchNormBase extends Module {
+  weight: Parameter | null;
+  bias: Parameter | null;
+  declare runningMean: Tensor | null;
+  declare runningVar: Tensor | null;
+  declare numBatchesTracked: Tensor | null;
+  readonly eps: number;
+  readonly momentum: number | null;
+  readonly affine: boolean;
+  readonly trackRunningStats: boolean;
+
+  constructor(
+    readonly numFeatures: number,
+    opts: BatchNormModuleOptions = {},
+  ) {
+    super();
+    const dtype = opts.dtype ?? 'float32';
+    this.eps = opts.eps ?? 1e-5;
+    this.momentum = opts.momentum === undefined ? 0.1 : opts.momentum;
+    this.affine = opts.affine ?? true;
+    this.trackRunningStats = opts.trackRunningStats ?? true;
+    this.weight = this.affine ? new Parameter(ones([numFeatures], { dtype })) : null;
+    this.bias = this.affine ? new Parameter(zeros([numFeatures], { dtype })) : null;
+    this.registerBuffer('runningMean', this.trackRunningStats ? zeros([numFeatures], { dtype }) : null);
+    this.registerBuffer('runningVar', this.trackRunningStats ? ones([numFeatures], { dtype }) : null);
+    this.registerBuffer('numBatchesTracked', this.trackRunningStats ? full([], 0, { dtype: 'int32' }) : null);
+  }
+
+  protected abstract checkInput(x: Tensor): void;
+
+  override forward(x: Tensor): Tensor {
+    this.checkInput(x);
+    if (x.shape[1] !== this.numFeatures) {
+      throw new ShapeError(`${this.label()}: input has ${x.shape[1]} channels (shape ${fmtShape(x.shape)}) but numFeatures is ${this.numFeatures}`);
+    }
+    const useBatchStats = this.training || !this.trackRunningStats;
+    const updating = this.training && this.trackRunningStats && this.numBatchesTracked !== null;
+    const tracked = updating ? this.numBatchesTracked!.item() : 0;
+    const y = batchNorm(
+      x,
+      {
+        runningMean: this.runningMean,
+        runningVar: this.runningVar,
+        weight: this.weight,
+        bias: this.bias,
+        training: useBatchStats,
+        momentum: this.momentum,
+        eps: this.eps,
+        numBatchesTracked: tracked,
+      },
+      this.label(),
+    );
+    if (updating) this.numBatchesTracked!.fill_(tracked + 1);
+    return y;
+  }
+
+  override extraRepr(): string {
+    return `${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}, affine=${this.affine}, trackRunningStats=${this.trackRunningStats}`;
+  }
+}
+
+/** BatchNorm over [N, C] or [N, C, L]. */
+export class BatchNorm1d extends BatchNormBase {
+  protected checkInput(x: Tensor): void {
+    if (x.ndim !== 2 && x.ndim !== 3) throw new ShapeError(`${this.label()}: expected 2-D [N,C] or 3-D [N,C,L] input, got shape ${fmtShape(x.shape)}`);
+  }
+}
+
+/** BatchNorm over [N, C, H, W]. */
+export class BatchNorm2d extends BatchNormBase {
+  protected checkInput(x: Tensor): void {
+    if (x.ndim !== 4) throw new ShapeError(`${this.label()}: expected 4-D [N,C,H,W] input, got shape ${fmtShape(x.shape)}`);
+  }
+}
+
+export interface LayerNormModuleOptions extends FactoryOptions {
+  eps?: number;
+  elementwiseAffine?: boolean;
+  bias?: boolean;
+}
+
+/** Normalises over the trailing normalizedShape dims of each sample, with a per-element affine. */
+export class LayerNorm extends Module {
+  readonly normalizedShape: number[];
+  weight: Parameter | null;
+  bias: Parameter | null;
+  readonly eps: number;
+  readonly elementwiseAffine: boolean;
+
+  constructor(normalizedShape: number | readonly number[], opts: LayerNormModuleOptions = {}) {
+    super();
+    const dtype = opts.dtype ?? 'float32';
+    this.normalizedShape = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
+    this.eps = opts.eps ?? 1e-5;
+    this.elementwiseAffine = opts.elementwiseAffine ?? true;
+    this.weight = this.elementwiseAffine ? new Parameter(ones(this.normalizedShape, { dtype })) : null;
+    this.bias = this.elementwiseAffine && (opts.bias ?? true) ? new Parameter(zeros(this.normalizedShape, { dtype })) : null;
+  }
+
+  override forward(x: Tensor): Tensor {
+    return layerNorm(x, this.normalizedShape, { weight: this.weight, bias: this.bias, eps: this.eps }, this.label());
+  }
+
+  override extraRepr(): string {
+    return `[${this.normalizedShape.join(', ')}], eps=${this.eps}, elementwiseAffine=${this.elementwiseAffine}`;
+  }
+}
