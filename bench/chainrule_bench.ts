@@ -1,0 +1,126 @@
+/**
+ * chainrule side of `npm run bench`: the same work as bench/tfjs_bench.ts and
+ * bench/torch_bench.py, printed as one JSON line. Usage:
+ *   tsx bench/chainrule_bench.ts mlp|xor|matmul [--backend reference|wasm|native] [--epochs N] [--batches N]
+ */
+import { parseArgs } from 'node:util';
+import { F, manualSeed, nn, noGrad, optim, setBackend, tensor, Tensor } from '../src/index.js';
+import { loadFashionMnist } from '../src/data/fashion.js';
+import { loadFashionTrain, median, peakRssMb } from './common.js';
+
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: { backend: { type: 'string', default: 'auto' }, epochs: { type: 'string' }, batches: { type: 'string' } },
+});
+const work = positionals[0] ?? 'xor';
+
+async function chooseBackend(): Promise<string> {
+  try {
+    const sel = (await import('../src/backend/select.js')) as { initBackend: (p: string) => Promise<{ name: string }> };
+    const b = await sel.initBackend(values.backend!);
+    setBackend(b as never);
+    return b.name;
+  } catch {
+    return 'reference';
+  }
+}
+
+function mlpModel(): nn.Sequential {
+  return new nn.Sequential(new nn.Linear(784, 256), new nn.ReLU(), new nn.Linear(256, 128), new nn.ReLU(), new nn.Linear(128, 10));
+}
+
+async function mlp(backendName: string): Promise<void> {
+  const { images, labels, n } = await loadFashionTrain();
+  manualSeed(0);
+  const model = mlpModel();
+  const opt = new optim.Adam(model.parameters(), { lr: 1e-3 });
+  const batch = 128;
+  const epochs = Number(values.epochs ?? 0);
+  const maxBatches = epochs > 0 ? Infinity : Number(values.batches ?? 100);
+  const X = new Tensor(images, [n, 784], 'float32');
+  const Y = new Tensor(labels, [n], 'int32');
+  let samples = 0;
+  let steps = 0;
+  const t0 = performance.now();
+  for (let e = 0; e < Math.max(1, epochs); e++) {
+    const perm = new Tensor(randperm(n, e), [n], 'int32');
+    for (let i = 0; i + batch <= n && steps < maxBatches; i += batch, steps++) {
+      const idx = perm.narrow(0, i, batch);
+      const loss = F.crossEntropy(model.forward(X.indexSelect(0, idx)), Y.indexSelect(0, idx));
+      opt.zeroGrad();
+      loss.backward();
+      opt.step();
+      samples += batch;
+    }
+  }
+  const dt = (performance.now() - t0) / 1000;
+  const out: Record<string, unknown> = { work: 'mlp', system: `chainrule-${backendName}`, samples_per_s: samples / dt, peak_rss_mb: peakRssMb() };
+  if (epochs > 0) {
+    const test = await loadFashionMnist({ subset: false });
+    const xt = new Tensor(Float32Array.from(test.testImages.data, (v) => v / 255), [test.testLabels.shape[0]!, 784], 'float32');
+    const pred = noGrad(() => model.forward(xt).argmax(1));
+    let correct = 0;
+    for (let i = 0; i < pred.data.length; i++) if (pred.data[i] === test.testLabels.data[i]) correct++;
+    out.test_acc = correct / pred.data.length;
+    out.epochs = epochs;
+  }
+  console.log(JSON.stringify(out));
+}
+
+function randperm(n: number, seed: number): Int32Array {
+  const p = Int32Array.from({ length: n }, (_, i) => i);
+  let s = (seed + 1) * 2654435761;
+  for (let i = n - 1; i > 0; i--) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    const j = s % (i + 1);
+    [p[i], p[j]] = [p[j]!, p[i]!];
+  }
+  return p;
+}
+
+function xor(backendName: string): void {
+  manualSeed(0);
+  const X = tensor([[0, 0], [0, 1], [1, 0], [1, 1]]);
+  const Y = tensor([[0], [1], [1], [0]]);
+  const model = new nn.Sequential(new nn.Linear(2, 4), new nn.Sigmoid(), new nn.Linear(4, 1), new nn.Sigmoid());
+  const opt = new optim.SGD(model.parameters(), { lr: 0.5 });
+  const step = () => {
+    const loss = F.mseLoss(model.forward(X), Y);
+    opt.zeroGrad();
+    loss.backward();
+    opt.step();
+  };
+  for (let i = 0; i < 5000; i++) step();
+  const runs: number[] = [];
+  for (let r = 0; r < 5; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < 5000; i++) step();
+    runs.push(((performance.now() - t0) / 5000) * 1000);
+  }
+  console.log(JSON.stringify({ work: 'xor', system: `chainrule-${backendName}`, us_per_step: median(runs) }));
+}
+
+function matmul(backendName: string): void {
+  const out: Record<number, number> = {};
+  for (const n of [128, 256, 512, 1024]) {
+    const a = new Tensor(Float32Array.from({ length: n * n }, () => Math.random() - 0.5), [n, n], 'float32');
+    const b = new Tensor(Float32Array.from({ length: n * n }, () => Math.random() - 0.5), [n, n], 'float32');
+    a.matmul(b);
+    const flop = 2 * n ** 3;
+    const reps = Math.max(1, Math.round(4e9 / flop / (backendName === 'reference' ? 20 : 1)));
+    const runs: number[] = [];
+    for (let r = 0; r < 3; r++) {
+      const t0 = performance.now();
+      for (let i = 0; i < reps; i++) a.matmul(b);
+      runs.push((performance.now() - t0) / 1000 / reps);
+    }
+    out[n] = flop / median(runs) / 1e9;
+  }
+  console.log(JSON.stringify({ work: 'matmul', system: `chainrule-${backendName}`, gflops: out }));
+}
+
+const name = await chooseBackend();
+if (work === 'mlp') await mlp(name);
+else if (work === 'xor') xor(name);
+else matmul(name);
+process.exit(0);

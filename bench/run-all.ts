@@ -1,0 +1,113 @@
+/**
+ * `npm run bench`: chainrule, TensorFlow.js (cpu, wasm) and, where Debian's PyTorch is
+ * installed, PyTorch — the same work, each in its own process, in one run. Prints a table
+ * with ratios and writes it to BENCHMARKS.md.
+ *
+ *   npm run bench                 # everything (takes a few minutes)
+ *   npm run bench -- --quick      # fewer batches and runs
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+
+const quick = process.argv.includes('--quick');
+const tsx = [process.execPath, '--import', 'tsx'];
+
+interface Result {
+  work: string;
+  system: string;
+  [k: string]: unknown;
+}
+
+function run(cmd: string[], env: NodeJS.ProcessEnv = process.env): Result | null {
+  const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8', env, maxBuffer: 1 << 24, timeout: 900_000 });
+  const line = r.stdout.split('\n').reverse().find((l) => l.startsWith('{'));
+  if (r.status !== 0 || !line) {
+    process.stderr.write(`  (failed: ${cmd.slice(2).join(' ')}: ${(r.stderr || '').split('\n').slice(-3).join(' ').slice(0, 300)})\n`);
+    return null;
+  }
+  return JSON.parse(line) as Result;
+}
+
+const hasTorch = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
+// OpenBLAS falls back to AVX2 kernels when these are set; unset them for PyTorch only.
+const torchEnv = { ...process.env };
+delete torchEnv.OPENBLAS_CORETYPE;
+delete torchEnv.OPENBLAS_L2_SIZE;
+
+const backends = ['reference', 'wasm', 'native'];
+const results: Result[] = [];
+const add = (r: Result | null, label?: string) => {
+  if (r) {
+    if (label) r.system = label;
+    results.push(r);
+    process.stderr.write(`  ${JSON.stringify(r)}\n`);
+  }
+};
+
+const batches = quick ? '30' : '200';
+process.stderr.write('XOR step (2-4-1 sigmoid, SGD)\n');
+for (const b of backends) add(run([...tsx, 'bench/chainrule_bench.ts', 'xor', '--backend', b]));
+for (const b of ['cpu', 'wasm']) add(run([...tsx, 'bench/tfjs_bench.ts', 'xor', b]));
+if (hasTorch) add(run(['/usr/bin/python3', 'bench/torch_bench.py', 'xor'], torchEnv), 'pytorch');
+
+process.stderr.write('Fashion-MNIST MLP 784-256-128-10, Adam, batch 128\n');
+for (const b of backends) add(run([...tsx, 'bench/chainrule_bench.ts', 'mlp', '--backend', b, '--batches', b === 'reference' ? '20' : batches]));
+add(run([...tsx, 'bench/tfjs_bench.ts', 'mlp', 'wasm', quick ? '20' : '60']));
+add(run([...tsx, 'bench/tfjs_bench.ts', 'mlp', 'cpu', '5']));
+if (hasTorch) {
+  add(run(['/usr/bin/python3', 'bench/torch_bench.py', 'mlp', '--threads', '1'], torchEnv), 'pytorch-1thread');
+  add(run(['/usr/bin/python3', 'bench/torch_bench.py', 'mlp', '--threads', '2'], torchEnv), 'pytorch-2threads');
+}
+
+process.stderr.write('fp32 matmul GFLOP/s\n');
+for (const b of backends) add(run([...tsx, 'bench/chainrule_bench.ts', 'matmul', '--backend', b]));
+for (const b of ['cpu', 'wasm']) add(run([...tsx, 'bench/tfjs_bench.ts', 'matmul', b]));
+if (hasTorch) {
+  add(run(['/usr/bin/python3', 'bench/torch_bench.py', 'matmul', '--threads', '1'], torchEnv), 'pytorch-openblas-1thread');
+  add(run(['/usr/bin/python3', 'bench/torch_bench.py', 'matmul', '--threads', '2'], torchEnv), 'pytorch-openblas-2threads');
+}
+
+// ---- table -------------------------------------------------------------------------------
+const lines: string[] = [];
+const fmt = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+const table = (title: string, work: string, metric: string, unit: string, higherBetter: boolean) => {
+  const rows = results.filter((r) => r.work === work && typeof r[metric] === 'number');
+  if (rows.length === 0) return;
+  const best = rows.find((r) => r.system.startsWith('pytorch')) ?? rows[0]!;
+  lines.push(`### ${title}`, '', `| system | ${unit} | vs ${best.system} |`, '|---|---|---|');
+  for (const r of rows) {
+    const v = r[metric] as number;
+    const ratio = higherBetter ? v / (best[metric] as number) : (best[metric] as number) / v;
+    const extra = r.peak_rss_mb ? ` (peak RSS ${fmt(r.peak_rss_mb as number)} MB)` : '';
+    lines.push(`| ${r.system} | ${fmt(v)}${extra} | ${ratio.toFixed(2)}× |`);
+  }
+  lines.push('');
+};
+table('XOR step (2-4-1 sigmoid network, one SGD step)', 'xor', 'us_per_step', 'µs per step (lower is better)', false);
+table('Fashion-MNIST MLP training (784-256-128-10 ReLU, Adam, batch 128)', 'mlp', 'samples_per_s', 'samples/s', true);
+const mm = results.filter((r) => r.work === 'matmul');
+if (mm.length) {
+  const sizes = [128, 256, 512, 1024];
+  lines.push('### fp32 matmul, GFLOP/s by n (how time grows with matrix size)', '', `| system | ${sizes.map((n) => `n=${n}`).join(' | ')} |`, `|---|${sizes.map(() => '---').join('|')}|`);
+  for (const r of mm) {
+    const g = r.gflops as Record<string, number>;
+    lines.push(`| ${r.system} | ${sizes.map((n) => (g[n] ? fmt(g[n]) : '–')).join(' | ')} |`);
+  }
+  lines.push('');
+}
+const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+const header = [
+  '# Benchmarks',
+  '',
+  `Latest \`npm run bench\` on ${os.cpus().length} × ${cpu}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}.`,
+  'Each row ran in its own process in the same run; compare ratios within one run (the machine is shared and noisy).',
+  `PyTorch: Debian python3-torch ${hasTorch ? execFileSync('/usr/bin/python3', ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }).trim() : '(not installed)'} with OpenBLAS (OPENBLAS_CORETYPE unset).`,
+  '',
+  'Commands: `npm run bench` (all), or one row: `npx tsx bench/chainrule_bench.ts mlp --backend wasm`,',
+  '`npx tsx bench/tfjs_bench.ts mlp wasm`, `python3 bench/torch_bench.py mlp --threads 1`.',
+  '',
+];
+const text = [...header, ...lines].join('\n');
+console.log(text);
+if (!quick) writeFileSync('BENCHMARKS.md', text);
