@@ -111,6 +111,11 @@ const P = Tensor.prototype;
 
 P.backward = function (this: Tensor, gradient?: Tensor, options: BackwardOptions = {}) {
   let g = gradient;
+  if (g !== undefined && !(g instanceof Tensor)) {
+    throw new AutogradError(
+      'backward: the first argument is the upstream gradient (a Tensor); pass options second: t.backward(undefined, { retainGraph: true })',
+    );
+  }
   if (g === undefined) {
     if (this.data.length !== 1) {
       throw new AutogradError(
