@@ -24,10 +24,6 @@ export function gradEdge(t: Tensor): { node: Node; index: number } | null {
   return null;
 }
 
-function addGrad(a: Tensor | null, b: Tensor): Tensor {
-  return a === null ? b : a.add(b);
-}
-
 /**
  * The reverse pass. Gradients flow from the roots through the graph in a topological order
  * (Kahn's algorithm on dependency counts, so each node runs once, after every consumer of
@@ -40,6 +36,9 @@ export function runBackward(roots: readonly Tensor[], rootGrads: readonly Tensor
   return createGraph ? enableGrad(run) : noGrad(run);
 }
 
+let epochCounter = 0;
+let depth = 0;
+
 function walk(
   roots: readonly Tensor[],
   rootGrads: readonly Tensor[],
@@ -48,126 +47,140 @@ function walk(
   inputs: readonly Tensor[] | undefined,
   allowUnused: boolean,
 ): (Tensor | null)[] {
-  const buffers = new Map<Node, (Tensor | null)[]>();
-  const rootNodes: Node[] = [];
-  roots.forEach((root, i) => {
-    const edge = gradEdge(root);
-    if (!edge) {
-      throw new AutogradError(
-        `backward: output ${i} (shape ${fmtShape(root.shape)}) does not require grad and has no grad_fn; ` +
-          'did you forget requiresGrad on an input, or compute it inside noGrad()?',
-      );
+  // Per-walk state lives in arrays indexed by a slot stored on each node (no Map lookups on
+  // the hot path). A walk started from inside another one (a hook calling backward) saves
+  // the slots it overwrites and restores them when it ends, so the outer walk is unaffected.
+  const epoch = ++epochCounter;
+  const overwritten: [Node, number, number][] | null = depth > 0 ? [] : null;
+  depth++;
+  const nodes: Node[] = [];
+  const deps: number[] = [];
+  const bufs: ((Tensor | null)[] | null)[] = [];
+  const slotOf = (node: Node): number => {
+    if (node.walkEpoch !== epoch) {
+      overwritten?.push([node, node.walkEpoch, node.walkSlot]);
+      node.walkEpoch = epoch;
+      node.walkSlot = nodes.length;
+      nodes.push(node);
+      deps.push(0);
+      bufs.push(null);
+      return node.walkSlot;
     }
-    const buf = buffers.get(edge.node) ?? new Array<Tensor | null>(edge.node.outputs.length).fill(null);
-    buf[edge.index] = addGrad(buf[edge.index] ?? null, rootGrads[i]!);
-    buffers.set(edge.node, buf);
-    rootNodes.push(edge.node);
-  });
-
-  // Where the caller asked for gradients of particular tensors (autograd.grad), note
-  // which node output each one is.
-  const captures = new Map<Node, Map<number, number[]>>();
-  const captured: (Tensor | null)[] = [];
-  inputs?.forEach((t, i) => {
-    const edge = gradEdge(t);
-    captured.push(null);
-    if (!edge) {
-      if (!allowUnused) throw new AutogradError(`grad: input ${i} (shape ${fmtShape(t.shape)}) does not require grad`);
-      return;
-    }
-    const byIndex = captures.get(edge.node) ?? new Map<number, number[]>();
-    byIndex.set(edge.index, [...(byIndex.get(edge.index) ?? []), i]);
-    captures.set(edge.node, byIndex);
-  });
-
-  // Dependency counts: how many edges from reachable nodes point at each node.
-  const deps = new Map<Node, number>();
-  const stack: Node[] = [];
-  for (const n of rootNodes) {
-    if (!deps.has(n)) {
-      deps.set(n, 0);
-      stack.push(n);
-    }
-  }
-  while (stack.length > 0) {
-    const next = stack.pop()!.next;
-    for (let i = 0; i < next.length; i++) {
-      const e = next[i];
-      if (!e) continue;
-      const d = deps.get(e.node);
-      if (d === undefined) stack.push(e.node);
-      deps.set(e.node, (d ?? 0) + 1);
-    }
-  }
-
-  const ready: Node[] = [];
-  for (const [n, d] of deps) if (d === 0) ready.push(n);
-  while (ready.length > 0) {
-    const node = ready.pop()!;
-    const grads = buffers.get(node) ?? new Array<Tensor | null>(node.outputs.length).fill(null);
-    buffers.delete(node);
-
-    // Hooks and retainGrad on the tensors this node produced.
-    if (node.watched) {
-      for (const [index, t] of node.watched) {
-        const g = grads[index];
-        if (!g) continue;
-        grads[index] = t.runHooks(g);
-        if (t.retainsGrad) t.setRetainedGrad(grads[index]!, createGraph);
-      }
-    }
-
-    const cap = captures.get(node);
-    if (cap) {
-      for (const [index, slots] of cap) for (const s of slots) captured[s] = grads[index] ?? null;
-    }
-
-    if (node instanceof AccumulateGrad) {
-      const g = grads[0];
-      if (g && !inputs) node.variable.accumulateGrad(node.variable.runHooks(g), createGraph);
-      continue;
-    }
-
-    let inputGrads: (Tensor | null)[] | null = null;
-    let any = false;
-    for (let i = 0; i < grads.length; i++) if (grads[i]) any = true;
-    if (any) {
-      for (let i = 0; i < grads.length; i++) if (!grads[i]) grads[i] = zerosFor(node, i);
-      inputGrads = node.apply(grads);
-      checkGradShapes(node, inputGrads);
-    }
-    if (!retainGraph) node.release();
-
-    const next = node.next;
-    for (let i = 0; i < next.length; i++) {
-      const e = next[i];
-      if (!e) continue;
-      const g = inputGrads ? inputGrads[i] : null;
-      if (g) {
-        let buf = buffers.get(e.node);
-        if (!buf) {
-          buf = new Array<Tensor | null>(e.node.outputs.length).fill(null);
-          buffers.set(e.node, buf);
-        }
-        const prev = buf[e.index];
-        buf[e.index] = prev ? prev.add(g) : g;
-      }
-      const left = deps.get(e.node)! - 1;
-      deps.set(e.node, left);
-      if (left === 0) ready.push(e.node);
-    }
-  }
-
-  if (inputs && !allowUnused) {
-    captured.forEach((g, i) => {
-      if (g === null) {
+    return node.walkSlot;
+  };
+  const addTo = (node: Node, index: number, g: Tensor) => {
+    const slot = slotOf(node);
+    let buf = bufs[slot];
+    if (!buf) bufs[slot] = buf = new Array<Tensor | null>(node.outputs.length).fill(null);
+    const prev = buf[index];
+    buf[index] = prev ? prev.add(g) : g;
+  };
+  try {
+    roots.forEach((root, i) => {
+      const edge = gradEdge(root);
+      if (!edge) {
         throw new AutogradError(
-          `grad: input ${i} (shape ${fmtShape(inputs[i]!.shape)}) was not used to compute the outputs; pass { allowUnused: true } to get null for it`,
+          `backward: output ${i} (shape ${fmtShape(root.shape)}) does not require grad and has no grad_fn; ` +
+            'did you forget requiresGrad on an input, or compute it inside noGrad()?',
         );
       }
+      addTo(edge.node, edge.index, rootGrads[i]!);
     });
+
+    // Where the caller asked for gradients of particular tensors (autograd.grad), note
+    // which node output each one is.
+    const captures = new Map<Node, Map<number, number[]>>();
+    const captured: (Tensor | null)[] = [];
+    inputs?.forEach((t, i) => {
+      const edge = gradEdge(t);
+      captured.push(null);
+      if (!edge) {
+        if (!allowUnused) throw new AutogradError(`grad: input ${i} (shape ${fmtShape(t.shape)}) does not require grad`);
+        return;
+      }
+      const byIndex = captures.get(edge.node) ?? new Map<number, number[]>();
+      byIndex.set(edge.index, [...(byIndex.get(edge.index) ?? []), i]);
+      captures.set(edge.node, byIndex);
+    });
+
+    // Dependency counts: how many edges from reachable nodes point at each node. Every node
+    // gets its slot when first reached, so the nodes still to expand are those past `done`.
+    let done = 0;
+    while (done < nodes.length) {
+      const next = nodes[done++]!.next;
+      for (let i = 0; i < next.length; i++) {
+        const e = next[i];
+        if (e) deps[slotOf(e.node)]!++;
+      }
+    }
+
+    const ready: number[] = [];
+    for (let slot = 0; slot < nodes.length; slot++) if (deps[slot] === 0) ready.push(slot);
+    while (ready.length > 0) {
+      const slot = ready.pop()!;
+      const node = nodes[slot]!;
+      const grads = bufs[slot] ?? new Array<Tensor | null>(node.outputs.length).fill(null);
+      bufs[slot] = null;
+
+      // Hooks and retainGrad on the tensors this node produced.
+      if (node.watched) {
+        for (const [index, t] of node.watched) {
+          const g = grads[index];
+          if (!g) continue;
+          grads[index] = t.runHooks(g);
+          if (t.retainsGrad) t.setRetainedGrad(grads[index]!, createGraph);
+        }
+      }
+
+      const cap = captures.size > 0 ? captures.get(node) : undefined;
+      if (cap) {
+        for (const [index, slots] of cap) for (const s of slots) captured[s] = grads[index] ?? null;
+      }
+
+      if (node instanceof AccumulateGrad) {
+        const g = grads[0];
+        if (g && !inputs) node.variable.accumulateGrad(node.variable.runHooks(g), createGraph);
+        continue;
+      }
+
+      let inputGrads: (Tensor | null)[] | null = null;
+      let any = false;
+      for (let i = 0; i < grads.length; i++) if (grads[i]) any = true;
+      if (any) {
+        for (let i = 0; i < grads.length; i++) if (!grads[i]) grads[i] = zerosFor(node, i);
+        inputGrads = node.apply(grads);
+        checkGradShapes(node, inputGrads);
+      }
+      if (!retainGraph) node.release();
+
+      const next = node.next;
+      for (let i = 0; i < next.length; i++) {
+        const e = next[i];
+        if (!e) continue;
+        const g = inputGrads ? inputGrads[i] : null;
+        if (g) addTo(e.node, e.index, g);
+        const s = e.node.walkSlot;
+        if (--deps[s]! === 0) ready.push(s);
+      }
+    }
+
+    if (inputs && !allowUnused) {
+      captured.forEach((g, i) => {
+        if (g === null) {
+          throw new AutogradError(
+            `grad: input ${i} (shape ${fmtShape(inputs[i]!.shape)}) was not used to compute the outputs; pass { allowUnused: true } to get null for it`,
+          );
+        }
+      });
+    }
+    return captured;
+  } finally {
+    depth--;
+    if (overwritten) for (const [n, e, s] of overwritten) {
+      n.walkEpoch = e;
+      n.walkSlot = s;
+    }
   }
-  return captured;
 }
 
 function zerosFor(node: Node, index: number): Tensor {

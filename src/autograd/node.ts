@@ -27,6 +27,9 @@ export class Node {
   /** Tensors whose gradients the user watches (hooks, retainGrad), by output index. */
   watched: Map<number, Tensor> | null = null;
   released = false;
+  /** @internal The engine's bookkeeping: which backward pass last visited, and this node's slot in it. */
+  walkEpoch = 0;
+  walkSlot = 0;
 
   constructor(
     readonly name: string,

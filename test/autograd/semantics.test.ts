@@ -147,6 +147,21 @@ describe('hooks', () => {
     expect(x.grad!.tolist()).toEqual([30, 30]);
   });
 
+  it('a hook may run its own backward pass over a shared graph without disturbing the outer one', () => {
+    const x = tensor([1, 2], f64);
+    const shared = x.mul(x); // x² feeds both the outer loss and the hook's own graph
+    let inner: number[] = [];
+    const h = shared.mul(3);
+    h.registerHook((g) => {
+      // hooks run in the backward pass's grad mode (off here), so record explicitly
+      inner = enableGrad(() => autogradGrad(shared.sum().mul(5), [x], { retainGraph: true }))[0]!.tolist();
+      return g;
+    });
+    h.add(shared).sum().backward();
+    expect(inner).toEqual([10, 20]);
+    expect(x.grad!.tolist()).toEqual([8, 16]); // d/dx (3x² + x²) = 8x
+  });
+
   it('a removed hook no longer runs', () => {
     const x = tensor([1], f64);
     const handle = x.registerHook((g) => g.mul(0));

@@ -9,7 +9,9 @@ import '../../ops/methods.js';
  * y = x·Wᵀ + b over the last dim of x (any leading dims), W of shape [out, in]. One matrix
  * product with W read transposed in place; the weight gradient sums over the leading dims.
  */
-export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null, who = 'linear'): Tensor {
+export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null, whoName: string | (() => string) = 'linear'): Tensor {
+  // The name only goes into error messages; a module passes a function so it is built only then.
+  const who = { toString: () => (typeof whoName === 'string' ? whoName : whoName()) };
   if (weight.ndim !== 2) throw new ShapeError(`${who}: weight must be 2-D [out, in], got shape ${fmtShape(weight.shape)}`);
   const inF = weight.shape[1]!;
   if (x.ndim === 0 || x.shape[x.ndim - 1] !== inF) {

@@ -47,7 +47,7 @@ export class Linear extends Module {
         `${this.label()}: input has ${x.ndim === 0 ? 0 : x.shape[x.ndim - 1]} features (shape ${fmtShape(x.shape)}) but inFeatures is ${this.inFeatures}`,
       );
     }
-    return linear(x, this.weight, this.bias, this.label());
+    return linear(x, this.weight, this.bias, () => this.label());
   }
 
   override extraRepr(): string {
