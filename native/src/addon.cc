@@ -1,0 +1,196 @@
+// N-API glue: argument checking and zero-copy access to the Float32Arrays' memory. Plain
+// node_api.h (no node-addon-api), so a consumer build needs only node-gyp and a compiler.
+#define NAPI_VERSION 8
+#include <node_api.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "elementwise.h"
+#include "gemm.h"
+#include "thread_pool.h"
+
+namespace {
+
+using chainrule::Isa;
+
+struct F32 {
+  float* data = nullptr;
+  size_t length = 0;
+};
+
+bool fail(napi_env env, const char* msg) {
+  napi_throw_type_error(env, nullptr, msg);
+  return false;
+}
+
+bool getF32(napi_env env, napi_value v, F32* out) {
+  napi_typedarray_type type;
+  void* data = nullptr;
+  napi_value ab;
+  size_t offset = 0;
+  if (napi_get_typedarray_info(env, v, &type, &out->length, &data, &ab, &offset) != napi_ok || type != napi_float32_array)
+    return fail(env, "chainrule native: expected a Float32Array");
+  out->data = static_cast<float*>(data);
+  return true;
+}
+
+bool getInt(napi_env env, napi_value v, int64_t* out) {
+  if (napi_get_value_int64(env, v, out) != napi_ok) return fail(env, "chainrule native: expected a number");
+  return true;
+}
+
+bool getBool(napi_env env, napi_value v, bool* out) {
+  if (napi_get_value_bool(env, v, out) != napi_ok) return fail(env, "chainrule native: expected a boolean");
+  return true;
+}
+
+template <size_t N>
+bool getArgs(napi_env env, napi_callback_info info, napi_value (&argv)[N]) {
+  size_t argc = N;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < N)
+    return fail(env, "chainrule native: too few arguments");
+  return true;
+}
+
+bool fits(napi_env env, const F32& a, int64_t offset, int64_t count) {
+  if (offset < 0 || count < 0 || static_cast<uint64_t>(offset + count) > a.length)
+    return fail(env, "chainrule native: range outside the array");
+  return true;
+}
+
+// gemm(transA, transB, m, n, k, a, aOffset, b, bOffset, c, cOffset, accumulate, threads)
+napi_value Gemm(napi_env env, napi_callback_info info) {
+  napi_value argv[13];
+  if (!getArgs(env, info, argv)) return nullptr;
+  bool ta, tb, acc;
+  int64_t m, n, k, ao, bo, co, threads;
+  F32 a, b, c;
+  if (!getBool(env, argv[0], &ta) || !getBool(env, argv[1], &tb) || !getInt(env, argv[2], &m) ||
+      !getInt(env, argv[3], &n) || !getInt(env, argv[4], &k) || !getF32(env, argv[5], &a) || !getInt(env, argv[6], &ao) ||
+      !getF32(env, argv[7], &b) || !getInt(env, argv[8], &bo) || !getF32(env, argv[9], &c) ||
+      !getInt(env, argv[10], &co) || !getBool(env, argv[11], &acc) || !getInt(env, argv[12], &threads))
+    return nullptr;
+  if (m < 0 || n < 0 || k < 0 || m > INT32_MAX || n > INT32_MAX || k > INT32_MAX) {
+    fail(env, "chainrule native: bad gemm sizes");
+    return nullptr;
+  }
+  if (!fits(env, a, ao, m * k) || !fits(env, b, bo, k * n) || !fits(env, c, co, m * n)) return nullptr;
+  chainrule::GemmProblem p{ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k),
+                           a.data + ao, b.data + bo, c.data + co, acc};
+  chainrule::gemm(p, static_cast<int>(threads));
+  return nullptr;
+}
+
+// unary(op, x, out, threads)
+napi_value Unary(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!getArgs(env, info, argv)) return nullptr;
+  int64_t op, threads;
+  F32 x, y;
+  if (!getInt(env, argv[0], &op) || !getF32(env, argv[1], &x) || !getF32(env, argv[2], &y) || !getInt(env, argv[3], &threads))
+    return nullptr;
+  if (op < 0 || op >= chainrule::kUnaryCount || y.length < x.length) {
+    fail(env, "chainrule native: bad unary call");
+    return nullptr;
+  }
+  chainrule::unary(static_cast<int>(op), x.data, y.data, static_cast<long>(x.length), static_cast<int>(threads));
+  return nullptr;
+}
+
+// binary(op, a, aOff, ra, sa, b, bOff, rb, sb, out, outOff, rows, cols, threads)
+napi_value Binary(napi_env env, napi_callback_info info) {
+  napi_value argv[14];
+  if (!getArgs(env, info, argv)) return nullptr;
+  int64_t op, ao, ra, sa, bo, rb, sb, oo, rows, cols, threads;
+  F32 a, b, o;
+  if (!getInt(env, argv[0], &op) || !getF32(env, argv[1], &a) || !getInt(env, argv[2], &ao) || !getInt(env, argv[3], &ra) ||
+      !getInt(env, argv[4], &sa) || !getF32(env, argv[5], &b) || !getInt(env, argv[6], &bo) || !getInt(env, argv[7], &rb) ||
+      !getInt(env, argv[8], &sb) || !getF32(env, argv[9], &o) || !getInt(env, argv[10], &oo) ||
+      !getInt(env, argv[11], &rows) || !getInt(env, argv[12], &cols) || !getInt(env, argv[13], &threads))
+    return nullptr;
+  if (op < 0 || op >= chainrule::kBinaryCount || (sa != 0 && sa != 1) || (sb != 0 && sb != 1) || rows < 1 || cols < 1 ||
+      ra < 0 || rb < 0) {
+    fail(env, "chainrule native: bad binary call");
+    return nullptr;
+  }
+  // Last element each operand reads, to keep a wrong stride from reading outside the array.
+  if (!fits(env, a, ao, (rows - 1) * ra + (cols - 1) * sa + 1) || !fits(env, b, bo, (rows - 1) * rb + (cols - 1) * sb + 1) ||
+      !fits(env, o, oo, rows * cols))
+    return nullptr;
+  chainrule::binary(static_cast<int>(op), a.data + ao, ra, static_cast<int>(sa), b.data + bo, rb, static_cast<int>(sb),
+                    o.data + oo, rows, cols, static_cast<int>(threads));
+  return nullptr;
+}
+
+// reduceSum(x, outer, size, inner, out)
+napi_value ReduceSum(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (!getArgs(env, info, argv)) return nullptr;
+  int64_t outer, size, inner;
+  F32 x, o;
+  if (!getF32(env, argv[0], &x) || !getInt(env, argv[1], &outer) || !getInt(env, argv[2], &size) ||
+      !getInt(env, argv[3], &inner) || !getF32(env, argv[4], &o))
+    return nullptr;
+  if (outer < 0 || size < 0 || inner < 0 || !fits(env, x, 0, outer * size * inner) || !fits(env, o, 0, outer * inner))
+    return nullptr;
+  chainrule::reduceSum(x.data, outer, size, inner, o.data);
+  return nullptr;
+}
+
+napi_value MakeString(napi_env env, const char* s) {
+  napi_value v;
+  napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &v);
+  return v;
+}
+
+// info() -> { isa, bestIsa, threads }
+napi_value Info(napi_env env, napi_callback_info) {
+  napi_value obj, threads;
+  napi_create_object(env, &obj);
+  napi_set_named_property(env, obj, "isa", MakeString(env, chainrule::isaName(chainrule::currentIsa())));
+  napi_set_named_property(env, obj, "bestIsa", MakeString(env, chainrule::isaName(chainrule::detectIsa())));
+  napi_create_int32(env, chainrule::ThreadPool::instance().threads(), &threads);
+  napi_set_named_property(env, obj, "threads", threads);
+  return obj;
+}
+
+// setIsa('avx512' | 'avx2' | 'generic') -> the ISA now in use (clamped to what the CPU has)
+napi_value SetIsa(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!getArgs(env, info, argv)) return nullptr;
+  char name[16] = {0};
+  size_t len = 0;
+  napi_get_value_string_utf8(env, argv[0], name, sizeof(name), &len);
+  Isa want = std::strcmp(name, "avx512") == 0 ? Isa::Avx512 : std::strcmp(name, "avx2") == 0 ? Isa::Avx2 : Isa::Generic;
+  return MakeString(env, chainrule::isaName(chainrule::setIsa(want)));
+}
+
+// setThreads(n): size of the pool a parallel call may use (caller included)
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!getArgs(env, info, argv)) return nullptr;
+  int64_t n;
+  if (!getInt(env, argv[0], &n)) return nullptr;
+  chainrule::ThreadPool::instance().setThreads(static_cast<int>(n));
+  return nullptr;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  const napi_property_descriptor props[] = {
+      {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"reduceSum", nullptr, ReduceSum, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setIsa", nullptr, SetIsa, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  chainrule::ThreadPool::instance().warmUp();
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

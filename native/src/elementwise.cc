@@ -1,0 +1,213 @@
+#include "elementwise.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "thread_pool.h"
+
+// Each entry point is compiled three times (AVX-512, AVX2+FMA, baseline) and picked by the
+// loader at first call (GCC/Clang function multiversioning on x86 ELF targets).
+#if (defined(__x86_64__)) && defined(__GNUC__) && defined(__ELF__)
+#define CR_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define CR_CLONES
+#endif
+
+namespace chainrule {
+
+namespace {
+
+inline float bitsToFloat(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+// exp(x) = 2^n·e^r, n = round(x·log2 e), |r| ≤ ln2/2, e^r − 1 by Taylor to r^7; 2^n as two
+// factors so n spans the subnormal range. Branch-free so loops over it vectorise.
+// wantM1 gives expm1 without cancellation near 0.
+template <bool wantM1>
+inline float expCore(float x) {
+  float xc = x < -104.f ? -104.f : x;  // NaN fails both tests and stays NaN
+  xc = xc > 88.8f ? 88.8f : xc;
+  const float n = (xc * 1.44269504f + 12582912.f) - 12582912.f;  // round to nearest
+  float r = xc - n * 0.693145751953125f;
+  r = r - n * 1.428606765330187e-6f;
+  float p = 1.f / 5040.f;
+  p = p * r + 1.f / 720.f;
+  p = p * r + 1.f / 120.f;
+  p = p * r + 1.f / 24.f;
+  p = p * r + 1.f / 6.f;
+  p = p * r + 0.5f;
+  p = p * r * r + r;
+  const int32_t ni = static_cast<int32_t>(n == n ? n : 0.f);
+  const int32_t h = ni >> 1;
+  const float s1 = bitsToFloat(static_cast<uint32_t>(h + 127) << 23);
+  const float s2 = bitsToFloat(static_cast<uint32_t>(ni - h + 127) << 23);
+  const float e = ((p + 1.f) * s1) * s2;  // in this order: 2^128 alone would overflow
+  float res = e;
+  if (wantM1) {
+    const float s = s1 * s2;
+    res = ni > 100 ? e - 1.f : s * p + (s - 1.f);
+  }
+  return x > 88.8f ? INFINITY : res;
+}
+
+inline float tanhCore(float x) {
+  const float e = expCore<true>(-2.f * std::fabs(x));
+  const float t = -e / (e + 2.f);
+  return std::copysign(t, x);
+}
+
+template <int OP>
+inline float unaryOne(float x) {
+  switch (OP) {
+    case kNeg: return -x;
+    case kExp: return expCore<false>(x);
+    case kSqrt: return std::sqrt(x);
+    case kAbs: return std::fabs(x);
+    case kTanh: return tanhCore(x);
+    case kSigmoid: return 1.f / (1.f + expCore<false>(-x));
+    case kRelu: return x > 0.f ? x : (x == x ? 0.f : x);
+    case kSquare: return x * x;
+    case kExpm1: return expCore<true>(x);
+    case kReciprocal: return 1.f / x;
+  }
+  return x;
+}
+
+template <int OP>
+inline void unaryLoop(const float* x, float* y, long n) {
+  for (long i = 0; i < n; ++i) y[i] = unaryOne<OP>(x[i]);
+}
+
+CR_CLONES void unaryChunk(int op, const float* x, float* y, long n) {
+  switch (op) {
+    case kNeg: unaryLoop<kNeg>(x, y, n); break;
+    case kExp: unaryLoop<kExp>(x, y, n); break;
+    case kSqrt: unaryLoop<kSqrt>(x, y, n); break;
+    case kAbs: unaryLoop<kAbs>(x, y, n); break;
+    case kTanh: unaryLoop<kTanh>(x, y, n); break;
+    case kSigmoid: unaryLoop<kSigmoid>(x, y, n); break;
+    case kRelu: unaryLoop<kRelu>(x, y, n); break;
+    case kSquare: unaryLoop<kSquare>(x, y, n); break;
+    case kExpm1: unaryLoop<kExpm1>(x, y, n); break;
+    case kReciprocal: unaryLoop<kReciprocal>(x, y, n); break;
+  }
+}
+
+template <int OP>
+inline float binaryOne(float a, float b) {
+  switch (OP) {
+    case kAdd: return a + b;
+    case kSub: return a - b;
+    case kMul: return a * b;
+    case kDiv: return a / b;
+    case kMax: return (a != a || b != b) ? a + b : (a > b ? a : b);
+    case kMin: return (a != a || b != b) ? a + b : (a < b ? a : b);
+  }
+  return a;
+}
+
+template <int OP>
+inline void binaryRows(const float* a, long ra, int sa, const float* b, long rb, int sb, float* out, long rows, long cols) {
+  for (long r = 0; r < rows; ++r) {
+    const float* ar = a + r * ra;
+    const float* br = b + r * rb;
+    float* o = out + r * cols;
+    // Separate loops per broadcast pattern keep each one a plain vectorisable stream.
+    if (sa && sb) {
+      for (long i = 0; i < cols; ++i) o[i] = binaryOne<OP>(ar[i], br[i]);
+    } else if (sa) {
+      const float s = br[0];
+      for (long i = 0; i < cols; ++i) o[i] = binaryOne<OP>(ar[i], s);
+    } else if (sb) {
+      const float s = ar[0];
+      for (long i = 0; i < cols; ++i) o[i] = binaryOne<OP>(s, br[i]);
+    } else {
+      const float v = binaryOne<OP>(ar[0], br[0]);
+      for (long i = 0; i < cols; ++i) o[i] = v;
+    }
+  }
+}
+
+CR_CLONES void binaryChunk(int op, const float* a, long ra, int sa, const float* b, long rb, int sb, float* out, long rows,
+                           long cols) {
+  switch (op) {
+    case kAdd: binaryRows<kAdd>(a, ra, sa, b, rb, sb, out, rows, cols); break;
+    case kSub: binaryRows<kSub>(a, ra, sa, b, rb, sb, out, rows, cols); break;
+    case kMul: binaryRows<kMul>(a, ra, sa, b, rb, sb, out, rows, cols); break;
+    case kDiv: binaryRows<kDiv>(a, ra, sa, b, rb, sb, out, rows, cols); break;
+    case kMax: binaryRows<kMax>(a, ra, sa, b, rb, sb, out, rows, cols); break;
+    case kMin: binaryRows<kMin>(a, ra, sa, b, rb, sb, out, rows, cols); break;
+  }
+}
+
+bool transcendental(int op) { return op == kExp || op == kTanh || op == kSigmoid || op == kExpm1; }
+
+// Work per thread below which a second thread does not pay for its wake-up.
+constexpr long kParallelCheap = 1L << 18;
+constexpr long kParallelTranscendental = 1L << 14;
+
+}  // namespace
+
+void unary(int op, const float* x, float* y, long n, int threads) {
+  const long minPer = transcendental(op) ? kParallelTranscendental : kParallelCheap;
+  const int parts = static_cast<int>(std::max(1L, std::min<long>(threads, n / minPer)));
+  if (parts <= 1) return unaryChunk(op, x, y, n);
+  const long step = ((n + parts - 1) / parts + 15) & ~15L;
+  ThreadPool::instance().run(parts, [&](int t, int nt) {
+    for (long s = t * step; s < n; s += nt * step) unaryChunk(op, x + s, y + s, std::min(step, n - s));
+  });
+}
+
+void binary(int op, const float* a, long ra, int sa, const float* b, long rb, int sb, float* out, long rows, long cols,
+            int threads) {
+  const long total = rows * cols;
+  const int parts = static_cast<int>(std::max(1L, std::min<long>(threads, total / kParallelCheap)));
+  if (parts <= 1 || (rows < parts && cols < parts * 1024)) return binaryChunk(op, a, ra, sa, b, rb, sb, out, rows, cols);
+  ThreadPool::instance().run(parts, [&](int t, int nt) {
+    if (rows >= nt) {
+      const long r0 = rows * t / nt, r1 = rows * (t + 1) / nt;
+      binaryChunk(op, a + r0 * ra, ra, sa, b + r0 * rb, rb, sb, out + r0 * cols, r1 - r0, cols);
+    } else {
+      // Few long rows: split every row by columns.
+      const long c0 = cols * t / nt, c1 = cols * (t + 1) / nt;
+      for (long r = 0; r < rows; ++r)
+        binaryChunk(op, a + r * ra + c0 * sa, 0, sa, b + r * rb + c0 * sb, 0, sb, out + r * cols + c0, 1, c1 - c0);
+    }
+  });
+}
+
+void reduceSum(const float* x, long outer, long size, long inner, float* out) {
+  for (long o = 0; o < outer; ++o) {
+    const float* base = x + o * size * inner;
+    if (inner == 1) {
+      double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      long i = 0;
+      for (; i + 8 <= size; i += 8)
+        for (int j = 0; j < 8; ++j) acc[j] += base[i + j];
+      double s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+      for (; i < size; ++i) s += base[i];
+      out[o] = static_cast<float>(s);
+      continue;
+    }
+    thread_local double* acc = nullptr;
+    thread_local long cap = 0;
+    if (cap < inner) {
+      delete[] acc;
+      acc = new double[inner];
+      cap = inner;
+    }
+    std::fill(acc, acc + inner, 0.0);
+    for (long r = 0; r < size; ++r) {
+      const float* row = base + r * inner;
+      for (long j = 0; j < inner; ++j) acc[j] += row[j];
+    }
+    for (long j = 0; j < inner; ++j) out[o * inner + j] = static_cast<float>(acc[j]);
+  }
+}
+
+}  // namespace chainrule

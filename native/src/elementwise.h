@@ -1,0 +1,19 @@
+// fp32 elementwise kernels and the sum reduction. Op codes match src/backend/wasm/ops.ts.
+#pragma once
+
+namespace chainrule {
+
+enum UnaryOp { kNeg = 0, kExp, kSqrt, kAbs, kTanh, kSigmoid, kRelu, kSquare, kExpm1, kReciprocal, kUnaryCount };
+enum BinaryOp { kAdd = 0, kSub, kMul, kDiv, kMax, kMin, kBinaryCount };
+
+/** y[i] = op(x[i]) for i in [0, n); x and y may alias. */
+void unary(int op, const float* x, float* y, long n, int threads);
+
+/** out[r·cols + c] = op(a[r·ra + c·sa], b[r·rb + c·sb]) with sa, sb ∈ {0, 1}. */
+void binary(int op, const float* a, long ra, int sa, const float* b, long rb, int sb, float* out, long rows, long cols,
+            int threads);
+
+/** Sum over the middle axis of [outer, size, inner], accumulated in double. */
+void reduceSum(const float* x, long outer, long size, long inner, float* out);
+
+}  // namespace chainrule

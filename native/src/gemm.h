@@ -1,0 +1,30 @@
+// fp32 GEMM: C[m×n] (+)= op(A)·op(B), row-major, with op(A)/op(B) reached by packing, never by
+// materialising a transpose. Register-tiled micro-kernels for AVX-512, AVX2+FMA and plain C++,
+// chosen at run time from what the CPU supports.
+#pragma once
+
+namespace chainrule {
+
+enum class Isa { Generic = 0, Avx2 = 1, Avx512 = 2 };
+
+struct GemmProblem {
+  bool transA;
+  bool transB;
+  int m, n, k;
+  const float* a;  // m×k, or k×m when transA
+  const float* b;  // k×n, or n×k when transB
+  float* c;        // m×n
+  bool accumulate;
+};
+
+/** The best ISA this CPU (and this compiler) supports. */
+Isa detectIsa();
+Isa currentIsa();
+/** Selects a kernel family (tests use it to cover every path); clamped to what the CPU has. */
+Isa setIsa(Isa isa);
+const char* isaName(Isa isa);
+
+/** Runs the product on up to `threads` threads of the shared pool. */
+void gemm(const GemmProblem& p, int threads);
+
+}  // namespace chainrule

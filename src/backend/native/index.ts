@@ -1,0 +1,135 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { Backend, BinaryKernel, FloatArray, GemmArgs, ReduceKernel, TypedArray, UnaryKernel } from '../types.js';
+import { BINARY_CODES, UNARY_CODES, collapseDims, forEachOuterBlock } from '../wasm/ops.js';
+
+/**
+ * The optional N-API addon (native/, built at install time where a compiler exists): AVX-512 /
+ * AVX2 GEMM and elementwise kernels on a persistent thread pool, working directly on the
+ * Float32Arrays' memory (no copies). Node only; anything it lacks goes to `fallback`.
+ */
+
+interface Addon {
+  gemm(
+    transA: boolean, transB: boolean, m: number, n: number, k: number,
+    a: Float32Array, aOffset: number, b: Float32Array, bOffset: number, c: Float32Array, cOffset: number,
+    accumulate: boolean, threads: number,
+  ): void;
+  unary(op: number, x: Float32Array, out: Float32Array, threads: number): void;
+  binary(
+    op: number, a: Float32Array, aOffset: number, ra: number, sa: number, b: Float32Array, bOffset: number,
+    rb: number, sb: number, out: Float32Array, outOffset: number, rows: number, cols: number, threads: number,
+  ): void;
+  reduceSum(x: Float32Array, outer: number, size: number, inner: number, out: Float32Array): void;
+  info(): { isa: string; bestIsa: string; threads: number };
+  setIsa(isa: string): string;
+  setThreads(n: number): void;
+}
+
+export interface NativeBackendOptions {
+  /** Threads per call, the caller included; default: all cores. */
+  threads?: number;
+  /** Set false to skip small-size delegation (tests use it to exercise the kernels). */
+  thresholds?: boolean;
+  /** Force a kernel family ('avx512' | 'avx2' | 'generic'), clamped to what the CPU has. */
+  isa?: string;
+}
+
+/**
+ * Below these sizes (elements, or m·n·k) the reference loops beat the N-API call and its
+ * argument checks (measured, Node 20). Exp/tanh/sigmoid pay off from 16 elements.
+ */
+const THRESHOLDS = { gemm: 32, unaryCheap: 64, unaryTranscendental: 16, binary: 128, reduce: 128 };
+const TRANSCENDENTAL = new Set<UnaryKernel>(['exp', 'tanh', 'sigmoid', 'expm1']);
+
+const ADDON_PATHS = [
+  // from src/backend/native/ and from dist/backend/native/ alike
+  '../../../native/build/Release/chainrule_native.node',
+  '../../../native/build/Debug/chainrule_native.node',
+];
+
+let cached: Addon | null | undefined;
+
+/** Loads the addon once; null when it is not built, fails to load, or CHAINRULE_NATIVE=0. */
+export function loadAddon(): Addon | null {
+  if (cached !== undefined) return cached;
+  cached = null;
+  if (process.env.CHAINRULE_NATIVE === '0') return null;
+  const require = createRequire(import.meta.url);
+  for (const rel of ADDON_PATHS) {
+    const file = fileURLToPath(new URL(rel, import.meta.url));
+    if (!existsSync(file)) continue;
+    try {
+      cached = require(file) as Addon;
+      break;
+    } catch {
+      // built for another Node ABI or platform: ignore, the other backends remain
+    }
+  }
+  return cached;
+}
+
+function isF32(x: TypedArray): x is Float32Array {
+  return x instanceof Float32Array;
+}
+
+export function createNativeBackend(fallback: Backend, options: NativeBackendOptions = {}): Backend | null {
+  const addon = loadAddon();
+  if (!addon) return null;
+  if (options.isa) addon.setIsa(options.isa);
+  const info = addon.info();
+  const threads = Math.max(1, Math.floor(options.threads ?? info.threads));
+  if (threads > info.threads) addon.setThreads(threads);
+  const t = options.thresholds === false
+    ? { gemm: 0, unaryCheap: 0, unaryTranscendental: 0, binary: 0, reduce: 0 }
+    : THRESHOLDS;
+
+  function gemm(args: GemmArgs): void {
+    const { a, b, c, m, n, k } = args;
+    if (!isF32(a) || !isF32(b) || !isF32(c) || m * n * k < t.gemm) return fallback.gemm(args);
+    addon!.gemm(args.transA, args.transB, m, n, k, a, args.aOffset, b, args.bOffset, c, args.cOffset, args.accumulate, threads);
+  }
+
+  function unary(op: UnaryKernel, x: FloatArray, out: FloatArray): void {
+    const code = UNARY_CODES[op];
+    const min = TRANSCENDENTAL.has(op) ? t.unaryTranscendental : t.unaryCheap;
+    if (code === undefined || !isF32(x) || !isF32(out) || x.length < min) return fallback.unary(op, x, out);
+    addon!.unary(code, x, out, threads);
+  }
+
+  function binary(
+    op: BinaryKernel, a: TypedArray, aStrides: readonly number[], b: TypedArray, bStrides: readonly number[],
+    out: TypedArray, outShape: readonly number[],
+  ): void {
+    const code = BINARY_CODES[op];
+    const n = out.length;
+    if (code === undefined || !isF32(a) || !isF32(b) || !isF32(out) || n < t.binary || n === 0) {
+      return fallback.binary(op, a, aStrides, b, bStrides, out, outShape);
+    }
+    const c = collapseDims(outShape, aStrides, bStrides);
+    const nd = c.shape.length;
+    const sa = nd ? c.aStrides[nd - 1]! : 0;
+    const sb = nd ? c.bStrides[nd - 1]! : 0;
+    if ((sa !== 0 && sa !== 1) || (sb !== 0 && sb !== 1)) return fallback.binary(op, a, aStrides, b, bStrides, out, outShape);
+    const rows = nd >= 2 ? c.shape[nd - 2]! : 1;
+    const cols = nd >= 1 ? c.shape[nd - 1]! : 1;
+    const ra = nd >= 2 ? c.aStrides[nd - 2]! : 0;
+    const rb = nd >= 2 ? c.bStrides[nd - 2]! : 0;
+    forEachOuterBlock(c, (ao, bo, oo) => addon!.binary(code, a, ao, ra, sa, b, bo, rb, sb, out, oo, rows, cols, threads));
+  }
+
+  function reduce(op: ReduceKernel, x: TypedArray, outer: number, size: number, inner: number, out: TypedArray): void {
+    if (op !== 'sum' || !isF32(x) || !isF32(out) || x.length < t.reduce) return fallback.reduce(op, x, outer, size, inner, out);
+    addon!.reduceSum(x, outer, size, inner, out);
+  }
+
+  return {
+    name: `native-${info.isa}-${threads}t`,
+    gemm,
+    unary,
+    binary,
+    compare: (op, a, as, b, bs, out, shape) => fallback.compare(op, a, as, b, bs, out, shape),
+    reduce,
+  };
+}

@@ -1,0 +1,90 @@
+import * as kernels from './kernels.generated.js';
+
+/**
+ * Picks and compiles the kernel module for this runtime. No Node built-ins are imported
+ * statically: the bytes are embedded as base64, and `node:v8` is only reached through a
+ * dynamic import when `process.versions.node` says we are in Node.
+ */
+
+export interface WasmExports {
+  gemm(
+    transA: number, transB: number, m: number, n: number, k: number,
+    a: number, b: number, c: number, accumulate: number,
+    i0: number, i1: number, j0: number, j1: number, work: number,
+  ): void;
+  gemmWorkBytes(): number;
+  heapBase(): number;
+  unary(op: number, x: number, out: number, n: number): void;
+  binary(op: number, a: number, ra: number, sa: number, b: number, rb: number, sb: number, out: number, rows: number, cols: number): void;
+  reduceSum(x: number, outer: number, size: number, inner: number, out: number, acc: number): void;
+}
+
+export interface LoadedKernels {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  exports: WasmExports;
+  shared: boolean;
+  relaxed: boolean;
+}
+
+/** 64 KiB wasm pages; the shared memory reserves address space up to this many (2 GiB). */
+const MAX_PAGES = 32768;
+
+function decode(base64: string): Uint8Array<ArrayBuffer> {
+  const bin = atob(base64);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return bytes;
+}
+
+function isNode(): boolean {
+  return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+}
+
+/**
+ * Relaxed SIMD (fused multiply-add in the GEMM tile) is standard from V8 11.4; Node 20 has it
+ * behind a flag that may still be switched on before compiling.
+ */
+async function relaxedSimdAvailable(bytes: Uint8Array<ArrayBuffer>): Promise<boolean> {
+  if (WebAssembly.validate(bytes)) return true;
+  if (!isNode() || readEnv('CHAINRULE_WASM_RELAXED') === '0') return false;
+  try {
+    const v8Name = 'node:v8';
+    const v8 = (await import(/* @vite-ignore */ v8Name)) as { setFlagsFromString(flags: string): void };
+    v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+  } catch {
+    return false;
+  }
+  return WebAssembly.validate(bytes);
+}
+
+export function readEnv(name: string): string | undefined {
+  return typeof process !== 'undefined' ? process.env?.[name] : undefined;
+}
+
+function makeMemory(shared: boolean): WebAssembly.Memory | null {
+  try {
+    return new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared });
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Shared memory is used when the runtime allows it (Node; cross-origin-isolated pages), so a
+ * worker can run half a GEMM on the same buffers; otherwise plain memory and one thread.
+ */
+export async function loadKernels(wantShared: boolean): Promise<LoadedKernels | null> {
+  if (typeof WebAssembly !== 'object') return null;
+  let memory = wantShared && typeof SharedArrayBuffer === 'function' ? makeMemory(true) : null;
+  const shared = memory !== null;
+  memory ??= makeMemory(false);
+  if (!memory) return null;
+  const relaxedBytes = decode(shared ? kernels.sharedRelaxed : kernels.plainRelaxed);
+  const relaxed = await relaxedSimdAvailable(relaxedBytes);
+  const bytes = relaxed ? relaxedBytes : decode(shared ? kernels.shared : kernels.plain);
+  if (!WebAssembly.validate(bytes)) return null; // no SIMD support
+  const module = await WebAssembly.compile(bytes);
+  const instance = await WebAssembly.instantiate(module, { env: { memory, abort: () => {} } });
+  return { module, memory, exports: instance.exports as unknown as WasmExports, shared, relaxed };
+}

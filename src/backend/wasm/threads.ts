@@ -1,0 +1,126 @@
+import { readEnv } from './loader.js';
+
+/**
+ * Helper threads for the wasm GEMM in Node: worker_threads that instantiate the same module on
+ * the same shared memory, and take jobs through a control block of Int32 slots in that memory.
+ * The caller runs its own share of the product meanwhile and then waits (Atomics.wait is
+ * allowed on Node's main thread). Workers spin a little before sleeping, so back-to-back
+ * products (a training step) do not pay a futex wake-up each.
+ *
+ * Control block layout, one per worker (CTRL_INTS slots):
+ *   [0] job sequence number (written by the caller), [1] last finished sequence (worker),
+ *   [2..15] gemm arguments, [16] 1 = quit.
+ */
+
+export const CTRL_INTS = 32;
+const ARGS = 2;
+const QUIT = 16;
+
+/** Worker body, evaluated as a CommonJS script so it needs no file on disk and no loader. */
+const WORKER_SOURCE = `
+const { workerData, parentPort } = require('node:worker_threads');
+const { module, memory, ctrl, spin } = workerData;
+const inst = new WebAssembly.Instance(module, { env: { memory, abort() {} } });
+const gemm = inst.exports.gemm;
+const I = new Int32Array(memory.buffer, ctrl, ${CTRL_INTS});
+parentPort.postMessage('ready');
+let seen = Atomics.load(I, 0);
+for (;;) {
+  let tries = 0;
+  while (Atomics.load(I, 0) === seen) {
+    if (++tries > spin) { Atomics.wait(I, 0, seen); tries = 0; }
+  }
+  seen = Atomics.load(I, 0);
+  if (I[${QUIT}] === 1) break;
+  const a = ${ARGS};
+  gemm(I[a], I[a + 1], I[a + 2], I[a + 3], I[a + 4], I[a + 5], I[a + 6], I[a + 7], I[a + 8],
+       I[a + 9], I[a + 10], I[a + 11], I[a + 12], I[a + 13]);
+  Atomics.store(I, 1, seen);
+  Atomics.notify(I, 1);
+}
+`;
+
+interface WorkerLike {
+  unref(): void;
+  terminate(): Promise<number>;
+  once(event: string, cb: (arg: unknown) => void): void;
+}
+
+export class GemmWorkers {
+  private seq = 0;
+
+  private constructor(
+    private readonly ctrls: Int32Array[],
+    private readonly workers: WorkerLike[],
+  ) {}
+
+  get count(): number {
+    return this.ctrls.length;
+  }
+
+  /**
+   * Starts `count` workers, or returns null where worker_threads or shared memory is missing
+   * (browsers, CHAINRULE_WASM_THREADS=1) so the caller stays single-threaded.
+   */
+  static async start(module: WebAssembly.Module, memory: WebAssembly.Memory, ctrlOffsets: number[]): Promise<GemmWorkers | null> {
+    if (ctrlOffsets.length === 0 || !(memory.buffer instanceof SharedArrayBuffer)) return null;
+    if (typeof process === 'undefined' || typeof process.versions?.node !== 'string') return null;
+    let Worker: new (src: string, opts: object) => WorkerLike;
+    try {
+      const name = 'node:worker_threads';
+      ({ Worker } = (await import(/* @vite-ignore */ name)) as { Worker: typeof Worker });
+    } catch {
+      return null;
+    }
+    const spin = Number(readEnv('CHAINRULE_WASM_SPIN') ?? 50_000);
+    const ctrls = ctrlOffsets.map((off) => new Int32Array(memory.buffer, off, CTRL_INTS).fill(0));
+    const workers: WorkerLike[] = [];
+    try {
+      for (const ctrl of ctrlOffsets) {
+        const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, memory, ctrl, spin } });
+        await new Promise<void>((resolve, reject) => {
+          w.once('message', () => resolve());
+          w.once('error', (e) => reject(e));
+        });
+        w.unref();
+        workers.push(w);
+      }
+    } catch {
+      for (const w of workers) void w.terminate();
+      return null;
+    }
+    return new GemmWorkers(ctrls, workers);
+  }
+
+  /** Posts one gemm call (the same 14 arguments as the export) to worker `w`. */
+  post(w: number, args: readonly number[]): void {
+    const I = this.ctrls[w]!;
+    for (let i = 0; i < args.length; i++) I[ARGS + i] = args[i]!;
+    this.seq = (this.seq + 1) | 0;
+    Atomics.store(I, 0, this.seq);
+    Atomics.notify(I, 0);
+  }
+
+  /** Blocks until worker `w` has finished the job most recently posted to it. */
+  wait(w: number): void {
+    const I = this.ctrls[w]!;
+    const want = Atomics.load(I, 0);
+    let tries = 0;
+    for (;;) {
+      const done = Atomics.load(I, 1);
+      if (done === want) return;
+      if (++tries > 2000) Atomics.wait(I, 1, done, 1);
+    }
+  }
+
+  /** Stops the workers (they are unref'd, so the process may also simply exit). */
+  async stop(): Promise<void> {
+    for (const I of this.ctrls) {
+      I[QUIT] = 1;
+      this.seq = (this.seq + 1) | 0;
+      Atomics.store(I, 0, this.seq);
+      Atomics.notify(I, 0);
+    }
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}

@@ -1,0 +1,115 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createNativeBackend } from '../../src/backend/native/index.js';
+import { referenceBackend } from '../../src/backend/reference.js';
+import type { GemmArgs } from '../../src/backend/types.js';
+import { candidates, describeMismatch, firstMismatch, randomArray, type Candidate } from './helpers.js';
+
+/** C (+)= op(A)·op(B) in float64 with the stored layouts of the kernel interface. */
+function naiveGemm(args: GemmArgs): void {
+  const { transA, transB, m, n, k, a, aOffset, b, bOffset, c, cOffset, accumulate } = args;
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) {
+        s += a[aOffset + (transA ? p * m + i : i * k + p)]! * b[bOffset + (transB ? j * k + p : p * n + j)]!;
+      }
+      const ci = cOffset + i * n + j;
+      c[ci] = (accumulate ? c[ci]! : 0) + s;
+    }
+  }
+}
+
+function check(cand: Candidate, m: number, n: number, k: number, transA: boolean, transB: boolean, accumulate: boolean, pad = 0): void {
+  const seed = m * 10007 + n * 101 + k + (transA ? 1 : 0) * 7 + (transB ? 1 : 0) * 13;
+  const a = randomArray(pad + m * k + pad, seed);
+  const b = randomArray(pad + k * n + pad, seed + 1);
+  const c0 = randomArray(pad + m * n + pad, seed + 2);
+  const want = c0.slice();
+  const got = c0.slice();
+  const base = { transA, transB, m, n, k, a, aOffset: pad, b, bOffset: pad, cOffset: pad, accumulate };
+  naiveGemm({ ...base, c: want });
+  cand.backend.gemm({ ...base, c: got });
+  const i = firstMismatch(got, want, 1e-5, 2e-6 * (k + 1));
+  expect(i, `${cand.label} ${m}×${n}×${k} tA=${transA} tB=${transB} acc=${accumulate} pad=${pad}: ${describeMismatch(got, want, i)}`).toBe(-1);
+}
+
+const all = await candidates();
+const layouts = [
+  [false, false],
+  [true, false],
+  [false, true],
+  [true, true],
+] as const;
+
+describe.each(all.map((c) => [c.label, c] as const))('gemm on %s', (_label, cand) => {
+  beforeAll(() => {
+    // warm-up: starts workers / tiers up the wasm before the timed-out tests run
+    check(cand, 8, 8, 8, false, false, false);
+  });
+
+  it('matches the naive loops for odd sizes 1..70 in all four layouts', () => {
+    const sizes = [1, 2, 3, 5, 6, 7, 8, 9, 12, 13, 16, 17, 31, 33, 47, 64, 65, 70];
+    for (const [transA, transB] of layouts) {
+      for (let t = 0; t < sizes.length; t++) {
+        const m = sizes[t]!;
+        const n = sizes[(t * 7 + 3) % sizes.length]!;
+        const k = sizes[(t * 5 + 1) % sizes.length]!;
+        check(cand, m, n, k, transA, transB, false);
+        check(cand, m, n, k, transA, transB, true);
+      }
+    }
+  });
+
+  it('handles every m, n in 1..20 against a fixed k', () => {
+    for (let m = 1; m <= 20; m++) for (let n = 1; n <= 20; n++) check(cand, m, n, 9, (m + n) % 2 === 0, n % 3 === 0, m % 2 === 0);
+  });
+
+  it('honours offsets and leaves the rest of C untouched', () => {
+    for (const [transA, transB] of layouts) check(cand, 13, 21, 17, transA, transB, true, 5);
+  });
+
+  it('splits large products across threads (columns and rows) correctly', () => {
+    for (const [transA, transB] of layouts) {
+      check(cand, 130, 200, 300, transA, transB, false);
+      check(cand, 300, 20, 260, transA, transB, true); // narrow C: split by rows
+      check(cand, 7, 530, 70, transA, transB, false); // wide C, few rows
+    }
+  });
+
+  it('crosses the k and column blocking boundaries', () => {
+    check(cand, 37, 1100, 600, false, false, false);
+    check(cand, 37, 1100, 600, true, true, true);
+  });
+
+  it('crosses the shared packed-B column blocks of the native threaded path (long k)', () => {
+    // Native packs op(B) for all of k at once, in column blocks of at most 4M floats / k. A naive
+    // check of this size takes seconds, so compare with the one-thread path (tested above).
+    const single = createNativeBackend(referenceBackend, { threads: 1, thresholds: false });
+    if (!cand.label.startsWith('native') || !single) return;
+    const [m, n, k] = [97, 900, 4700];
+    const a = randomArray(k * m, 1);
+    const b = randomArray(k * n, 2);
+    const got = randomArray(m * n, 3);
+    const want = got.slice();
+    const base = { transA: true, transB: false, m, n, k, a, aOffset: 0, b, bOffset: 0, cOffset: 0, accumulate: true };
+    cand.backend.gemm({ ...base, c: got });
+    single.gemm({ ...base, c: want });
+    expect(firstMismatch(got, want, 1e-5, 1e-4)).toBe(-1);
+  });
+
+  it('treats k = 0 as an empty sum', () => {
+    check(cand, 5, 7, 0, false, false, false);
+    check(cand, 5, 7, 0, true, true, true);
+  });
+
+  it('delegates float64 to the fallback', () => {
+    const a = Float64Array.from(randomArray(12, 3));
+    const b = Float64Array.from(randomArray(12, 4));
+    const got = new Float64Array(9);
+    const want = new Float64Array(9);
+    const base = { transA: false, transB: true, m: 3, n: 3, k: 4, a, aOffset: 0, b, bOffset: 0, cOffset: 0, accumulate: false };
+    cand.backend.gemm({ ...base, c: got });
+    naiveGemm({ ...base, c: want });
+    expect(firstMismatch(got, want, 1e-12, 1e-12)).toBe(-1);
+  });
+});
