@@ -2,7 +2,7 @@ import { AutogradError, fmtShape } from '../errors.js';
 import { sameShape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { enableGrad, noGrad } from './grad-mode.js';
-import { AccumulateGrad, type Node } from './node.js';
+import { AccumulateGrad, type Edge, type Node } from './node.js';
 
 export interface BackwardOptions {
   /** Keep the saved tensors so that the graph can be walked again. */
@@ -18,10 +18,15 @@ interface RunOptions extends BackwardOptions {
 }
 
 /** The node whose output `t` is, and which output. */
-export function gradEdge(t: Tensor): { node: Node; index: number } | null {
-  if (t.gradFn) return { node: t.gradFn, index: t.outputIndex };
-  if (t.requiresGrad) return { node: t.accumulator(), index: 0 };
-  return null;
+export function gradEdge(t: Tensor): Edge | null {
+  // Cached on the tensor: every op that consumes t records the same edge.
+  const cached = t.edgeCache;
+  if (cached !== null && (cached.node === t.gradFn || (t.gradFn === null && cached.node instanceof AccumulateGrad))) return cached;
+  let edge: Edge | null = null;
+  if (t.gradFn) edge = { node: t.gradFn, index: t.outputIndex };
+  else if (t.requiresGrad) edge = { node: t.accumulator(), index: 0 };
+  t.edgeCache = edge;
+  return edge;
 }
 
 /**

@@ -72,7 +72,13 @@ export function gradcheck(fn: Fn, inputs: readonly Tensor[], opts: GradcheckOpti
     return Array.isArray(out) ? out : [out];
   };
   // The fixed random upstream gradients, one per output.
-  const firstOut = noGrad(() => outputsOf(inputs.map((x) => x.detach())));
+  // Evaluations run under noGrad on fresh leaves that keep requiresGrad, so a function that
+  // differentiates internally (a gradient-of-gradient check, under enableGrad) still works.
+  const freshLeaf = (x: Tensor) => {
+    const c = new Tensor(x.data.slice(), x.shape, x.dtype);
+    return x.requiresGrad ? c.requiresGrad_(true) : c;
+  };
+  const firstOut = noGrad(() => outputsOf(inputs.map(freshLeaf)));
   const vs = firstOut.map((o) => {
     const v = new Tensor(new Float64Array(o.data.length), o.shape, 'float64');
     for (let i = 0; i < v.data.length; i++) v.data[i] = gen.normal();
@@ -101,7 +107,7 @@ export function gradcheck(fn: Fn, inputs: readonly Tensor[], opts: GradcheckOpti
     if (excess > 0) result.ok = false;
   };
 
-  const base = inputs.map((x) => x.detach().clone());
+  const base = inputs.map(freshLeaf);
   if (mode === 'full') {
     diff.forEach((inputIdx, k) => {
       const x = base[inputIdx]!;

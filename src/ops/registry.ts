@@ -51,15 +51,18 @@ export interface OpAttrs {
 export type OpName = keyof OpAttrs;
 
 /** What a forward pass leaves for its backward: saved tensors and facts about the inputs. */
+const NONE: never[] = [];
+
 export class Ctx {
-  saved: Tensor[] = [];
-  inputShapes: (readonly number[])[] = [];
-  inputDtypes: DType[] = [];
+  // Filled in by apply() only when a node is recorded; no arrays are allocated otherwise.
+  saved: Tensor[] = NONE;
+  inputShapes: (readonly number[])[] = NONE;
+  inputDtypes: DType[] = NONE;
   /** Which inputs need a gradient, so a rule can skip work nobody will use. */
-  needsInputGrad: boolean[] = [];
+  needsInputGrad: boolean[] = NONE;
 
   save(...tensors: Tensor[]): void {
-    this.saved.push(...tensors);
+    this.saved = this.saved === NONE ? tensors : [...this.saved, ...tensors];
   }
 }
 

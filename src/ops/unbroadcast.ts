@@ -1,5 +1,7 @@
 import { sameShape } from '../tensor/shape.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
+import { isGradEnabled } from '../autograd/grad-mode.js';
+import { reduceK } from './kernels.js';
 
 /**
  * Sum a gradient back down to the shape of an input that was broadcast in the forward pass:
@@ -12,6 +14,11 @@ export function unbroadcast(g: Tensor, shape: readonly number[]): Tensor {
   const dims: number[] = [];
   for (let i = 0; i < g.ndim; i++) {
     if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) dims.push(i);
+  }
+  if (!isGradEnabled()) {
+    // Not recording (first-order backward): reduce with the kernel directly.
+    const summed = dims.length > 0 ? reduceK('sum', g, dims) : g;
+    return new Tensor(summed.data, [...shape], g.dtype);
   }
   const summed = dims.length > 0 ? g.sum(dims, true) : g;
   return summed.reshape([...shape]);

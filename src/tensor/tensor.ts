@@ -1,5 +1,5 @@
 import type { TypedArray } from '../backend/types.js';
-import { AccumulateGrad, type Node } from '../autograd/node.js';
+import { AccumulateGrad, type Edge, type Node } from '../autograd/node.js';
 import { AutogradError, DTypeError, ValueError, fmtShape } from '../errors.js';
 import { allocate, castArray, isFloat, type DType } from './dtype.js';
 import { formatTensor } from './format.js';
@@ -31,6 +31,8 @@ export class Tensor {
   /** Bumped by every in-place op; saved tensors check it to catch modification before backward. */
   version = 0;
 
+  /** @internal The engine's cached edge to this tensor's producer (see gradEdge). */
+  edgeCache: Edge | null = null;
   private leafRequiresGrad = false;
   private accNode: AccumulateGrad | null = null;
   private hooks: Hook[] | null = null;
@@ -97,6 +99,7 @@ export class Tensor {
       throw new DTypeError(`requiresGrad: only floating-point tensors can require gradients, got dtype ${this.dtype}`);
     }
     this.leafRequiresGrad = flag;
+    this.edgeCache = null;
     return this;
   }
 
@@ -145,7 +148,7 @@ export class Tensor {
     if (this.grad === null) {
       // Own the buffer: the engine may hand the same gradient tensor to several leaves, and
       // optimizers later update .grad in place.
-      this.grad = createGraph ? g.add(0) : g.detach().clone();
+      this.grad = createGraph ? g.add(0) : new Tensor(g.data.slice(), g.shape, g.dtype);
     } else if (createGraph) {
       this.grad = this.grad.add(g);
     } else {
@@ -158,7 +161,8 @@ export class Tensor {
 
   /** @internal Called by the engine for retainGrad() non-leaves. */
   setRetainedGrad(g: Tensor, createGraph: boolean): void {
-    this.grad = this.grad === null ? (createGraph ? g : g.detach().clone()) : this.grad.add(createGraph ? g : g.detach());
+    this.grad =
+      this.grad === null ? (createGraph ? g : new Tensor(g.data.slice(), g.shape, g.dtype)) : this.grad.add(createGraph ? g : g.detach());
   }
 
   /** A tensor sharing this one's data, cut from the graph. */
@@ -170,6 +174,7 @@ export class Tensor {
   detach_(): this {
     this.gradFn = null;
     this.leafRequiresGrad = false;
+    this.edgeCache = null;
     return this;
   }
 

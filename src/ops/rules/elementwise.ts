@@ -2,6 +2,8 @@ import { binaryK, compareK, fullK, unaryK, whereK, asDType } from '../kernels.js
 import type { OpAttrs, OpRule } from '../registry.js';
 import { unbroadcast } from '../unbroadcast.js';
 import { where } from '../functional.js';
+import { activationGradK } from '../fast-grad.js';
+import { isGradEnabled } from '../../autograd/grad-mode.js';
 import { broadcastShapes } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { isFloat } from '../../tensor/dtype.js';
@@ -142,6 +144,7 @@ export const elementwiseRules: Rules<
     },
     backward: (c, g) => {
       const t = c.saved[0]!;
+      if (!isGradEnabled()) return [activationGradK('tanh', g, t)];
       return [g.mul(scalar(t, 1).sub(t.mul(t)))];
     },
   },
@@ -153,6 +156,7 @@ export const elementwiseRules: Rules<
     },
     backward: (c, g) => {
       const s = c.saved[0]!;
+      if (!isGradEnabled()) return [activationGradK('sigmoid', g, s)];
       return [g.mul(s.mul(scalar(s, 1).sub(s)))];
     },
   },
@@ -163,7 +167,10 @@ export const elementwiseRules: Rules<
       return out;
     },
     // Gradient 0 at x == 0, as PyTorch: pass g where the output is positive.
-    backward: (c, g) => [g.mul(mask(compareK('gt', 'relu', c.saved[0]!, scalar(g, 0)), g))],
+    backward: (c, g) =>
+      isGradEnabled()
+        ? [g.mul(mask(compareK('gt', 'relu', c.saved[0]!, scalar(g, 0)), g))]
+        : [activationGradK('relu', g, c.saved[0]!)],
   },
   erf: {
     forward: (c, [x]) => {

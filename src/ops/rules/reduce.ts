@@ -1,4 +1,5 @@
-import { asDType, binaryK, compareK, reduceK } from '../kernels.js';
+import { asDType, binaryK, compareK, expandK, reduceK } from '../kernels.js';
+import { isGradEnabled } from '../../autograd/grad-mode.js';
 import type { Ctx, OpAttrs, OpRule } from '../registry.js';
 import { Tensor } from '../../tensor/tensor.js';
 
@@ -39,6 +40,10 @@ export const reduceRules: Rules<'sum' | 'amax' | 'amin'> = {
     forward: (c, [x], { dims, keepdim }) => reduceForward('sum', c, x!, dims, keepdim),
     backward: (c, g, { dims, keepdim }) => {
       const shape = c.inputShapes[0]!;
+      if (!isGradEnabled()) {
+        // First-order backward: broadcast g back with the kernel, no graph needed.
+        return [expandK(new Tensor(g.data, keptShape(shape, dims), g.dtype), shape)];
+      }
       const gk = keepdim ? g : g.reshape(keptShape(shape, dims));
       return [gk.expand([...shape])];
     },

@@ -1,0 +1,33 @@
+import type { FloatArray } from '../backend/types.js';
+import { allocate } from '../tensor/dtype.js';
+import { Tensor } from '../tensor/tensor.js';
+
+/**
+ * One-pass kernels for the commonest first-order backward formulas. A rule uses them when
+ * the backward pass is not itself being recorded (no createGraph); when it is, the rule
+ * composes tracked ops instead, so higher-order gradients still flow. Both compute the same
+ * formula; the op tests check every rule both ways.
+ */
+export type ActivationGrad = 'sigmoid' | 'tanh' | 'relu';
+
+/** g · f′ from the saved output y: σ: y(1−y); tanh: 1−y²; relu: [y > 0]. */
+export function activationGradK(kind: ActivationGrad, g: Tensor, y: Tensor): Tensor {
+  const n = g.data.length;
+  const out = allocate(g.dtype, n) as FloatArray;
+  const gd = g.data as FloatArray;
+  const yd = y.data as FloatArray;
+  if (kind === 'sigmoid') {
+    for (let i = 0; i < n; i++) {
+      const s = yd[i]!;
+      out[i] = gd[i]! * (s * (1 - s));
+    }
+  } else if (kind === 'tanh') {
+    for (let i = 0; i < n; i++) {
+      const t = yd[i]!;
+      out[i] = gd[i]! * (1 - t * t);
+    }
+  } else {
+    for (let i = 0; i < n; i++) out[i] = yd[i]! > 0 ? gd[i]! : 0;
+  }
+  return new Tensor(out, g.shape, g.dtype);
+}
