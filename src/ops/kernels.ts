@@ -46,10 +46,10 @@ export function compareK(op: CompareKernel, opName: string, a: Tensor, b: Tensor
 
 /** Reduce over the given (sorted, normalised) dims; the result keeps them as size 1. */
 export function reduceK(op: ReduceKernel, x: Tensor, dims: readonly number[]): Tensor {
-  let shape = [...x.shape];
+  const shape = [...x.shape];
   let data = x.data;
   // Reduce one dim at a time from the last, merging runs of adjacent dims into one pass.
-  const sorted = [...dims].sort((p, q) => q - p);
+  const sorted = dims.length === 1 ? dims : [...dims].sort((p, q) => q - p);
   let i = 0;
   while (i < sorted.length) {
     let lo = sorted[i]!;
@@ -59,16 +59,20 @@ export function reduceK(op: ReduceKernel, x: Tensor, dims: readonly number[]): T
       lo = sorted[i]!;
     }
     i++;
-    const outer = numel(shape.slice(0, lo));
-    const size = numel(shape.slice(lo, hi + 1));
-    const inner = numel(shape.slice(hi + 1));
+    let outer = 1;
+    let size = 1;
+    let inner = 1;
+    for (let d = 0; d < shape.length; d++) {
+      if (d < lo) outer *= shape[d]!;
+      else if (d <= hi) size *= shape[d]!;
+      else inner *= shape[d]!;
+    }
     const out = allocate(x.dtype, outer * inner);
     backend().reduce(op, data, outer, size, inner, out);
     data = out;
     for (let d = lo; d <= hi; d++) shape[d] = 1;
   }
   if (dims.length === 0) data = data.slice();
-  shape = shape.slice();
   return make(data, shape, x.dtype);
 }
 

@@ -27,6 +27,9 @@ export function sameShape(a: Shape, b: Shape): boolean {
 
 /** NumPy broadcasting: align trailing dims; each pair must be equal or contain a 1. */
 export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
+  // Common case (bias add, scalar ops): one shape already is the result.
+  if (fitsInto(b, a)) return a as number[];
+  if (fitsInto(a, b)) return b as number[];
   const n = Math.max(a.length, b.length);
   const out = new Array<number>(n);
   for (let i = 0; i < n; i++) {
@@ -42,12 +45,27 @@ export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
   return out;
 }
 
+/** Whether `small` broadcasts to exactly `big` (every trailing dim equal or 1). */
+function fitsInto(small: Shape, big: Shape): boolean {
+  const off = big.length - small.length;
+  if (off < 0) return false;
+  for (let i = 0; i < small.length; i++) {
+    const d = small[i]!;
+    if (d !== 1 && d !== big[i + off]) return false;
+  }
+  return true;
+}
+
 /** Strides of `shape` when read as the broadcast `outShape` (0 along broadcast dims). */
 export function broadcastStrides(shape: Shape, outShape: Shape): number[] {
-  const own = contiguousStrides(shape);
   const offset = outShape.length - shape.length;
-  const strides = new Array<number>(outShape.length).fill(0);
-  for (let i = 0; i < shape.length; i++) strides[i + offset] = shape[i] === 1 ? 0 : own[i]!;
+  const strides = new Array<number>(outShape.length);
+  let s = 1;
+  for (let i = outShape.length - 1; i >= 0; i--) {
+    const d = i >= offset ? shape[i - offset]! : 1;
+    strides[i] = d === 1 ? 0 : s;
+    s *= d;
+  }
   return strides;
 }
 
@@ -64,6 +82,7 @@ export function normalizeDim(op: string, dim: number, ndim: number): number {
 /** Normalize a dim list (undefined = all dims); sorted, unique. */
 export function normalizeDims(op: string, dims: number | readonly number[] | undefined, ndim: number): number[] {
   if (dims === undefined) return Array.from({ length: ndim }, (_, i) => i);
+  if (typeof dims === 'number') return [normalizeDim(op, dims, ndim)];
   const list = typeof dims === 'number' ? [dims] : dims;
   const out = list.map((d) => normalizeDim(op, d, ndim));
   const set = new Set(out);

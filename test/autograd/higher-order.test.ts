@@ -7,7 +7,7 @@ import { autogradGrad, enableGrad, gradcheck, manualSeed, randn, type Tensor } f
  * against finite differences, op by op.
  */
 const gradOf = (f: (...xs: Tensor[]) => Tensor) => (...xs: Tensor[]) =>
-  enableGrad(() => autogradGrad(f(...xs).mul(f(...xs)).sum(), xs, { createGraph: true }));
+  enableGrad(() => autogradGrad(f(...xs).mul(f(...xs)).sum(), xs, { createGraph: true }) as Tensor[]);
 
 describe('second derivatives through the composed backward rules', () => {
   manualSeed(11);
