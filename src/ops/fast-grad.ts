@@ -31,3 +31,15 @@ export function activationGradK(kind: ActivationGrad, g: Tensor, y: Tensor): Ten
   }
   return new Tensor(out, g.shape, g.dtype);
 }
+
+/** g · p·x^(p−1), in one pass (x² is the squared error of every MSE loss). */
+export function powGradK(g: Tensor, x: Tensor, p: number): Tensor {
+  const n = g.data.length;
+  const out = allocate(g.dtype, n) as FloatArray;
+  const gd = g.data as FloatArray;
+  const xd = x.data as FloatArray;
+  if (p === 2) for (let i = 0; i < n; i++) out[i] = gd[i]! * (2 * xd[i]!);
+  else if (p === 1) out.set(gd);
+  else for (let i = 0; i < n; i++) out[i] = gd[i]! * (p * Math.pow(xd[i]!, p - 1));
+  return new Tensor(out, g.shape, g.dtype);
+}

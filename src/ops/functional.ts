@@ -162,8 +162,7 @@ function reducedCount(x: Tensor, dims: number[]): number {
 
 export function mean(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   if (!isFloat(x.dtype)) throw new DTypeError(`mean: needs a floating-point tensor, got ${x.dtype}; convert with .float() first`);
-  const dims = reductionDims('mean', dim, x);
-  return div(sum(x, dims, keepdim), reducedCount(x, dims));
+  return apply('mean', [x], { dims: reductionDims('mean', dim, x), keepdim });
 }
 
 function checkNonEmpty(op: string, x: Tensor, dims: number[]): void {

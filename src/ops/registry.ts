@@ -31,6 +31,7 @@ export interface OpAttrs {
   where: {};
   cast: { dtype: DType };
   sum: { dims: number[]; keepdim: boolean };
+  mean: { dims: number[]; keepdim: boolean };
   amax: { dims: number[]; keepdim: boolean };
   amin: { dims: number[]; keepdim: boolean };
   matmul: { transA: boolean; transB: boolean };
@@ -77,19 +78,14 @@ export interface OpRule<A> {
 
 export type RuleTable = { [K in OpName]: OpRule<OpAttrs[K]> };
 
-let table: RuleTable | null = null;
-export function installRules(t: RuleTable): void {
-  table = t;
+function backwardName(op: string): string {
+  return `${op[0]!.toUpperCase()}${op.slice(1)}Backward`;
 }
 
-const backwardNames = new Map<string, string>();
-function backwardName(op: string): string {
-  let name = backwardNames.get(op);
-  if (name === undefined) {
-    name = `${op[0]!.toUpperCase()}${op.slice(1)}Backward`;
-    backwardNames.set(op, name);
-  }
-  return name;
+/** Each op's rule with its node name, looked up once per call. */
+const entries = new Map<string, { rule: OpRule<any>; name: string }>();
+export function installRules(t: RuleTable): void {
+  for (const [op, rule] of Object.entries(t)) entries.set(op, { rule, name: backwardName(op) });
 }
 
 const NO_VERSIONS: number[] = [];
@@ -127,7 +123,8 @@ class OpNode<A> extends Node {
  * gradient, record a node whose backward is the op's rule.
  */
 export function apply<K extends OpName>(op: K, inputs: readonly Tensor[], attrs: OpAttrs[K]): Tensor {
-  const rule = table![op] as OpRule<OpAttrs[K]>;
+  const entry = entries.get(op)!;
+  const rule = entry.rule as OpRule<OpAttrs[K]>;
   const ctx = new Ctx();
   const out = rule.forward(ctx, inputs, attrs);
   if (!isGradEnabled()) return out;
@@ -149,6 +146,6 @@ export function apply<K extends OpName>(op: K, inputs: readonly Tensor[], attrs:
   ctx.needsInputGrad = needs;
   ctx.inputShapes = shapes;
   ctx.inputDtypes = dtypes;
-  out.gradFn = new OpNode(backwardName(op), next, [{ shape: out.shape, dtype: out.dtype }], ctx.saved, rule, ctx, attrs);
+  out.gradFn = new OpNode(entry.name, next, [{ shape: out.shape, dtype: out.dtype }], ctx.saved, rule, ctx, attrs);
   return out;
 }

@@ -2,7 +2,7 @@ import { binaryK, compareK, fullK, unaryK, whereK, asDType } from '../kernels.js
 import type { OpAttrs, OpRule } from '../registry.js';
 import { unbroadcast } from '../unbroadcast.js';
 import { where } from '../functional.js';
-import { activationGradK } from '../fast-grad.js';
+import { activationGradK, powGradK } from '../fast-grad.js';
 import { isGradEnabled } from '../../autograd/grad-mode.js';
 import { broadcastShapes } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
@@ -206,6 +206,7 @@ export const elementwiseRules: Rules<
     backward: (c, g, { exponent }) => {
       if (exponent === 0) return [g.mul(scalar(g, 0))];
       const x = c.saved[0]!;
+      if (!isGradEnabled()) return [powGradK(g, x, exponent)];
       const d = exponent === 1 ? scalar(x, 1) : exponent === 2 ? x.mul(scalar(x, 2)) : x.pow(exponent - 1).mul(scalar(x, exponent));
       return [g.mul(d)];
     },

@@ -35,7 +35,13 @@ function extremeBackward(c: Ctx, g: Tensor, dims: number[], keepdim: boolean): (
   return [gk.div(count).mul(hits)];
 }
 
-export const reduceRules: Rules<'sum' | 'amax' | 'amin'> = {
+function reducedCount(shape: readonly number[], dims: readonly number[]): number {
+  let n = 1;
+  for (const d of dims) n *= shape[d]!;
+  return n;
+}
+
+export const reduceRules: Rules<'sum' | 'mean' | 'amax' | 'amin'> = {
   sum: {
     forward: (c, [x], { dims, keepdim }) => reduceForward('sum', c, x!, dims, keepdim),
     backward: (c, g, { dims, keepdim }) => {
@@ -46,6 +52,28 @@ export const reduceRules: Rules<'sum' | 'amax' | 'amin'> = {
       }
       const gk = keepdim ? g : g.reshape(keptShape(shape, dims));
       return [gk.expand([...shape])];
+    },
+  },
+  mean: {
+    // sum then one scaling pass, as one node: the mean of losses is on every training step.
+    forward: (c, [x], { dims, keepdim }) => {
+      const out = reduceForward('sum', c, x!, dims, keepdim);
+      const scale = 1 / reducedCount(x!.shape, dims);
+      const d = out.data;
+      for (let i = 0; i < d.length; i++) d[i]! *= scale;
+      return out;
+    },
+    backward: (c, g, { dims, keepdim }) => {
+      const shape = c.inputShapes[0]!;
+      const count = reducedCount(shape, dims);
+      if (!isGradEnabled()) {
+        const out = expandK(new Tensor(g.data, keptShape(shape, dims), g.dtype), shape);
+        const d = out.data;
+        for (let i = 0; i < d.length; i++) d[i]! /= count;
+        return [out];
+      }
+      const gk = keepdim ? g : g.reshape(keptShape(shape, dims));
+      return [gk.expand([...shape]).div(count)];
     },
   },
   amax: {
