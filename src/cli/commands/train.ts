@@ -1,0 +1,197 @@
+/** `chainrule train`: train a classifier, with a live progress bar, per-epoch test accuracy and checkpoints. */
+import { backend } from '../../backend/index.js';
+import { ensureDir, loadCheckpoint, saveCheckpoint } from '../../io/checkpoint.js';
+import { FormatError } from '../../io/errors.js';
+import { loadData, type LoadedData } from '../../train/data.js';
+import { fit } from '../../train/loop.js';
+import { isEpochMetrics, type EpochMetrics } from '../../train/metrics.js';
+import type { ModelConfig } from '../../train/model.js';
+import { checkpointOf, createSession, restore, type RunConfig, type Session } from '../../train/session.js';
+import { flag, formatFlags, parseArgs, type FlagValues } from '../args.js';
+import { UsageError } from '../errors.js';
+import { formatDuration, percent, ProgressBar } from '../progress.js';
+import { chainruleVersion } from '../version.js';
+import { DATA_FLAGS, dataSourceFromFlags, hasDataFlags } from './data-flags.js';
+import { MODEL_FLAGS, OPTIM_FLAGS, readTrainConfig, TRAIN_DEFAULTS, type ConfigValues } from './train-config.js';
+import type { CliIO, Command } from './types.js';
+
+const FLAGS = {
+  ...MODEL_FLAGS,
+  ...OPTIM_FLAGS,
+  config: flag.string('a JSON file with any of these settings (camelCase keys); flags win over it', { valueName: 'FILE' }),
+  ...DATA_FLAGS,
+  out: flag.string('write the checkpoint and metrics.csv/metrics.json here after every epoch', { valueName: 'DIR' }),
+  resume: flag.string('continue the run saved in DIR (writes back to DIR unless --out is given)', { valueName: 'DIR' }),
+  quiet: flag.bool('print only the final summary'),
+};
+type Flags = FlagValues<typeof FLAGS>;
+
+/** Flags that may accompany --resume; the rest are fixed by the checkpoint. */
+const RESUME_FLAGS = new Set(['resume', 'epochs', 'out', 'quiet', 'data', 'full']);
+
+const HELP = `Usage: chainrule train [options]
+
+Trains a classifier and reports test accuracy after every epoch. With no options it trains
+a 784-128-10 MLP on the Fashion-MNIST subset shipped with chainrule (10,000 training and
+2,000 test images).
+
+Options:
+${formatFlags(FLAGS)}
+
+Examples:
+  chainrule train
+  chainrule train --full --layers 784,256,128,10 --epochs 5 --out runs/fashion
+  chainrule train --csv iris.csv --label-column species --layers 4,16,3 --epochs 50 --lr 0.01
+  chainrule train --resume runs/fashion --epochs 10
+`;
+
+export const trainCommand: Command = {
+  name: 'train',
+  summary: 'train a classifier on Fashion-MNIST or your own CSV',
+  help: () => HELP,
+  async run(argv, io) {
+    const { values, help } = parseArgs(argv, FLAGS, 'chainrule train');
+    if (help) {
+      io.stdout.write(HELP);
+      return 0;
+    }
+    const { session, cfg, data, history } = values.resume !== undefined ? await resumeRun(values) : await newRun(values);
+    const out = values.out ?? values.resume ?? null;
+    if (cfg.epoch >= cfg.training.epochs) {
+      io.stdout.write(`${values.resume} already holds ${cfg.epoch} epochs; pass --epochs N with N > ${cfg.epoch} to train further\n`);
+      return 0;
+    }
+    if (out !== null) await ensureDir(out); // a bad --out fails now, not after the first epoch
+    return train(io, session, cfg, data, history, out, values.quiet === true);
+  },
+};
+
+async function newRun(v: Flags): Promise<{ session: Session; cfg: RunConfig; data: LoadedData; history: EpochMetrics[] }> {
+  const fromFile: ConfigValues = v.config !== undefined ? await readTrainConfig(v.config) : {};
+  // Data flags on the command line replace the config file's choice of data as a whole.
+  const dataFlags = hasDataFlags(v) ? v : { ...fromFile, ...v };
+  const s = { ...TRAIN_DEFAULTS, ...fromFile, ...v };
+  if (s.model === 'cnn' && s.layers !== undefined) throw new UsageError('--layers applies to --model mlp; the cnn preset is fixed');
+  if (s.momentum !== undefined && s.optimizer !== 'sgd' && s.optimizer !== 'rmsprop') {
+    throw new UsageError(`--momentum applies to sgd and rmsprop, not ${s.optimizer}`);
+  }
+  const source = dataSourceFromFlags(dataFlags, s.seed);
+  const data = await loadData(source);
+  const model: ModelConfig = s.model === 'cnn'
+    ? {
+        kind: 'cnn', imageShape: data.imageShape ?? [1, 1, data.features], classes: data.numClasses,
+        activation: s.activation, channels: [8, 16], hidden: 64, dropout: s.dropout,
+      }
+    : { kind: 'mlp', layers: s.layers ?? [data.features, ...TRAIN_DEFAULTS.hidden, data.numClasses], activation: s.activation, dropout: s.dropout };
+  if (model.kind === 'cnn' && data.imageShape === null) throw new UsageError('--model cnn needs image data (Fashion-MNIST), not a CSV');
+  const cfg: RunConfig = {
+    format: 'chainrule-run',
+    chainruleVersion: chainruleVersion(),
+    model,
+    data: source,
+    preprocess: data.preprocess,
+    classNames: data.classNames,
+    training: {
+      optimizer: s.optimizer, lr: s.lr, epochs: s.epochs, batchSize: s.batchSize, seed: s.seed,
+      weightDecay: s.weightDecay ?? null, momentum: s.momentum ?? null, clipNorm: s.clipNorm ?? null, scheduler: s.scheduler,
+    },
+    epoch: 0,
+  };
+  return { session: createSession(cfg, data), cfg, data, history: [] };
+}
+
+async function resumeRun(v: Flags): Promise<{ session: Session; cfg: RunConfig; data: LoadedData; history: EpochMetrics[] }> {
+  const extra = Object.keys(v).find((k) => !RESUME_FLAGS.has(k));
+  if (extra !== undefined) {
+    throw new UsageError(`--resume continues the saved run with its own settings; --${extra.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} cannot change them (only --epochs, --out, --quiet, --data, --full)`);
+  }
+  const ckpt = await loadCheckpoint(v.resume!);
+  const cfg = runConfigOf(ckpt.config, `${v.resume}/config.json`);
+  if (v.epochs !== undefined) cfg.training.epochs = v.epochs;
+  if ((v.data !== undefined || v.full) && cfg.data.kind === 'fashion-mnist') {
+    cfg.data = dataSourceFromFlags({ data: v.data, full: v.full, limit: cfg.data.limit ?? undefined }, cfg.training.seed);
+  }
+  const data = await loadData(cfg.data, cfg.preprocess);
+  const session = createSession(cfg, data);
+  restore(session, ckpt);
+  const history = Array.isArray(ckpt.metrics) ? ckpt.metrics.filter(isEpochMetrics).slice(0, cfg.epoch) : [];
+  return { session, cfg, data, history };
+}
+
+/** config.json as a RunConfig, or a message saying what is wrong with it. */
+export function runConfigOf(json: unknown, source: string): RunConfig {
+  const c = json as Partial<RunConfig> | null;
+  if (!c || c.format !== 'chainrule-run' || !c.model || !c.data || !c.preprocess || !c.training || typeof c.epoch !== 'number') {
+    throw new FormatError(source, 'not a chainrule training config (expected "format": "chainrule-run" with model, data, preprocess, training and epoch)');
+  }
+  return c as RunConfig;
+}
+
+function describeModel(cfg: RunConfig, params: number): string {
+  const m = cfg.model;
+  const shape = m.kind === 'mlp' ? `mlp ${m.layers.join('-')} ${m.activation}` : `cnn conv${m.channels.join('-conv')} fc${m.hidden} ${m.activation}`;
+  const t = cfg.training;
+  const extras = [
+    t.weightDecay !== null ? `weight decay ${t.weightDecay}` : '', t.momentum !== null ? `momentum ${t.momentum}` : '',
+    t.clipNorm !== null ? `clip ${t.clipNorm}` : '', t.scheduler !== 'none' ? `${t.scheduler} schedule` : '',
+  ].filter(Boolean);
+  return `model: ${shape} (${params.toLocaleString('en-US')} parameters); ${t.optimizer} lr ${t.lr}, batch ${t.batchSize}, ` +
+    `${t.epochs} epoch${t.epochs === 1 ? '' : 's'}, seed ${t.seed}${extras.length ? `, ${extras.join(', ')}` : ''}`;
+}
+
+export function epochLine(m: EpochMetrics, epochs: number): string {
+  const test = m.testAccuracy === null ? '' : `  test loss ${m.testLoss!.toFixed(4)} acc ${percent(m.testAccuracy)}`;
+  const width = String(epochs).length;
+  return `epoch ${String(m.epoch).padStart(width)}/${epochs}  train loss ${m.trainLoss.toFixed(4)} acc ${percent(m.trainAccuracy)}` +
+    `${test}  lr ${Number(m.lr.toPrecision(4))}  ${m.seconds.toFixed(1)}s`;
+}
+
+async function train(
+  io: CliIO, s: Session, cfg: RunConfig, data: LoadedData, history: EpochMetrics[], out: string | null, quiet: boolean,
+): Promise<number> {
+  const say = (line: string) => { if (!quiet) io.stdout.write(`${line}\n`); };
+  const t = cfg.training;
+  say(`data: ${data.description}: ${data.train.y.shape[0]} training, ${data.test?.y.shape[0] ?? 0} test samples, ${data.numClasses} classes`);
+  say(describeModel(cfg, s.model.numParameters()));
+  const kernels = backend().name;
+  if (cfg.epoch > 0) {
+    say(`resuming after epoch ${cfg.epoch} of ${t.epochs}`);
+    if (cfg.backend !== undefined && cfg.backend !== kernels) {
+      say(`note: the run so far used ${cfg.backend} kernels and goes on with ${kernels}; the losses will differ in the last digits from an uninterrupted run`);
+    }
+  }
+  cfg.backend = kernels;
+
+  let bar: ProgressBar | null = null;
+  const start = performance.now();
+  await fit({
+    model: s.model, optimizer: s.optimizer, scheduler: s.scheduler,
+    trainLoader: s.trainLoader, testLoader: s.testLoader,
+    epochs: t.epochs, startEpoch: cfg.epoch, clipNorm: t.clipNorm,
+    onBatch: (p) => {
+      if (quiet) return;
+      if (bar === null) bar = new ProgressBar(io.stdout, `epoch ${p.epoch}/${t.epochs}`, p.total);
+      bar.update(p.seen, p);
+    },
+    onEpochEnd: async (m) => {
+      bar?.clear();
+      bar = null;
+      history.push(m);
+      say(epochLine(m, t.epochs));
+      cfg.epoch = m.epoch;
+      if (out !== null) await saveCheckpoint(out, checkpointOf(s, cfg, history));
+    },
+  });
+  const seconds = (performance.now() - start) / 1000;
+
+  const last = history[history.length - 1]!;
+  let summary: string;
+  if (last.testAccuracy !== null) {
+    const best = history.reduce((a, b) => ((b.testAccuracy ?? -1) > (a.testAccuracy ?? -1) ? b : a));
+    summary = `done: test accuracy ${percent(last.testAccuracy)} after epoch ${last.epoch} (best ${percent(best.testAccuracy!)} at epoch ${best.epoch})`;
+  } else {
+    summary = `done: train accuracy ${percent(last.trainAccuracy)} after epoch ${last.epoch} (no test set)`;
+  }
+  io.stdout.write(`${summary}, ${seconds < 60 ? `${seconds.toFixed(1)}s` : formatDuration(seconds)} on ${kernels} kernels${out !== null ? `; checkpoint in ${out}` : ''}\n`);
+  return 0;
+}
