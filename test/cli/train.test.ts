@@ -5,6 +5,7 @@ import { loadCheckpoint } from '../../src/io/checkpoint.js';
 import { fashionSubsetDir } from '../../src/data/fashion.js';
 import type { EpochMetrics } from '../../src/train/metrics.js';
 import { cli, spawnCli, tempDir } from './helpers.js';
+import { parseXml } from '../inspect/xml.js';
 
 describe('chainrule train on a slice of the embedded Fashion-MNIST', () => {
   it('prints one plain line per epoch off a terminal and writes the checkpoint and metrics', async () => {
@@ -106,5 +107,20 @@ describe('chainrule train on a slice of the embedded Fashion-MNIST', () => {
     expect(bad.stderr).toMatch(/run\.json: "lr": "fast" is not a number/);
     writeFileSync(config, JSON.stringify({ learningRate: 0.1 }));
     expect((await cli('train', '--config', config)).stderr).toMatch(/run\.json: unknown key "learningRate"; known keys: model, layers/);
+  });
+
+  it('--plots writes loss, accuracy and gradient-flow charts next to the checkpoint', async () => {
+    const dir = tempDir('plots');
+    const r = await spawnCli(['train', '--limit', '300', '--epochs', '2', '--layers', '784,16,10', '--out', dir, '--plots']);
+    expect(r.code).toBe(0);
+    for (const name of ['loss.svg', 'accuracy.svg', 'gradient-flow.svg']) {
+      const svg = parseXml(readFileSync(join(dir, name), 'utf8'));
+      expect(svg.name).toBe('svg');
+    }
+    // one bar pair per Linear layer in the gradient-flow chart, named by module path
+    const flow = readFileSync(join(dir, 'gradient-flow.svg'), 'utf8');
+    expect(flow).toContain('layers.0');
+    expect(flow).toContain('layers.2');
+    expect((await cli('train', '--plots'))).toMatchObject({ code: 2 });
   });
 });

@@ -11,6 +11,8 @@ import { flag, formatFlags, parseArgs, type FlagValues } from '../args.js';
 import { UsageError } from '../errors.js';
 import { formatDuration, percent, ProgressBar } from '../progress.js';
 import { chainruleVersion } from '../version.js';
+import { GradientMonitor } from '../../inspect/gradient-monitor.js';
+import { writeTrainingPlots } from '../../inspect/training-plots.js';
 import { DATA_FLAGS, dataSourceFromFlags, hasDataFlags } from './data-flags.js';
 import { MODEL_FLAGS, OPTIM_FLAGS, readTrainConfig, TRAIN_DEFAULTS, type ConfigValues } from './train-config.js';
 import type { CliIO, Command } from './types.js';
@@ -22,12 +24,13 @@ const FLAGS = {
   ...DATA_FLAGS,
   out: flag.string('write the checkpoint and metrics.csv/metrics.json here after every epoch', { valueName: 'DIR' }),
   resume: flag.string('continue the run saved in DIR (writes back to DIR unless --out is given)', { valueName: 'DIR' }),
+  plots: flag.bool('with --out: also write loss.svg, accuracy.svg and gradient-flow.svg there after every epoch'),
   quiet: flag.bool('print only the final summary'),
 };
 type Flags = FlagValues<typeof FLAGS>;
 
 /** Flags that may accompany --resume; the rest are fixed by the checkpoint. */
-const RESUME_FLAGS = new Set(['resume', 'epochs', 'out', 'quiet', 'data', 'full']);
+const RESUME_FLAGS = new Set(['resume', 'epochs', 'out', 'quiet', 'data', 'full', 'plots']);
 
 const HELP = `Usage: chainrule train [options]
 
@@ -61,8 +64,9 @@ export const trainCommand: Command = {
       io.stdout.write(`${values.resume} already holds ${cfg.epoch} epochs; pass --epochs N with N > ${cfg.epoch} to train further\n`);
       return 0;
     }
+    if (values.plots && out === null) throw new UsageError('--plots writes its charts next to the checkpoint; give --out DIR');
     if (out !== null) await ensureDir(out); // a bad --out fails now, not after the first epoch
-    return train(io, session, cfg, data, history, out, values.quiet === true);
+    return train(io, session, cfg, data, history, out, values.quiet === true, values.plots === true);
   },
 };
 
@@ -148,6 +152,7 @@ export function epochLine(m: EpochMetrics, epochs: number): string {
 
 async function train(
   io: CliIO, s: Session, cfg: RunConfig, data: LoadedData, history: EpochMetrics[], out: string | null, quiet: boolean,
+  plots = false,
 ): Promise<number> {
   const say = (line: string) => { if (!quiet) io.stdout.write(`${line}\n`); };
   const t = cfg.training;
@@ -162,6 +167,16 @@ async function train(
   }
   cfg.backend = kernels;
 
+  // --plots: per-layer gradient norms of the Linear layers, recorded every batch.
+  let monitor: GradientMonitor | null = null;
+  if (plots) {
+    try {
+      monitor = new GradientMonitor(s.model);
+    } catch {
+      say('note: --plots draws the gradient flow of Linear-layer models only; writing loss and accuracy curves');
+    }
+  }
+
   let bar: ProgressBar | null = null;
   const start = performance.now();
   await fit({
@@ -169,6 +184,7 @@ async function train(
     trainLoader: s.trainLoader, testLoader: s.testLoader,
     epochs: t.epochs, startEpoch: cfg.epoch, clipNorm: t.clipNorm,
     onBatch: (p) => {
+      monitor?.step();
       if (quiet) return;
       if (bar === null) bar = new ProgressBar(io.stdout, `epoch ${p.epoch}/${t.epochs}`, p.total);
       bar.update(p.seen, p);
@@ -180,6 +196,7 @@ async function train(
       say(epochLine(m, t.epochs));
       cfg.epoch = m.epoch;
       if (out !== null) await saveCheckpoint(out, checkpointOf(s, cfg, history));
+      if (plots && out !== null) await writeTrainingPlots(out, history, monitor);
     },
   });
   const seconds = (performance.now() - start) / 1000;
