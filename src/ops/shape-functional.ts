@@ -1,0 +1,255 @@
+import { DTypeError, IndexError, ShapeError, ValueError, fmtShape } from '../errors.js';
+import { promoteTypes, type DType } from '../tensor/dtype.js';
+import { inferShape, normalizeDim, normalizeDims, numel, sameShape } from '../tensor/shape.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { apply } from './registry.js';
+import type { Dims } from './functional.js';
+
+/**
+ * Shape and indexing functions over the primitives (reshape, permute, expand, cat, slice,
+ * gather, ...): argument checks whose messages name the op, the shapes and the valid range.
+ */
+
+// ---- shape ---------------------------------------------------------------------------------
+
+export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  const resolved = inferShape('reshape', x.shape, shape);
+  if (sameShape(resolved, x.shape)) return x;
+  return apply('reshape', [x], { shape: resolved });
+}
+
+export function permute(x: Tensor, dims: readonly number[]): Tensor {
+  if (dims.length !== x.ndim) {
+    throw new ShapeError(`permute: got ${dims.length} dims [${dims.join(',')}] for a tensor of shape ${fmtShape(x.shape)} (${x.ndim} dims)`);
+  }
+  const perm = dims.map((d) => normalizeDim('permute', d, x.ndim));
+  if (new Set(perm).size !== perm.length) throw new IndexError(`permute: dims [${dims.join(',')}] repeat a dim`);
+  if (perm.every((p, i) => p === i)) return x;
+  return apply('permute', [x], { perm });
+}
+
+export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
+  const a = normalizeDim('transpose', dim0, x.ndim);
+  const b = normalizeDim('transpose', dim1, x.ndim);
+  if (x.ndim === 0) return x;
+  const perm = x.shape.map((_, i) => i);
+  perm[a] = b;
+  perm[b] = a;
+  return permute(x, perm);
+}
+
+export function expand(x: Tensor, shape: readonly number[]): Tensor {
+  if (shape.length < x.ndim) {
+    throw new ShapeError(`expand: target shape ${fmtShape(shape)} has fewer dims than the tensor's ${fmtShape(x.shape)}`);
+  }
+  const lead = shape.length - x.ndim;
+  const resolved = shape.map((s, i) => {
+    const own = i < lead ? 1 : x.shape[i - lead]!;
+    if (s === -1) {
+      if (i < lead) throw new ShapeError(`expand: -1 is not allowed for the new leading dim ${i} in ${fmtShape(shape)}`);
+      return own;
+    }
+    if (own !== 1 && own !== s) {
+      throw new ShapeError(`expand: the size of dim ${i - lead} (${own}) must match the target ${s} or be 1; tensor ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
+    }
+    return s;
+  });
+  if (sameShape(resolved, x.shape)) return x;
+  return apply('expand', [x], { shape: resolved });
+}
+
+export function squeeze(x: Tensor, dim?: Dims): Tensor {
+  if (dim === undefined) return reshape(x, x.shape.filter((s) => s !== 1));
+  const dims = normalizeDims('squeeze', dim, x.ndim);
+  return reshape(x, x.shape.filter((s, i) => !(dims.includes(i) && s === 1)));
+}
+
+export function unsqueeze(x: Tensor, dim: number): Tensor {
+  const d = normalizeDim('unsqueeze', dim, x.ndim + 1);
+  const shape = [...x.shape];
+  shape.splice(d, 0, 1);
+  return apply('reshape', [x], { shape });
+}
+
+export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
+  if (x.ndim === 0) return reshape(x, [1]);
+  const s = normalizeDim('flatten', startDim, x.ndim);
+  const e = normalizeDim('flatten', endDim, x.ndim);
+  if (s > e) throw new IndexError(`flatten: startDim ${startDim} comes after endDim ${endDim}`);
+  const shape = [...x.shape.slice(0, s), numel(x.shape.slice(s, e + 1)), ...x.shape.slice(e + 1)];
+  return reshape(x, shape);
+}
+
+export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
+  if (tensors.length === 0) throw new ValueError('cat: expected a non-empty list of tensors');
+  const first = tensors[0]!;
+  tensors.forEach((t, i) => {
+    if (t.ndim === 0) throw new ShapeError(`cat: tensor ${i} is 0-d and cannot be concatenated; stack() or unsqueeze() it first`);
+  });
+  const d = normalizeDim('cat', dim, first.ndim);
+  const dtype = tensors.reduce<DType>((acc, t) => promoteTypes(acc, t.dtype), first.dtype);
+  tensors.forEach((t, i) => {
+    const bad = t.ndim !== first.ndim || t.shape.some((s, j) => j !== d && s !== first.shape[j]);
+    if (bad) {
+      throw new ShapeError(`cat: tensor ${i} has shape ${fmtShape(t.shape)}, which does not match tensor 0's ${fmtShape(first.shape)} outside dim ${d}`);
+    }
+  });
+  if (tensors.length === 1) return tensors[0]!.to(dtype);
+  return apply('cat', tensors.map((t) => t.to(dtype)), { dim: d });
+}
+
+export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
+  if (tensors.length === 0) throw new ValueError('stack: expected a non-empty list of tensors');
+  const first = tensors[0]!;
+  tensors.forEach((t, i) => {
+    if (!sameShape(t.shape, first.shape)) {
+      throw new ShapeError(`stack: tensor ${i} has shape ${fmtShape(t.shape)}, but tensor 0 has ${fmtShape(first.shape)}; all must be equal`);
+    }
+  });
+  const d = normalizeDim('stack', dim, first.ndim + 1);
+  return cat(tensors.map((t) => unsqueeze(t, d)), d);
+}
+
+/** Copy of x[start:end:step] along dim, with Python's rules for negative and out-of-range bounds. */
+/** Shape ops that pick along a dim have no dim to pick along in a 0-d tensor. */
+function needsDims(op: string, x: Tensor): void {
+  if (x.ndim === 0) throw new IndexError(`${op}: cannot be applied to a 0-d tensor`);
+}
+
+export function slice(x: Tensor, dim: number, start = 0, end: number = Number.MAX_SAFE_INTEGER, step = 1): Tensor {
+  needsDims('slice', x);
+  const d = normalizeDim('slice', dim, x.ndim);
+  if (!Number.isInteger(step) || step <= 0) throw new ValueError(`slice: step must be a positive integer, got ${step}`);
+  const n = x.shape[d]!;
+  const clampIdx = (i: number) => Math.min(n, Math.max(0, i < 0 ? i + n : i));
+  const s = clampIdx(start);
+  const e = Math.max(s, clampIdx(end));
+  if (s === 0 && e === n && step === 1) return x;
+  return apply('slice', [x], { dim: d, start: s, end: e, step });
+}
+
+export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
+  needsDims('narrow', x);
+  const d = normalizeDim('narrow', dim, x.ndim);
+  const n = x.shape[d]!;
+  const s = start < 0 ? start + n : start;
+  if (s < 0 || s > n || length < 0 || s + length > n) {
+    throw new IndexError(`narrow: start ${start} and length ${length} go outside dim ${d} of size ${n} (shape ${fmtShape(x.shape)})`);
+  }
+  return slice(x, d, s, s + length);
+}
+
+/** Internal: g embedded at [start::step] along dim in zeros of `shape` (slice's adjoint). */
+export function sliceScatter(g: Tensor, shape: readonly number[], dim: number, start: number, step: number): Tensor {
+  return apply('sliceScatter', [g], { shape: [...shape], dim, start, step });
+}
+
+export function select(x: Tensor, dim: number, index: number): Tensor {
+  needsDims('select', x);
+  const d = normalizeDim('select', dim, x.ndim);
+  const n = x.shape[d]!;
+  if (!Number.isInteger(index) || index < -n || index >= n) {
+    throw new IndexError(`select: index ${index} is out of range for dim ${d} of size ${n} (valid: ${-n} to ${n - 1})`);
+  }
+  const i = index < 0 ? index + n : index;
+  return squeeze(slice(x, d, i, i + 1), d);
+}
+
+export function split(x: Tensor, sizes: number | readonly number[], dim = 0): Tensor[] {
+  needsDims('split', x);
+  const d = normalizeDim('split', dim, x.ndim);
+  const n = x.shape[d]!;
+  let list: number[];
+  if (typeof sizes === 'number') {
+    if (!Number.isInteger(sizes) || sizes <= 0) throw new ValueError(`split: split size must be a positive integer, got ${sizes}`);
+    list = [];
+    for (let s = 0; s < n; s += sizes) list.push(Math.min(sizes, n - s));
+  } else {
+    list = [...sizes];
+    const total = list.reduce((a, b) => a + b, 0);
+    if (total !== n) throw new ShapeError(`split: sizes [${list.join(',')}] add up to ${total}, but dim ${d} has size ${n}`);
+  }
+  const out: Tensor[] = [];
+  let start = 0;
+  for (const len of list) {
+    out.push(narrow(x, d, start, len));
+    start += len;
+  }
+  return out;
+}
+
+export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
+  if (!Number.isInteger(chunks) || chunks <= 0) throw new ValueError(`chunk: chunks must be a positive integer, got ${chunks}`);
+  needsDims('chunk', x);
+  const d = normalizeDim('chunk', dim, x.ndim);
+  const size = Math.ceil(x.shape[d]! / chunks);
+  return split(x, Math.max(size, 1), d);
+}
+
+// ---- indexing ------------------------------------------------------------------------------
+
+function checkIndex(op: string, index: Tensor, size: number, dim: number): Tensor {
+  if (index.dtype !== 'int32') throw new DTypeError(`${op}: index must be an int32 tensor, got ${index.dtype}`);
+  for (let i = 0; i < index.data.length; i++) {
+    const v = index.data[i]!;
+    if (v < 0 || v >= size) {
+      throw new IndexError(`${op}: index ${v} (at position ${i}) is out of range for dim ${dim} of size ${size} (valid: 0 to ${size - 1})`);
+    }
+  }
+  return index;
+}
+
+export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
+  const d = normalizeDim('indexSelect', dim, x.ndim);
+  if (x.ndim === 0) {
+    if (index.data.length !== 1) throw new ShapeError(`indexSelect: a 0-d tensor takes exactly one index, got shape ${fmtShape(index.shape)}`);
+    return indexSelect(reshape(x, [1]), 0, reshape(index, [1])).reshape([]);
+  }
+  if (index.ndim > 1) throw new ShapeError(`indexSelect: index must be 0-D or 1-D, got shape ${fmtShape(index.shape)}`);
+  checkIndex('indexSelect', index, x.shape[d]!, d);
+  return apply('indexSelect', [x, index.reshape([-1])], { dim: d });
+}
+
+/** self + src's rows added at positions `index` along dim (indexSelect's adjoint). */
+export function indexAdd(self: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
+  const d = normalizeDim('indexAdd', dim, self.ndim);
+  checkIndex('indexAdd', index, self.shape[d]!, d);
+  const expected = self.shape.map((s, i) => (i === d ? index.data.length : s));
+  if (!sameShape(src.shape, expected)) {
+    throw new ShapeError(`indexAdd: src has shape ${fmtShape(src.shape)}, expected ${fmtShape(expected)} for ${index.data.length} indices into ${fmtShape(self.shape)} along dim ${d}`);
+  }
+  return apply('indexAdd', [self, index.reshape([-1]), src.to(self.dtype)], { dim: d });
+}
+
+function checkGatherShapes(op: string, x: Tensor, d: number, index: Tensor, src?: Tensor): void {
+  if (index.ndim !== x.ndim) {
+    throw new ShapeError(`${op}: index has ${index.ndim} dims (shape ${fmtShape(index.shape)}) but the tensor has ${x.ndim} (shape ${fmtShape(x.shape)})`);
+  }
+  index.shape.forEach((s, i) => {
+    if (i !== d && s > x.shape[i]!) {
+      throw new ShapeError(`${op}: index shape ${fmtShape(index.shape)} is larger than the tensor's ${fmtShape(x.shape)} in dim ${i}`);
+    }
+    if (src && s > src.shape[i]!) {
+      throw new ShapeError(`${op}: index shape ${fmtShape(index.shape)} is larger than src's ${fmtShape(src.shape)} in dim ${i}`);
+    }
+  });
+}
+
+export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
+  const d = normalizeDim('gather', dim, x.ndim);
+  if (x.ndim === 0 && index.ndim === 0) return gather(reshape(x, [1]), 0, reshape(index, [1])).reshape([]);
+  checkGatherShapes('gather', x, d, index);
+  checkIndex('gather', index, x.shape[d]!, d);
+  return apply('gather', [x, index], { dim: d });
+}
+
+export function scatterAdd(self: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
+  const d = normalizeDim('scatterAdd', dim, self.ndim);
+  if (self.ndim === 0 && index.ndim === 0 && src.ndim === 0) {
+    return scatterAdd(reshape(self, [1]), 0, reshape(index, [1]), reshape(src, [1])).reshape([]);
+  }
+  checkGatherShapes('scatterAdd', self, d, index, src);
+  checkIndex('scatterAdd', index, self.shape[d]!, d);
+  return apply('scatterAdd', [self, index, src.to(self.dtype)], { dim: d });
+}
+
