@@ -1,16 +1,15 @@
 /**
  * chainrule side of `npm run bench`: the same work as bench/tfjs_bench.ts and
  * bench/torch_bench.py, printed as one JSON line. Usage:
- *   tsx bench/chainrule_bench.ts mlp|xor|matmul [--backend reference|wasm|native] [--epochs N] [--batches N]
+ *   tsx bench/chainrule_bench.ts mlp|xor|matmul [--backend reference|wasm|native] [--epochs N] [--batches N] [--batch B]
  */
 import { parseArgs } from 'node:util';
 import { F, manualSeed, nn, noGrad, optim, setBackend, tensor, Tensor } from '../src/index.js';
-import { loadFashionMnist } from '../src/data/fashion.js';
-import { loadFashionTrain, median, peakRssMb } from './common.js';
+import { gatherBatch, loadFashionTest, loadFashionTrain, median, peakRssMb } from './common.js';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: { backend: { type: 'string', default: 'auto' }, epochs: { type: 'string' }, batches: { type: 'string' } },
+  options: { backend: { type: 'string', default: 'auto' }, epochs: { type: 'string' }, batches: { type: 'string' }, batch: { type: 'string' } },
 });
 const work = positionals[0] ?? 'xor';
 
@@ -34,19 +33,21 @@ async function mlp(backendName: string): Promise<void> {
   manualSeed(0);
   const model = mlpModel();
   const opt = new optim.Adam(model.parameters(), { lr: 1e-3 });
-  const batch = 128;
+  const batch = Number(values.batch ?? 128);
   const epochs = Number(values.epochs ?? 0);
   const maxBatches = epochs > 0 ? Infinity : Number(values.batches ?? 100);
-  const X = new Tensor(images, [n, 784], 'float32');
-  const Y = new Tensor(labels, [n], 'int32');
   let samples = 0;
   let steps = 0;
   const t0 = performance.now();
   for (let e = 0; e < Math.max(1, epochs); e++) {
-    const perm = new Tensor(randperm(n, e), [n], 'int32');
+    const perm = randperm(n, e);
     for (let i = 0; i + batch <= n && steps < maxBatches; i += batch, steps++) {
-      const idx = perm.narrow(0, i, batch);
-      const loss = F.crossEntropy(model.forward(X.indexSelect(0, idx)), Y.indexSelect(0, idx));
+      // A fresh batch tensor each step (the graph may keep the previous one alive until backward).
+      const xb = new Float32Array(batch * 784);
+      gatherBatch(images, 784, perm, i, batch, xb);
+      const yb = new Int32Array(batch);
+      for (let r = 0; r < batch; r++) yb[r] = labels[perm[i + r]!]!;
+      const loss = F.crossEntropy(model.forward(new Tensor(xb, [batch, 784], 'float32')), new Tensor(yb, [batch], 'int32'));
       opt.zeroGrad();
       loss.backward();
       opt.step();
@@ -54,14 +55,21 @@ async function mlp(backendName: string): Promise<void> {
     }
   }
   const dt = (performance.now() - t0) / 1000;
-  const out: Record<string, unknown> = { work: 'mlp', system: `chainrule-${backendName}`, samples_per_s: samples / dt, peak_rss_mb: peakRssMb() };
+  const out: Record<string, unknown> = { work: 'mlp', system: `chainrule-${backendName}`, batch, samples_per_s: samples / dt, peak_rss_mb: peakRssMb() };
   if (epochs > 0) {
-    const test = await loadFashionMnist({ subset: false });
-    const xt = new Tensor(Float32Array.from(test.testImages.data, (v) => v / 255), [test.testLabels.shape[0]!, 784], 'float32');
-    const pred = noGrad(() => model.forward(xt).argmax(1));
+    const test = await loadFashionTest();
+    const timg = test.images;
+    const nt = test.n;
+    const all = Int32Array.from({ length: nt }, (_, i) => i);
+    const chunk = new Float32Array(1000 * 784);
     let correct = 0;
-    for (let i = 0; i < pred.data.length; i++) if (pred.data[i] === test.testLabels.data[i]) correct++;
-    out.test_acc = correct / pred.data.length;
+    for (let s = 0; s < nt; s += 1000) {
+      const cnt = Math.min(1000, nt - s);
+      gatherBatch(timg, 784, all, s, cnt, chunk);
+      const pred = noGrad(() => model.forward(new Tensor(chunk.subarray(0, cnt * 784), [cnt, 784], 'float32')).argmax(1));
+      for (let i = 0; i < cnt; i++) if (pred.data[i] === test.labels[s + i]) correct++;
+    }
+    out.test_acc = correct / nt;
     out.epochs = epochs;
   }
   console.log(JSON.stringify(out));

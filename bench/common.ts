@@ -1,6 +1,8 @@
 /** Helpers shared by the benchmark scripts (Node only). */
-import { readFileSync } from 'node:fs';
-import { loadFashionMnist } from '../src/data/fashion.js';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createGunzip } from 'node:zlib';
+import { findFashionMnist } from '../src/data/fashion.js';
 
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -19,11 +21,64 @@ export function peakRssMb(): number {
   return process.memoryUsage().rss / 2 ** 20;
 }
 
-/** The full Fashion-MNIST training set as float32 in [0, 1] and int32 labels. */
-export async function loadFashionTrain(): Promise<{ images: Float32Array; labels: Int32Array; n: number }> {
-  const d = await loadFashionMnist({ subset: false });
-  const raw = d.trainImages.data;
-  const images = new Float32Array(raw.length);
-  for (let i = 0; i < raw.length; i++) images[i] = raw[i]! / 255;
-  return { images, labels: Int32Array.from(d.trainLabels.data), n: d.trainLabels.shape[0]! };
+/**
+ * One IDX file of the full Fashion-MNIST set, streamed through gunzip straight into one
+ * Uint8Array of the payload: the peak stays near the payload's size (47 MB for the training
+ * images), where reading the whole .gz and inflating it in one go briefly holds ~4× that.
+ */
+async function streamIdx(stem: string): Promise<{ data: Uint8Array; dims: number[] }> {
+  const dir = findFashionMnist();
+  const gz = join(dir, `${stem}.gz`);
+  const path = existsSync(gz) ? gz : join(dir, stem);
+  let stream: NodeJS.ReadableStream = createReadStream(path);
+  if (path.endsWith('.gz')) stream = stream.pipe(createGunzip());
+  let header: Buffer | null = null;
+  let pending = Buffer.alloc(0);
+  let data: Uint8Array | null = null;
+  let dims: number[] = [];
+  let filled = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    let c = chunk;
+    if (!data) {
+      pending = Buffer.concat([pending, c]);
+      if (pending.length < 4) continue;
+      const nd = pending[3]!;
+      if (pending.length < 4 + 4 * nd) continue;
+      header = pending.subarray(0, 4 + 4 * nd);
+      dims = Array.from({ length: nd }, (_, d) => header!.readUInt32BE(4 + 4 * d));
+      data = new Uint8Array(dims.reduce((a, b) => a * b, 1));
+      c = pending.subarray(header.length);
+    }
+    data.set(c.subarray(0, data.length - filled), filled);
+    filled += Math.min(c.length, data.length - filled);
+  }
+  if (!data || filled !== data.length) throw new Error(`${path}: truncated IDX file`);
+  return { data, dims };
+}
+
+/**
+ * The full Fashion-MNIST training set, kept as the file's uint8 pixels (47 MB; a float32 copy
+ * would be 188 MB) with int32 labels: batches are converted to float32 as they are drawn.
+ */
+export async function loadFashionTrain(): Promise<{ images: Uint8Array; labels: Int32Array; n: number }> {
+  const images = await streamIdx('train-images-idx3-ubyte');
+  const labels = await streamIdx('train-labels-idx1-ubyte');
+  return { images: images.data, labels: Int32Array.from(labels.data), n: labels.dims[0]! };
+}
+
+/** The test set, as uint8 pixels and int32 labels. */
+export async function loadFashionTest(): Promise<{ images: Uint8Array; labels: Int32Array; n: number }> {
+  const images = await streamIdx('t10k-images-idx3-ubyte');
+  const labels = await streamIdx('t10k-labels-idx1-ubyte');
+  return { images: images.data, labels: Int32Array.from(labels.data), n: labels.dims[0]! };
+}
+
+/** Rows `idx[start .. start+count)` of uint8 images [n, dim] as float32 in [0, 1], written into `out`. */
+export function gatherBatch(images: Uint8Array, dim: number, idx: Int32Array, start: number, count: number, out: Float32Array): void {
+  const scale = 1 / 255;
+  for (let r = 0; r < count; r++) {
+    const src = idx[start + r]! * dim;
+    const dst = r * dim;
+    for (let j = 0; j < dim; j++) out[dst + j] = images[src + j]! * scale;
+  }
 }

@@ -11,6 +11,7 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 
 const quick = process.argv.includes('--quick');
+const startLoad = os.loadavg().map((v) => v.toFixed(2)).join(', ');
 const tsx = [process.execPath, '--import', 'tsx'];
 
 interface Result {
@@ -58,6 +59,13 @@ add(run([...tsx, 'bench/tfjs_bench.ts', 'mlp', 'cpu', '5']));
 if (hasTorch) {
   add(run(['/usr/bin/python3', 'bench/torch_bench.py', 'mlp', '--threads', '1'], torchEnv), 'pytorch-1thread');
   add(run(['/usr/bin/python3', 'bench/torch_bench.py', 'mlp', '--threads', '2'], torchEnv), 'pytorch-2threads');
+  add(run(['/usr/bin/python3', 'bench/torch_bench.py', 'mlp'], torchEnv), 'pytorch-default');
+}
+
+process.stderr.write('MLP samples/s by batch size (native / default backend)\n');
+for (const bs of ['32', '128', '512']) {
+  const r = run([...tsx, 'bench/chainrule_bench.ts', 'mlp', '--batch', bs, '--batches', String(Math.round((Number(batches) * 128) / Number(bs)))]);
+  if (r) add({ ...r, work: 'mlp-batch' }, `${r.system} batch ${bs}`);
 }
 
 process.stderr.write('fp32 matmul GFLOP/s\n');
@@ -67,6 +75,13 @@ if (hasTorch) {
   add(run(['/usr/bin/python3', 'bench/torch_bench.py', 'matmul', '--threads', '1'], torchEnv), 'pytorch-openblas-1thread');
   add(run(['/usr/bin/python3', 'bench/torch_bench.py', 'matmul', '--threads', '2'], torchEnv), 'pytorch-openblas-2threads');
 }
+// numpy's OpenBLAS (AVX-512 kernels): the BLAS peak the native path is measured against.
+for (const threads of ['1', '2']) {
+  const r = spawnSync('/usr/bin/python3', ['bench/matmul_numpy.py', threads, '128', '256', '512', '1024'], { encoding: 'utf8', env: torchEnv });
+  const gflops: Record<number, number> = {};
+  for (const m of (r.stdout ?? '').matchAll(/n=(\d+) gflops=([\d.]+)/g)) gflops[Number(m[1])] = Number(m[2]);
+  if (Object.keys(gflops).length) add({ work: 'matmul', system: `numpy-openblas-${threads}thread${threads === '1' ? '' : 's'}`, gflops });
+}
 
 // ---- table -------------------------------------------------------------------------------
 const lines: string[] = [];
@@ -74,7 +89,10 @@ const fmt = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v
 const table = (title: string, work: string, metric: string, unit: string, higherBetter: boolean) => {
   const rows = results.filter((r) => r.work === work && typeof r[metric] === 'number');
   if (rows.length === 0) return;
-  const best = rows.find((r) => r.system.startsWith('pytorch')) ?? rows[0]!;
+  // Ratios against PyTorch's best thread setting in this run.
+  const torch = rows.filter((r) => r.system.startsWith('pytorch'));
+  const score = (r: Result) => (higherBetter ? 1 : -1) * (r[metric] as number);
+  const best = torch.length ? torch.reduce((a, b) => (score(b) > score(a) ? b : a)) : rows[0]!;
   lines.push(`### ${title}`, '', `| system | ${unit} | vs ${best.system} |`, '|---|---|---|');
   for (const r of rows) {
     const v = r[metric] as number;
@@ -86,6 +104,7 @@ const table = (title: string, work: string, metric: string, unit: string, higher
 };
 table('XOR step (2-4-1 sigmoid network, one SGD step)', 'xor', 'us_per_step', 'µs per step (lower is better)', false);
 table('Fashion-MNIST MLP training (784-256-128-10 ReLU, Adam, batch 128)', 'mlp', 'samples_per_s', 'samples/s', true);
+table('MLP training by batch size (how time grows with batch size)', 'mlp-batch', 'samples_per_s', 'samples/s', true);
 const mm = results.filter((r) => r.work === 'matmul');
 if (mm.length) {
   const sizes = [128, 256, 512, 1024];
@@ -97,11 +116,13 @@ if (mm.length) {
   lines.push('');
 }
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+const load = os.loadavg().map((v) => v.toFixed(2)).join(', ');
 const header = [
   '# Benchmarks',
   '',
   `Latest \`npm run bench\` on ${os.cpus().length} × ${cpu}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}.`,
   'Each row ran in its own process in the same run; compare ratios within one run (the machine is shared and noisy).',
+  `Load average at the end of the run: ${load} (at the start: ${startLoad}).`,
   `PyTorch: Debian python3-torch ${hasTorch ? execFileSync('/usr/bin/python3', ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }).trim() : '(not installed)'} with OpenBLAS (OPENBLAS_CORETYPE unset).`,
   '',
   'Commands: `npm run bench` (all), or one row: `npx tsx bench/chainrule_bench.ts mlp --backend wasm`,',

@@ -29,7 +29,7 @@ export { Function, FunctionCtx } from './autograd/function.js';
 export { grad, vjp, hvp, jacobian, autogradGrad, type GradOptions } from './autograd/functional.js';
 export { gradcheck, GradcheckError, type GradcheckOptions, type GradcheckResult } from './autograd/gradcheck.js';
 export { Node, AccumulateGrad } from './autograd/node.js';
-export { backend, setBackend, referenceBackend } from './backend/index.js';
+export { backend, setBackend, referenceBackend, ready, backendName, type BackendChoice } from './backend/index.js';
 export type { Backend } from './backend/types.js';
 export * as nn from './nn/index.js';
 export * as F from './nn/functional.js';

@@ -8,6 +8,7 @@
 
 #include "elementwise.h"
 #include "gemm.h"
+#include "optim.h"
 #include "thread_pool.h"
 
 namespace {
@@ -138,6 +139,50 @@ napi_value ReduceSum(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+bool getFloat(napi_env env, napi_value v, float* out) {
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok) return fail(env, "chainrule native: expected a number");
+  *out = static_cast<float>(d);
+  return true;
+}
+
+// adamStep(param, grad, expAvg, expAvgSq, maxExpAvgSq | null,
+//          beta1, beta2, eps, negStepSize, bias2Sqrt, l2, shrink, sign)
+napi_value AdamStepFn(napi_env env, napi_callback_info info) {
+  napi_value argv[13];
+  if (!getArgs(env, info, argv)) return nullptr;
+  F32 x, g, m, v, vmax;
+  napi_valuetype t4;
+  napi_typeof(env, argv[4], &t4);
+  const bool ams = t4 != napi_null && t4 != napi_undefined;
+  chainrule::AdamStep s{};
+  if (!getF32(env, argv[0], &x) || !getF32(env, argv[1], &g) || !getF32(env, argv[2], &m) || !getF32(env, argv[3], &v) ||
+      (ams && !getF32(env, argv[4], &vmax)) || !getFloat(env, argv[5], &s.beta1) || !getFloat(env, argv[6], &s.beta2) ||
+      !getFloat(env, argv[7], &s.eps) || !getFloat(env, argv[8], &s.negStepSize) || !getFloat(env, argv[9], &s.invBias2) ||
+      !getFloat(env, argv[10], &s.l2) || !getFloat(env, argv[11], &s.shrink) || !getFloat(env, argv[12], &s.sign))
+    return nullptr;
+  if (g.length != x.length || m.length != x.length || v.length != x.length || (ams && vmax.length != x.length)) {
+    fail(env, "chainrule native: adamStep arrays differ in length");
+    return nullptr;
+  }
+  // The complements and the reciprocal in double, then rounded once.
+  double b1, b2, bias2;
+  napi_get_value_double(env, argv[5], &b1);
+  napi_get_value_double(env, argv[6], &b2);
+  napi_get_value_double(env, argv[9], &bias2);
+  s.keep1 = static_cast<float>(1.0 - b1);
+  s.keep2 = static_cast<float>(1.0 - b2);
+  s.invBias2 = static_cast<float>(1.0 / bias2);
+  s.param = x.data;
+  s.grad = g.data;
+  s.expAvg = m.data;
+  s.expAvgSq = v.data;
+  s.maxExpAvgSq = ams ? vmax.data : nullptr;
+  s.n = static_cast<long>(x.length);
+  chainrule::adamStep(s);
+  return nullptr;
+}
+
 napi_value MakeString(napi_env env, const char* s) {
   napi_value v;
   napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &v);
@@ -182,6 +227,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reduceSum", nullptr, ReduceSum, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"adamStep", nullptr, AdamStepFn, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setIsa", nullptr, SetIsa, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},

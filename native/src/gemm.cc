@@ -6,6 +6,7 @@
 #include <cstring>
 #include <mutex>
 #include <atomic>
+#include <vector>
 
 #include "thread_pool.h"
 
@@ -90,13 +91,27 @@ void packBSliver(const GemmProblem& p, int nr, int pc, int kc, int j0, int cols,
       for (; c < nr; ++c) d[c] = 0.f;
     }
   } else {
-    for (int c = 0; c < nr; ++c) {
-      if (c < cols) {
-        const float* src = p.b + static_cast<long>(j0 + c) * p.k + pc;
-        for (int q = 0; q < kc; ++q) s[q * nr + c] = src[q];
-      } else {
-        for (int q = 0; q < kc; ++q) s[q * nr + c] = 0.f;
+    // B stored n×k: gather the sliver's columns (rows of B) four k steps at a time, so the
+    // writes stay contiguous and each row of B is read as a sequential stream.
+    const float* rows[64];
+    int c = 0;
+    for (; c < cols; ++c) rows[c] = p.b + static_cast<long>(j0 + c) * p.k + pc;
+    int q = 0;
+    for (; q + 4 <= kc; q += 4) {
+      float* d = s + q * nr;
+      for (c = 0; c < cols; ++c) {
+        const float* r = rows[c] + q;
+        d[c] = r[0];
+        d[nr + c] = r[1];
+        d[2 * nr + c] = r[2];
+        d[3 * nr + c] = r[3];
       }
+      for (; c < nr; ++c) d[c] = d[nr + c] = d[2 * nr + c] = d[3 * nr + c] = 0.f;
+    }
+    for (; q < kc; ++q) {
+      float* d = s + q * nr;
+      for (c = 0; c < cols; ++c) d[c] = rows[c][q];
+      for (; c < nr; ++c) d[c] = 0.f;
     }
   }
 }
@@ -243,66 +258,65 @@ void gemmBlock(const GemmProblem& p, const Family& f, int i0, int i1, int j0, in
   }
 }
 
-/** A reusable barrier for the threads of one pool job: spins briefly, then sleeps. */
-class Barrier {
- public:
-  explicit Barrier(int n) : n_(n) {}
-  void wait() {
-    const int g = gen_.load(std::memory_order_acquire);
-    if (count_.fetch_add(1, std::memory_order_acq_rel) == n_ - 1) {
-      count_.store(0, std::memory_order_relaxed);
-      gen_.fetch_add(1, std::memory_order_acq_rel);
-      gen_.notify_all();
-      return;
-    }
-    for (int spins = 0; gen_.load(std::memory_order_acquire) == g;) {
-      if (++spins > 20000) gen_.wait(g, std::memory_order_acquire);
-    }
-  }
-
- private:
-  const int n_;
-  std::atomic<int> count_{0};
-  std::atomic<int> gen_{0};
-};
-
 // Packed op(B) shared by the threads of one product, kept between calls (16 MiB at most).
 constexpr long kSharedBFloats = 4L << 20;
 std::mutex g_sharedBLock;
 float* g_sharedB = nullptr;
 
+void pauseBriefly() {
+#if CR_X86
+  _mm_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
+
 /**
- * Rows split across threads, with op(B) packed once for all of them (each thread packs every
- * nt-th sliver, then a barrier), so no thread repeats another's packing.
+ * Rows split across threads, with op(B) packed once for all of them. Per column block, threads
+ * first claim B slivers to pack, then (once every sliver is packed) claim row chunks to
+ * multiply; the work is claimed from counters, so a thread that the OS has not scheduled yet
+ * holds nobody up, and each thread only ever waits for work another has already claimed.
  */
 void gemmSharedB(const GemmProblem& p, const Family& f, int nt, float* sharedB) {
   const int nPad = (p.n + f.nr - 1) / f.nr * f.nr;
   const int ncMax = std::max(f.nr, static_cast<int>(kSharedBFloats / std::max(1, p.k)) / f.nr * f.nr);
   const int NC = std::min(nPad, ncMax);
-  Barrier barrier(nt);
-  ThreadPool::instance().run(nt, [&](int t, int nt2) {
+  const int blocks = (p.n + NC - 1) / NC;
+  const int tiles = (p.m + f.mr - 1) / f.mr;
+  const int tilesPerChunk = std::max(1, (tiles + 4 * nt - 1) / (4 * nt));  // ~4 chunks per thread
+  const int rowChunks = (tiles + tilesPerChunk - 1) / tilesPerChunk;
+  // Per column block: next sliver to pack, slivers packed, next row chunk, row chunks done.
+  std::vector<std::atomic<int>> packNext(blocks), packDone(blocks), rowNext(blocks), rowDone(blocks);
+  ThreadPool::instance().run(nt, [&](int, int) {
     float* ap = workBuffer(static_cast<size_t>(f.mc) * f.kc + static_cast<size_t>(f.kc) * f.nc + f.mr * f.nr);
     float* tmp = ap + static_cast<size_t>(f.mc) * f.kc + static_cast<size_t>(f.kc) * f.nc;
-    const int rowsPer = (p.m / f.mr + nt2 - 1) / nt2 * f.mr;  // whole tiles per thread, the rest to the last
-    const int i0 = std::min(p.m, t * rowsPer);
-    const int i1 = t == nt2 - 1 ? p.m : std::min(p.m, i0 + rowsPer);
-    for (int jc = 0; jc < p.n; jc += NC) {
+    for (int blk = 0; blk < blocks; ++blk) {
+      const int jc = blk * NC;
       const int nc = std::min(NC, p.n - jc);
       const int ncPad = (nc + f.nr - 1) / f.nr * f.nr;
       const int slivers = ncPad / f.nr;
-      for (int pc = 0; pc < p.k; pc += f.kc) {
-        const int kc = std::min(f.kc, p.k - pc);
-        float* blk = sharedB + static_cast<long>(pc) * ncPad;
-        for (int s = t; s < slivers; s += nt2)
-          packBSliver(p, f.nr, pc, kc, jc + s * f.nr, std::min(f.nr, nc - s * f.nr), blk + static_cast<long>(s) * f.nr * kc);
+      if (blk > 0) {  // the previous block's products must be done before its B is overwritten
+        while (rowDone[blk - 1].load() < rowChunks) pauseBriefly();
       }
-      barrier.wait();
-      for (int pc = 0; pc < p.k; pc += f.kc) {
-        const int kc = std::min(f.kc, p.k - pc);
-        macroBlock(p, f, i0, i1, jc, nc, pc, kc, (p.accumulate || pc > 0) ? 1 : 0, sharedB + static_cast<long>(pc) * ncPad,
-                   ap, tmp);
+      for (int sl; (sl = packNext[blk].fetch_add(1)) < slivers;) {
+        for (int pc = 0; pc < p.k; pc += f.kc) {
+          const int kc = std::min(f.kc, p.k - pc);
+          packBSliver(p, f.nr, pc, kc, jc + sl * f.nr, std::min(f.nr, nc - sl * f.nr),
+                      sharedB + static_cast<long>(pc) * ncPad + static_cast<long>(sl) * f.nr * kc);
+        }
+        packDone[blk].fetch_add(1);
       }
-      barrier.wait();  // the next column block overwrites the shared buffer
+      while (packDone[blk].load() < slivers) pauseBriefly();
+      for (int rc; (rc = rowNext[blk].fetch_add(1)) < rowChunks;) {
+        const int i0 = rc * tilesPerChunk * f.mr;
+        const int i1 = std::min(p.m, i0 + tilesPerChunk * f.mr);
+        for (int pc = 0; pc < p.k; pc += f.kc) {
+          const int kc = std::min(f.kc, p.k - pc);
+          macroBlock(p, f, i0, i1, jc, nc, pc, kc, (p.accumulate || pc > 0) ? 1 : 0, sharedB + static_cast<long>(pc) * ncPad,
+                     ap, tmp);
+        }
+        rowDone[blk].fetch_add(1);
+      }
     }
   });
 }

@@ -41,56 +41,61 @@ void ThreadPool::setThreads(int n) {
 
 void ThreadPool::ensureWorkers(int count) {
   while (static_cast<int>(workers_.size()) < count) {
-    int id = static_cast<int>(workers_.size()) + 1;
-    // The worker starts from the current generation, so a job posted before it runs is not missed.
-    const uint32_t seen = generation_.load(std::memory_order_acquire);
-    workers_.emplace_back([this, id, seen] { workerLoop(id, seen); });
+    const uint32_t seen = generation_.load();
+    workers_.emplace_back([this, seen] { workerLoop(seen); });
     workers_.back().detach();
   }
 }
 
-void ThreadPool::workerLoop(int id, uint32_t seen) {
+void ThreadPool::claimChunks() {
+  const auto* fn = job_.load();
+  const int n = chunks_.load();
+  for (int c; (c = next_.fetch_add(1)) < n;) (*fn)(c, n);
+}
+
+// The hand-shake, all sequentially consistent: a worker checks in (inside_++) before it reads
+// open_, and the caller closes the job (open_ = false) before it reads inside_. So either the
+// worker sees the job closed and touches nothing, or the caller sees it inside and waits for it.
+// jobGen_ keeps a worker that woke late for an old job out of a newer one.
+void ThreadPool::workerLoop(uint32_t seen) {
   for (;;) {
     auto start = std::chrono::steady_clock::now();
     int polls = 0;
-    while (generation_.load(std::memory_order_acquire) == seen) {
+    while (generation_.load() == seen) {
       CR_PAUSE();
-      if (++polls % 256 == 0 && std::chrono::steady_clock::now() - start > kSpin) {
-        generation_.wait(seen, std::memory_order_acquire);
-      }
+      if (++polls % 256 == 0 && std::chrono::steady_clock::now() - start > kSpin) generation_.wait(seen);
     }
-    seen = generation_.load(std::memory_order_acquire);
-    if (id < active_) (*job_)(id, active_);
-    // Every worker acknowledges every generation, active or not, so none can lag a job behind.
-    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_one();
+    seen = generation_.load();
+    inside_.fetch_add(1);
+    if (open_.load() && jobGen_.load() == seen) claimChunks();
+    inside_.fetch_sub(1);
   }
 }
 
-void ThreadPool::run(int parts, const std::function<void(int, int)>& fn) {
-  int nt = std::max(1, std::min(parts, threads_));
-  if (nt == 1) {
-    fn(0, 1);
+void ThreadPool::run(int chunks, const std::function<void(int, int)>& fn) {
+  if (chunks <= 0) return;
+  if (chunks == 1 || threads_ <= 1) {
+    for (int c = 0; c < chunks; ++c) fn(c, chunks);
     return;
   }
   // Addons loaded by several JS worker threads share this pool: a second caller runs serially.
   std::unique_lock<std::mutex> lock(busy_, std::try_to_lock);
   if (!lock.owns_lock()) {
-    for (int t = 0; t < nt; ++t) fn(t, nt);
+    for (int c = 0; c < chunks; ++c) fn(c, chunks);
     return;
   }
-  ensureWorkers(nt - 1);
-  job_ = &fn;
-  active_ = nt;
-  pending_.store(static_cast<int>(workers_.size()), std::memory_order_release);
-  generation_.fetch_add(1, std::memory_order_acq_rel);
+  ensureWorkers(threads_ - 1);
+  job_.store(&fn);
+  chunks_.store(chunks);
+  next_.store(0);
+  const uint32_t gen = generation_.load() + 1;
+  jobGen_.store(gen);
+  open_.store(true);
+  generation_.store(gen);
   generation_.notify_all();
-  fn(0, nt);
-  int left;
-  int polls = 0;
-  while ((left = pending_.load(std::memory_order_acquire)) != 0) {
-    if (++polls < 4096) CR_PAUSE();
-    else pending_.wait(left, std::memory_order_acquire);
-  }
+  claimChunks();
+  open_.store(false);
+  while (inside_.load() != 0) CR_PAUSE();  // only workers holding a claimed chunk (or just leaving)
 }
 
 }  // namespace chainrule

@@ -76,7 +76,7 @@ function walk(
   const addTo = (node: Node, index: number, g: Tensor) => {
     const slot = slotOf(node);
     let buf = bufs[slot];
-    if (!buf) bufs[slot] = buf = new Array<Tensor | null>(node.outputs.length).fill(null);
+    if (!buf) bufs[slot] = buf = emptyGrads(node);
     const prev = buf[index];
     buf[index] = prev ? prev.add(g) : g;
   };
@@ -124,7 +124,7 @@ function walk(
     while (ready.length > 0) {
       const slot = ready.pop()!;
       const node = nodes[slot]!;
-      const grads = bufs[slot] ?? new Array<Tensor | null>(node.outputs.length).fill(null);
+      const grads = bufs[slot] ?? emptyGrads(node);
       bufs[slot] = null;
 
       // Hooks and retainGrad on the tensors this node produced.
@@ -186,6 +186,10 @@ function walk(
       n.walkSlot = s;
     }
   }
+}
+
+function emptyGrads(node: Node): (Tensor | null)[] {
+  return node.outputs.length === 1 ? [null] : new Array<Tensor | null>(node.outputs.length).fill(null);
 }
 
 function zerosFor(node: Node, index: number): Tensor {

@@ -47,6 +47,32 @@ export interface GemmArgs {
   accumulate: boolean;
 }
 
+/**
+ * One Adam / AdamW step on a parameter in place (PyTorch 1.13's formulas): with
+ * d = sign·grad + l2·param, param ← param·shrink, m ← β1·m + (1−β1)·d, v ← β2·v + (1−β2)·d²,
+ * (amsgrad: vMax ← max(vMax, v), used instead of v), param ← param + negStepSize·m / (√v / bias2Sqrt + eps).
+ */
+export interface AdamArgs {
+  param: FloatArray;
+  grad: FloatArray;
+  expAvg: FloatArray;
+  expAvgSq: FloatArray;
+  maxExpAvgSq: FloatArray | null;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  /** −lr / (1 − β1^step) */
+  negStepSize: number;
+  /** √(1 − β2^step) */
+  bias2Sqrt: number;
+  /** Weight decay folded into the gradient (Adam); 0 for AdamW. */
+  l2: number;
+  /** 1 − lr·weightDecay (AdamW); 1 for Adam. */
+  shrink: number;
+  /** −1 when maximizing, else 1. */
+  sign: number;
+}
+
 export interface Backend {
   readonly name: string;
 
@@ -85,4 +111,10 @@ export interface Backend {
    * `max`/`min` of an empty axis are the caller's error to report, not the kernel's.
    */
   reduce(op: ReduceKernel, x: TypedArray, outer: number, size: number, inner: number, out: TypedArray): void;
+
+  /**
+   * Optional fused optimizer step; returns false when it cannot take these arrays (dtype,
+   * size), and the optimizer then runs its own loop. The reference backend has none.
+   */
+  adamStep?(args: AdamArgs): boolean;
 }

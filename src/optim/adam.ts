@@ -1,3 +1,5 @@
+import { backend } from '../backend/index.js';
+import type { FloatArray } from '../backend/types.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Optimizer, check, nonNegative, positive, unitInterval, type OptimizerOptions, type ParamGroup, type ParamsInput, zerosLike } from './optimizer.js';
 
@@ -50,6 +52,15 @@ function adamStep(p: Tensor, grad: Tensor, g: ParamGroup<AdamOptions>, state: Re
   const l2 = decoupled ? 0 : weightDecay;
   const shrink = decoupled ? 1 - lr * weightDecay : 1;
   const sign = maximize ? -1 : 1;
+  // A fast backend may run the same update as one kernel (float32, SIMD); else the loop below.
+  const fused = backend().adamStep?.({
+    param: x as FloatArray, grad: dx as FloatArray, expAvg: m as FloatArray, expAvgSq: v as FloatArray,
+    maxExpAvgSq: vMax as FloatArray | null, beta1, beta2, eps, negStepSize, bias2Sqrt, l2, shrink, sign,
+  });
+  if (fused) {
+    p.version++;
+    return;
+  }
   for (let i = 0; i < x.length; i++) {
     let d = sign * dx[i]!;
     if (l2 !== 0) d += l2 * x[i]!;

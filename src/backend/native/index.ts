@@ -1,7 +1,5 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import type { Backend, BinaryKernel, FloatArray, GemmArgs, ReduceKernel, TypedArray, UnaryKernel } from '../types.js';
+import type { AdamArgs, Backend, BinaryKernel, FloatArray, GemmArgs, ReduceKernel, TypedArray, UnaryKernel } from '../types.js';
+import { nodeBuiltin } from '../wasm/loader.js';
 import { BINARY_CODES, UNARY_CODES, collapseDims, forEachOuterBlock } from '../wasm/ops.js';
 
 /**
@@ -22,6 +20,10 @@ interface Addon {
     rb: number, sb: number, out: Float32Array, outOffset: number, rows: number, cols: number, threads: number,
   ): void;
   reduceSum(x: Float32Array, outer: number, size: number, inner: number, out: Float32Array): void;
+  adamStep(
+    param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, maxExpAvgSq: Float32Array | null,
+    beta1: number, beta2: number, eps: number, negStepSize: number, bias2Sqrt: number, l2: number, shrink: number, sign: number,
+  ): void;
   info(): { isa: string; bestIsa: string; threads: number };
   setIsa(isa: string): string;
   setThreads(n: number): void;
@@ -40,7 +42,7 @@ export interface NativeBackendOptions {
  * Below these sizes (elements, or m·n·k) the reference loops beat the N-API call and its
  * argument checks (measured, Node 20). Exp/tanh/sigmoid pay off from 16 elements.
  */
-const THRESHOLDS = { gemm: 32, unaryCheap: 64, unaryTranscendental: 16, binary: 128, reduce: 128 };
+const THRESHOLDS = { gemm: 32, unaryCheap: 64, unaryTranscendental: 16, binary: 128, reduce: 128, adam: 64 };
 const TRANSCENDENTAL = new Set<UnaryKernel>(['exp', 'tanh', 'sigmoid', 'expm1']);
 
 const ADDON_PATHS = [
@@ -51,15 +53,32 @@ const ADDON_PATHS = [
 
 let cached: Addon | null | undefined;
 
-/** Loads the addon once; null when it is not built, fails to load, or CHAINRULE_NATIVE=0. */
+/** CHAINRULE_KERNEL_THRESHOLDS=0 sends even tiny inputs to the fast kernels (the test matrix uses it). */
+export function thresholdsFromEnv(): boolean {
+  return typeof process === 'undefined' || process.env?.CHAINRULE_KERNEL_THRESHOLDS !== '0';
+}
+
+type NodeModule = { createRequire(from: string | URL): (id: string) => unknown };
+type NodeFs = { existsSync(path: string): boolean };
+type NodeUrl = { fileURLToPath(url: URL): string };
+
+/**
+ * Loads the addon once, synchronously; null when it is not built, fails to load, or
+ * CHAINRULE_NATIVE=0. Node built-ins come through `process.getBuiltinModule` (no static
+ * `node:` import), so a browser bundle of the core stays free of them.
+ */
 export function loadAddon(): Addon | null {
   if (cached !== undefined) return cached;
   cached = null;
-  if (process.env.CHAINRULE_NATIVE === '0') return null;
-  const require = createRequire(import.meta.url);
+  if (typeof process === 'undefined' || process.env?.CHAINRULE_NATIVE === '0') return null;
+  const mod = nodeBuiltin<NodeModule>('node:module');
+  const fs = nodeBuiltin<NodeFs>('node:fs');
+  const url = nodeBuiltin<NodeUrl>('node:url');
+  if (!mod || !fs || !url) return null;
+  const require = mod.createRequire(import.meta.url);
   for (const rel of ADDON_PATHS) {
-    const file = fileURLToPath(new URL(rel, import.meta.url));
-    if (!existsSync(file)) continue;
+    const file = url.fileURLToPath(new URL(rel, import.meta.url));
+    if (!fs.existsSync(file)) continue;
     try {
       cached = require(file) as Addon;
       break;
@@ -81,8 +100,8 @@ export function createNativeBackend(fallback: Backend, options: NativeBackendOpt
   const info = addon.info();
   const threads = Math.max(1, Math.floor(options.threads ?? info.threads));
   if (threads > info.threads) addon.setThreads(threads);
-  const t = options.thresholds === false
-    ? { gemm: 0, unaryCheap: 0, unaryTranscendental: 0, binary: 0, reduce: 0 }
+  const t = (options.thresholds ?? thresholdsFromEnv()) === false
+    ? { gemm: 0, unaryCheap: 0, unaryTranscendental: 0, binary: 0, reduce: 0, adam: 0 }
     : THRESHOLDS;
 
   function gemm(args: GemmArgs): void {
@@ -124,8 +143,17 @@ export function createNativeBackend(fallback: Backend, options: NativeBackendOpt
     addon!.reduceSum(x, outer, size, inner, out);
   }
 
+  function adamStep(s: AdamArgs): boolean {
+    const { param, grad, expAvg, expAvgSq, maxExpAvgSq } = s;
+    if (!isF32(param) || !isF32(grad) || !isF32(expAvg) || !isF32(expAvgSq) || (maxExpAvgSq && !isF32(maxExpAvgSq))) return false;
+    if (param.length < t.adam) return false;
+    addon!.adamStep(param, grad, expAvg, expAvgSq, maxExpAvgSq, s.beta1, s.beta2, s.eps, s.negStepSize, s.bias2Sqrt, s.l2, s.shrink, s.sign);
+    return true;
+  }
+
   return {
     name: `native-${info.isa}-${threads}t`,
+    adamStep,
     gemm,
     unary,
     binary,

@@ -1,5 +1,5 @@
-import type { Backend, BinaryKernel, CompareKernel, FloatArray, GemmArgs, ReduceKernel, TypedArray, UnaryKernel } from '../types.js';
-import { loadKernels, readEnv, type LoadedKernels } from './loader.js';
+import type { AdamArgs, Backend, BinaryKernel, CompareKernel, FloatArray, GemmArgs, ReduceKernel, TypedArray, UnaryKernel } from '../types.js';
+import { loadKernels, loadKernelsSync, readEnv, type LoadedKernels } from './loader.js';
 import { BINARY_CODES, UNARY_CODES, collapseDims, forEachOuterBlock } from './ops.js';
 import { CTRL_INTS, GemmWorkers } from './threads.js';
 
@@ -70,20 +70,42 @@ class Arena {
 
 const align16 = (x: number): number => (x + 15) & ~15;
 
-/**
- * Loads the kernels (async: compiling the module, starting the worker) and returns the backend.
- * Rejects where WebAssembly SIMD is not available; `initBackend` in ../select.ts catches that.
- */
-export async function createWasmBackend(fallback: Backend, options: WasmBackendOptions = {}): Promise<Backend> {
+function threadCount(options: WasmBackendOptions): number {
   const cores = typeof navigator !== 'undefined' && navigator.hardwareConcurrency ? navigator.hardwareConcurrency : 2;
   const envThreads = Number(readEnv('CHAINRULE_WASM_THREADS'));
-  const threads = Math.max(1, Math.floor(options.threads ?? (envThreads > 0 ? envThreads : Math.min(2, cores))));
-  const loaded = await loadKernels(threads > 1);
-  if (!loaded) throw new Error('chainrule: WebAssembly SIMD is not available here');
-  return build(fallback, loaded, threads, options.thresholds !== false);
+  return Math.max(1, Math.floor(options.threads ?? (envThreads > 0 ? envThreads : Math.min(2, cores))));
 }
 
-async function build(fallback: Backend, k: LoadedKernels, threads: number, useThresholds: boolean): Promise<Backend> {
+export interface WasmBackend extends Backend {
+  /** Settles once the helper threads run (or were given up); the results never depend on it. */
+  readonly threadsReady: Promise<void>;
+}
+
+/**
+ * Loads the kernels (async: compiling the module, starting the workers) and returns the backend.
+ * Rejects where WebAssembly SIMD is not available; `initBackend` in ../select.ts catches that.
+ */
+export async function createWasmBackend(fallback: Backend, options: WasmBackendOptions = {}): Promise<WasmBackend> {
+  const threads = threadCount(options);
+  const loaded = await loadKernels(threads > 1);
+  if (!loaded) throw new Error('chainrule: WebAssembly SIMD is not available here');
+  const b = build(fallback, loaded, threads, (options.thresholds ?? readEnv('CHAINRULE_KERNEL_THRESHOLDS') !== '0'));
+  await b.threadsReady;
+  return b;
+}
+
+/**
+ * The same, compiled synchronously (Node): usable at once on one thread, the helper thread
+ * joins when it has started. That cannot change a result: every element of C is summed in the
+ * same order whichever thread computes its block. Null where WebAssembly SIMD is missing.
+ */
+export function createWasmBackendSync(fallback: Backend, options: WasmBackendOptions = {}): WasmBackend | null {
+  const threads = threadCount(options);
+  const loaded = loadKernelsSync(threads > 1);
+  return loaded ? build(fallback, loaded, threads, (options.thresholds ?? readEnv('CHAINRULE_KERNEL_THRESHOLDS') !== '0')) : null;
+}
+
+function build(fallback: Backend, k: LoadedKernels, threads: number, useThresholds: boolean): WasmBackend {
   const wx = k.exports;
   const workBytes = align16(wx.gemmWorkBytes());
   // Fixed area: scratch at heapBase, one control block per worker, one GEMM work area per thread.
@@ -100,7 +122,9 @@ async function build(fallback: Backend, k: LoadedKernels, threads: number, useTh
   }
   const arena = new Arena(k.memory, align16(top));
   arena.reserve(0);
-  const workers = threads > 1 ? await GemmWorkers.start(k.module, k.memory, ctrlOffsets) : null;
+  const launched = threads > 1 ? GemmWorkers.launch(k.module, k.memory, ctrlOffsets) : null;
+  const workers = launched?.workers ?? null;
+  const threadsReady = launched?.started ?? Promise.resolve();
   const t = useThresholds ? THRESHOLDS : { gemm: 0, gemmParallel: 0, unaryCheap: 0, unaryTranscendental: 0, binary: 0, reduce: 0 };
 
   function gemm(args: GemmArgs): void {
@@ -119,24 +143,25 @@ async function build(fallback: Backend, k: LoadedKernels, threads: number, useTh
     f32.set(b.subarray(args.bOffset, args.bOffset + bLen), pb >> 2);
     if (accumulate) f32.set(c.subarray(args.cOffset, args.cOffset + cLen), pc >> 2);
     const common = [transA ? 1 : 0, transB ? 1 : 0, m, n, kk, pa, pb, pc, accumulate ? 1 : 0];
-    const parts = workers && m * n * kk >= t.gemmParallel ? workers.count + 1 : 1;
+    const w8 = workers !== null && m * n * kk >= t.gemmParallel && workers.ready() ? workers : null;
+    const parts = w8 ? w8.count + 1 : 1;
     if (parts > 1 && n >= parts * 2 * NR) {
       // Columns split at multiples of the 8-wide tile; the caller takes the first block.
       const step = Math.ceil(n / parts / NR) * NR;
       for (let w = 1; w < parts; w++) {
         const j0 = Math.min(n, w * step);
-        workers!.post(w - 1, [...common, 0, m, j0, Math.min(n, j0 + step), works[w]!]);
+        w8!.post(w - 1, [...common, 0, m, j0, Math.min(n, j0 + step), works[w]!]);
       }
       wx.gemm(common[0]!, common[1]!, m, n, kk, pa, pb, pc, common[8]!, 0, m, 0, Math.min(n, step), works[0]!);
-      for (let w = 1; w < parts; w++) workers!.wait(w - 1);
+      for (let w = 1; w < parts; w++) w8!.wait(w - 1);
     } else if (parts > 1 && m >= parts * 6) {
       const step = Math.ceil(m / parts / 6) * 6;
       for (let w = 1; w < parts; w++) {
         const i0 = Math.min(m, w * step);
-        workers!.post(w - 1, [...common, i0, Math.min(m, i0 + step), 0, n, works[w]!]);
+        w8!.post(w - 1, [...common, i0, Math.min(m, i0 + step), 0, n, works[w]!]);
       }
       wx.gemm(common[0]!, common[1]!, m, n, kk, pa, pb, pc, common[8]!, 0, Math.min(m, step), 0, n, works[0]!);
-      for (let w = 1; w < parts; w++) workers!.wait(w - 1);
+      for (let w = 1; w < parts; w++) w8!.wait(w - 1);
     } else {
       wx.gemm(common[0]!, common[1]!, m, n, kk, pa, pb, pc, common[8]!, 0, m, 0, n, works[0]!);
     }
@@ -227,6 +252,31 @@ async function build(fallback: Backend, k: LoadedKernels, threads: number, useTh
     fallback.compare(op, a, aStrides, b, bStrides, out, outShape);
   }
 
-  const name = `wasm${k.relaxed ? '-relaxed' : ''}-${workers ? workers.count + 1 : 1}t`;
-  return { name, gemm, unary, binary, compare, reduce };
+  /** Adam without amsgrad, streamed through the module in cache-sized chunks (4 arrays in, 3 out). */
+  function adamStep(s: AdamArgs): boolean {
+    const { param: x, grad: g, expAvg: m, expAvgSq: v } = s;
+    if (s.maxExpAvgSq || !isF32(x) || !isF32(g) || !isF32(m) || !isF32(v) || x.length < t.unaryCheap) return false;
+    const n = x.length;
+    const c = Math.min(n, CHUNK);
+    const px = arena.reserve(4 * c);
+    if (px < 0) return false;
+    const f32 = arena.f32;
+    const [ox, og, om, ov] = [px >> 2, (px >> 2) + c, (px >> 2) + 2 * c, (px >> 2) + 3 * c];
+    const invBias2 = 1 / s.bias2Sqrt;
+    for (let st = 0; st < n; st += CHUNK) {
+      const len = Math.min(CHUNK, n - st);
+      f32.set(x.subarray(st, st + len), ox);
+      f32.set(g.subarray(st, st + len), og);
+      f32.set(m.subarray(st, st + len), om);
+      f32.set(v.subarray(st, st + len), ov);
+      wx.adamStep(ox * 4, og * 4, om * 4, ov * 4, len, s.beta1, s.beta2, 1 - s.beta1, 1 - s.beta2, s.eps, s.negStepSize, invBias2, s.l2, s.shrink, s.sign);
+      x.set(f32.subarray(ox, ox + len), st);
+      m.set(f32.subarray(om, om + len), st);
+      v.set(f32.subarray(ov, ov + len), st);
+    }
+    return true;
+  }
+
+  const name = `wasm${k.relaxed ? '-relaxed' : ''}-${threads}t`;
+  return { name, gemm, unary, binary, compare, reduce, adamStep, threadsReady };
 }

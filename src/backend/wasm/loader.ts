@@ -2,8 +2,8 @@ import * as kernels from './kernels.generated.js';
 
 /**
  * Picks and compiles the kernel module for this runtime. No Node built-ins are imported
- * statically: the bytes are embedded as base64, and `node:v8` is only reached through a
- * dynamic import when `process.versions.node` says we are in Node.
+ * statically: the bytes are embedded as base64, and `node:v8` is only reached through
+ * `process.getBuiltinModule` when `process.versions.node` says we are in Node.
  */
 
 export interface WasmExports {
@@ -17,6 +17,10 @@ export interface WasmExports {
   unary(op: number, x: number, out: number, n: number): void;
   binary(op: number, a: number, ra: number, sa: number, b: number, rb: number, sb: number, out: number, rows: number, cols: number): void;
   reduceSum(x: number, outer: number, size: number, inner: number, out: number, acc: number): void;
+  adamStep(
+    x: number, g: number, m: number, v: number, n: number,
+    b1: number, b2: number, k1: number, k2: number, eps: number, step: number, invBias2: number, l2: number, shrink: number, sign: number,
+  ): void;
 }
 
 export interface LoadedKernels {
@@ -41,16 +45,27 @@ function isNode(): boolean {
   return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 }
 
+/** A Node built-in reached without a static import (Node ≥ 20.16), so bundles for browsers stay clean. */
+export function nodeBuiltin<T>(name: string): T | null {
+  if (!isNode()) return null;
+  try {
+    const get = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
+    return typeof get === 'function' ? ((get(name) as T | undefined) ?? null) : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Relaxed SIMD (fused multiply-add in the GEMM tile) is standard from V8 11.4; Node 20 has it
  * behind a flag that may still be switched on before compiling.
  */
-async function relaxedSimdAvailable(bytes: Uint8Array<ArrayBuffer>): Promise<boolean> {
+function relaxedSimdAvailable(bytes: Uint8Array<ArrayBuffer>): boolean {
   if (WebAssembly.validate(bytes)) return true;
   if (!isNode() || readEnv('CHAINRULE_WASM_RELAXED') === '0') return false;
+  const v8 = nodeBuiltin<{ setFlagsFromString(flags: string): void }>('node:v8');
+  if (!v8) return false;
   try {
-    const v8Name = 'node:v8';
-    const v8 = (await import(/* @vite-ignore */ v8Name)) as { setFlagsFromString(flags: string): void };
     v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
   } catch {
     return false;
@@ -70,21 +85,46 @@ function makeMemory(shared: boolean): WebAssembly.Memory | null {
   }
 }
 
+interface Prepared {
+  memory: WebAssembly.Memory;
+  bytes: Uint8Array<ArrayBuffer>;
+  shared: boolean;
+  relaxed: boolean;
+}
+
 /**
  * Shared memory is used when the runtime allows it (Node; cross-origin-isolated pages), so a
- * worker can run half a GEMM on the same buffers; otherwise plain memory and one thread.
+ * worker can run part of a GEMM on the same buffers; otherwise plain memory and one thread.
  */
-export async function loadKernels(wantShared: boolean): Promise<LoadedKernels | null> {
+function prepare(wantShared: boolean): Prepared | null {
   if (typeof WebAssembly !== 'object') return null;
   let memory = wantShared && typeof SharedArrayBuffer === 'function' ? makeMemory(true) : null;
   const shared = memory !== null;
   memory ??= makeMemory(false);
   if (!memory) return null;
   const relaxedBytes = decode(shared ? kernels.sharedRelaxed : kernels.plainRelaxed);
-  const relaxed = await relaxedSimdAvailable(relaxedBytes);
+  const relaxed = relaxedSimdAvailable(relaxedBytes);
   const bytes = relaxed ? relaxedBytes : decode(shared ? kernels.shared : kernels.plain);
   if (!WebAssembly.validate(bytes)) return null; // no SIMD support
-  const module = await WebAssembly.compile(bytes);
-  const instance = await WebAssembly.instantiate(module, { env: { memory, abort: () => {} } });
-  return { module, memory, exports: instance.exports as unknown as WasmExports, shared, relaxed };
+  return { memory, bytes, shared, relaxed };
+}
+
+function finish(p: Prepared, module: WebAssembly.Module, instance: WebAssembly.Instance): LoadedKernels {
+  return { module, memory: p.memory, exports: instance.exports as unknown as WasmExports, shared: p.shared, relaxed: p.relaxed };
+}
+
+/** Compiles asynchronously (browsers refuse large synchronous compiles on the main thread). */
+export async function loadKernels(wantShared: boolean): Promise<LoadedKernels | null> {
+  const p = prepare(wantShared);
+  if (!p) return null;
+  const module = await WebAssembly.compile(p.bytes);
+  return finish(p, module, await WebAssembly.instantiate(module, { env: { memory: p.memory, abort: () => {} } }));
+}
+
+/** Compiles synchronously: fine in Node, where the module (a few KB) compiles in about a millisecond. */
+export function loadKernelsSync(wantShared: boolean): LoadedKernels | null {
+  const p = prepare(wantShared);
+  if (!p) return null;
+  const module = new WebAssembly.Module(p.bytes);
+  return finish(p, module, new WebAssembly.Instance(module, { env: { memory: p.memory, abort: () => {} } }));
 }

@@ -1,4 +1,4 @@
-import { readEnv } from './loader.js';
+import { nodeBuiltin, readEnv } from './loader.js';
 
 /**
  * Helper threads for the wasm GEMM in Node: worker_threads that instantiate the same module on
@@ -9,22 +9,27 @@ import { readEnv } from './loader.js';
  *
  * Control block layout, one per worker (CTRL_INTS slots):
  *   [0] job sequence number (written by the caller), [1] last finished sequence (worker),
- *   [2..15] gemm arguments, [16] 1 = quit.
+ *   [2..15] gemm arguments, [16] 1 = quit, [17] 1 = the worker is listening.
+ *
+ * Readiness is read from that shared slot, not from a message: a synchronous program (a
+ * training loop that never yields to the event loop) still gets its helper thread.
  */
 
 export const CTRL_INTS = 32;
 const ARGS = 2;
 const QUIT = 16;
+const READY = 17;
 
 /** Worker body, evaluated as a CommonJS script so it needs no file on disk and no loader. */
 const WORKER_SOURCE = `
-const { workerData, parentPort } = require('node:worker_threads');
+const { workerData, parentPort } = require('worker_threads');
 const { module, memory, ctrl, spin } = workerData;
 const inst = new WebAssembly.Instance(module, { env: { memory, abort() {} } });
 const gemm = inst.exports.gemm;
 const I = new Int32Array(memory.buffer, ctrl, ${CTRL_INTS});
-parentPort.postMessage('ready');
 let seen = Atomics.load(I, 0);
+Atomics.store(I, ${READY}, 1);
+parentPort.postMessage('ready');
 for (;;) {
   let tries = 0;
   while (Atomics.load(I, 0) === seen) {
@@ -59,37 +64,43 @@ export class GemmWorkers {
   }
 
   /**
-   * Starts `count` workers, or returns null where worker_threads or shared memory is missing
-   * (browsers, CHAINRULE_WASM_THREADS=1) so the caller stays single-threaded.
+   * Starts one worker per control block, synchronously; they join as they come up (see
+   * `ready`). Null where worker_threads or shared memory is missing (browsers,
+   * CHAINRULE_WASM_THREADS=1), so the caller stays single-threaded. `started` settles when
+   * every worker has reported in (or failed).
    */
-  static async start(module: WebAssembly.Module, memory: WebAssembly.Memory, ctrlOffsets: number[]): Promise<GemmWorkers | null> {
+  static launch(module: WebAssembly.Module, memory: WebAssembly.Memory, ctrlOffsets: number[]): { workers: GemmWorkers; started: Promise<void> } | null {
     if (ctrlOffsets.length === 0 || !(memory.buffer instanceof SharedArrayBuffer)) return null;
-    if (typeof process === 'undefined' || typeof process.versions?.node !== 'string') return null;
-    let Worker: new (src: string, opts: object) => WorkerLike;
-    try {
-      const name = 'node:worker_threads';
-      ({ Worker } = (await import(/* @vite-ignore */ name)) as { Worker: typeof Worker });
-    } catch {
-      return null;
-    }
+    const wt = nodeBuiltin<{ Worker: new (src: string, opts: object) => WorkerLike }>('node:worker_threads');
+    if (!wt) return null;
+    const { Worker } = wt;
     const spin = Number(readEnv('CHAINRULE_WASM_SPIN') ?? 50_000);
     const ctrls = ctrlOffsets.map((off) => new Int32Array(memory.buffer, off, CTRL_INTS).fill(0));
     const workers: WorkerLike[] = [];
+    const waits: Promise<void>[] = [];
     try {
       for (const ctrl of ctrlOffsets) {
         const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, memory, ctrl, spin } });
-        await new Promise<void>((resolve, reject) => {
-          w.once('message', () => resolve());
-          w.once('error', (e) => reject(e));
-        });
         w.unref();
         workers.push(w);
+        waits.push(new Promise<void>((resolve) => {
+          w.once('message', () => resolve());
+          w.once('error', () => resolve()); // never ready: its share stays with the caller
+        }));
       }
     } catch {
       for (const w of workers) void w.terminate();
       return null;
     }
-    return new GemmWorkers(ctrls, workers);
+    return { workers: new GemmWorkers(ctrls, workers), started: Promise.all(waits).then(() => {}) };
+  }
+
+  private allReady = false;
+
+  /** Whether every worker is listening (checked through shared memory; true stays true). */
+  ready(): boolean {
+    if (!this.allReady) this.allReady = this.ctrls.every((I) => Atomics.load(I, READY) === 1);
+    return this.allReady;
   }
 
   /** Posts one gemm call (the same 14 arguments as the export) to worker `w`. */
