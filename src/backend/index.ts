@@ -28,6 +28,20 @@ export function backend(): Backend {
   return current;
 }
 
+/**
+ * Tiny tensors go straight to the reference kernels: a JS loop over a few dozen numbers beats
+ * any call into WebAssembly or native code, and skipping the fast backend's own size check
+ * keeps per-op overhead low for small graphs. CHAINRULE_KERNEL_THRESHOLDS=0 turns this off
+ * (the per-backend test runs use it so that even tiny tensors exercise the fast kernels).
+ */
+const TINY = 256;
+const routeTiny = typeof process === 'undefined' || process.env?.CHAINRULE_KERNEL_THRESHOLDS !== '0';
+
+/** The backend for a kernel touching about `size` elements (multiply-adds for gemm). */
+export function backendFor(size: number): Backend {
+  return routeTiny && size < TINY ? referenceBackend : current;
+}
+
 export function setBackend(b: Backend): Backend {
   const previous = current;
   current = b;

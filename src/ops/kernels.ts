@@ -1,4 +1,4 @@
-import { backend } from '../backend/index.js';
+import { backendFor } from '../backend/index.js';
 import type { BinaryKernel, CompareKernel, FloatArray, ReduceKernel, TypedArray, UnaryKernel } from '../backend/types.js';
 import { allocate, castArray, type DType } from '../tensor/dtype.js';
 import { broadcastShapes, broadcastStrides, contiguousStrides, numel, sameShape } from '../tensor/shape.js';
@@ -20,7 +20,7 @@ export function asDType(t: Tensor, dtype: DType): Tensor {
 
 export function unaryK(op: UnaryKernel, x: Tensor): Tensor {
   const out = allocate(x.dtype, x.data.length) as FloatArray;
-  backend().unary(op, x.data as FloatArray, out);
+  backendFor(out.length).unary(op, x.data as FloatArray, out);
   return make(out, x.shape, x.dtype);
 }
 
@@ -28,19 +28,19 @@ export function binaryK(op: BinaryKernel, opName: string, a: Tensor, b: Tensor):
   if (sameShape(a.shape, b.shape)) {
     const out = allocate(a.dtype, a.data.length);
     const strides = contiguousStrides(a.shape);
-    backend().binary(op, a.data, strides, b.data, strides, out, a.shape);
+    backendFor(out.length).binary(op, a.data, strides, b.data, strides, out, a.shape);
     return make(out, a.shape, a.dtype);
   }
   const shape = broadcastShapes(opName, a.shape, b.shape);
   const out = allocate(a.dtype, numel(shape));
-  backend().binary(op, a.data, broadcastStrides(a.shape, shape), b.data, broadcastStrides(b.shape, shape), out, shape);
+  backendFor(out.length).binary(op, a.data, broadcastStrides(a.shape, shape), b.data, broadcastStrides(b.shape, shape), out, shape);
   return make(out, shape, a.dtype);
 }
 
 export function compareK(op: CompareKernel, opName: string, a: Tensor, b: Tensor): Tensor {
   const shape = sameShape(a.shape, b.shape) ? [...a.shape] : broadcastShapes(opName, a.shape, b.shape);
   const out = new Uint8Array(numel(shape));
-  backend().compare(op, a.data, broadcastStrides(a.shape, shape), b.data, broadcastStrides(b.shape, shape), out, shape);
+  backendFor(out.length).compare(op, a.data, broadcastStrides(a.shape, shape), b.data, broadcastStrides(b.shape, shape), out, shape);
   return make(out, shape, 'bool');
 }
 
@@ -68,7 +68,7 @@ export function reduceK(op: ReduceKernel, x: Tensor, dims: readonly number[]): T
       else inner *= shape[d]!;
     }
     const out = allocate(x.dtype, outer * inner);
-    backend().reduce(op, data, outer, size, inner, out);
+    backendFor(data.length).reduce(op, data, outer, size, inner, out);
     data = out;
     for (let d = lo; d <= hi; d++) shape[d] = 1;
   }
@@ -90,7 +90,7 @@ export function matmulK(a: Tensor, b: Tensor, transA: boolean, transB: boolean, 
   const aStr = broadcastStrides(a.shape.slice(0, -2), batchShape);
   const bStr = broadcastStrides(b.shape.slice(0, -2), batchShape);
   const idx = new Array<number>(batchShape.length).fill(0);
-  const kern = backend();
+  const kern = backendFor(m * n * k);
   for (let bi = 0; bi < batch; bi++) {
     let ao = 0;
     let bo = 0;
