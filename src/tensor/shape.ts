@@ -81,7 +81,11 @@ export function normalizeDim(op: string, dim: number, ndim: number): number {
 
 /** Normalize a dim list (undefined = all dims); sorted, unique. */
 export function normalizeDims(op: string, dims: number | readonly number[] | undefined, ndim: number): number[] {
-  if (dims === undefined) return Array.from({ length: ndim }, (_, i) => i);
+  if (dims === undefined) {
+    const all = new Array<number>(ndim);
+    for (let i = 0; i < ndim; i++) all[i] = i;
+    return all;
+  }
   if (typeof dims === 'number') return [normalizeDim(op, dims, ndim)];
   const list = typeof dims === 'number' ? [dims] : dims;
   const out = list.map((d) => normalizeDim(op, d, ndim));

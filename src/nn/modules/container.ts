@@ -26,7 +26,7 @@ export class Sequential extends Module {
 
   override forward(x: Tensor): Tensor {
     let y = x;
-    for (const [, m] of this.childEntries()) y = m.call(y) as Tensor;
+    for (const m of this.childModules()) y = m.call(y) as Tensor;
     return y;
   }
 
