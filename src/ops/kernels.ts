@@ -85,6 +85,13 @@ export function matmulK(a: Tensor, b: Tensor, transA: boolean, transB: boolean, 
   const n = transB ? b.shape[br - 2]! : b.shape[br - 1]!;
   const batch = numel(batchShape);
   const out = allocate(a.dtype, batch * m * n) as FloatArray;
+  if (ar === 2 && br === 2) {
+    // The common case (every Linear layer): one product, no batch bookkeeping.
+    backendFor(m * n * k).gemm({
+      transA, transB, m, n, k, a: a.data as FloatArray, aOffset: 0, b: b.data as FloatArray, bOffset: 0, c: out, cOffset: 0, accumulate: false,
+    });
+    return make(out, [m, n], a.dtype);
+  }
   const aMat = a.shape[ar - 2]! * a.shape[ar - 1]!;
   const bMat = b.shape[br - 2]! * b.shape[br - 1]!;
   const aStr = broadcastStrides(a.shape.slice(0, -2), batchShape);
