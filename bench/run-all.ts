@@ -42,6 +42,9 @@ const hasTorch = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encodin
 const torchEnv = { ...process.env };
 delete torchEnv.OPENBLAS_CORETYPE;
 delete torchEnv.OPENBLAS_L2_SIZE;
+// torch.set_num_threads() bounds PyTorch's own pool only: OpenBLAS keeps its own threads (both
+// cores here) unless OPENBLAS_NUM_THREADS says otherwise. Each PyTorch row sets both explicitly.
+const torchThreads = (n: number) => ({ ...torchEnv, OPENBLAS_NUM_THREADS: String(n) });
 
 const backends = ['reference', 'wasm', 'native'];
 const results: Result[] = [];
@@ -64,8 +67,9 @@ for (const b of backends) add(run([...chainrule, 'mlp', '--backend', b, '--batch
 add(run([...tsx, 'bench/tfjs_bench.ts', 'mlp', 'wasm', quick ? '20' : '60']));
 add(run([...tsx, 'bench/tfjs_bench.ts', 'mlp', 'cpu', '5']));
 if (hasTorch) {
-  add(run(['/usr/bin/python3', 'bench/torch_bench.py', 'mlp', '--threads', '1'], torchEnv), 'pytorch-1thread');
-  add(run(['/usr/bin/python3', 'bench/torch_bench.py', 'mlp', '--threads', '2'], torchEnv), 'pytorch-2threads');
+  add(run(['/usr/bin/python3', 'bench/torch_bench.py', 'mlp', '--threads', '1'], torchThreads(1)), 'pytorch-1thread-everywhere');
+  add(run(['/usr/bin/python3', 'bench/torch_bench.py', 'mlp', '--threads', '1'], torchEnv), 'pytorch-torch1-openblas2');
+  add(run(['/usr/bin/python3', 'bench/torch_bench.py', 'mlp', '--threads', '2'], torchThreads(2)), 'pytorch-2threads-everywhere');
   add(run(['/usr/bin/python3', 'bench/torch_bench.py', 'mlp'], torchEnv), 'pytorch-default');
 }
 
@@ -79,8 +83,8 @@ process.stderr.write('fp32 matmul GFLOP/s\n');
 for (const b of backends) add(run([...chainrule, 'matmul', '--backend', b]));
 for (const b of ['cpu', 'wasm']) add(run([...tsx, 'bench/tfjs_bench.ts', 'matmul', b]));
 if (hasTorch) {
-  add(run(['/usr/bin/python3', 'bench/torch_bench.py', 'matmul', '--threads', '1'], torchEnv), 'pytorch-openblas-1thread');
-  add(run(['/usr/bin/python3', 'bench/torch_bench.py', 'matmul', '--threads', '2'], torchEnv), 'pytorch-openblas-2threads');
+  add(run(['/usr/bin/python3', 'bench/torch_bench.py', 'matmul', '--threads', '1'], torchThreads(1)), 'pytorch-openblas-1thread');
+  add(run(['/usr/bin/python3', 'bench/torch_bench.py', 'matmul', '--threads', '2'], torchThreads(2)), 'pytorch-openblas-2threads');
 }
 // numpy's OpenBLAS (AVX-512 kernels): the BLAS peak the native path is measured against.
 for (const threads of ['1', '2']) {
@@ -133,7 +137,7 @@ const header = [
   `PyTorch: Debian python3-torch ${hasTorch ? execFileSync('/usr/bin/python3', ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }).trim() : '(not installed)'} with OpenBLAS (OPENBLAS_CORETYPE unset).`,
   '',
   'Commands: `npm run bench` (all), or one row: `npx tsx bench/chainrule_bench.ts mlp --backend wasm` (the table runs an esbuild bundle of it),',
-  '`npx tsx bench/tfjs_bench.ts mlp wasm`, `python3 bench/torch_bench.py mlp --threads 1`.',
+  '`npx tsx bench/tfjs_bench.ts mlp wasm`, `OPENBLAS_NUM_THREADS=1 python3 bench/torch_bench.py mlp --threads 1`.',
   '',
 ];
 const text = [...header, ...lines].join('\n');
