@@ -154,7 +154,7 @@ function walk(
       if (any) {
         for (let i = 0; i < grads.length; i++) if (!grads[i]) grads[i] = zerosFor(node, i);
         inputGrads = node.apply(grads);
-        checkGradShapes(node, inputGrads);
+        if (node.checksGradShapes) checkGradShapes(node, inputGrads);
       }
       if (!retainGraph) node.release();
 

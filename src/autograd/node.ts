@@ -27,6 +27,11 @@ export class Node {
   /** Tensors whose gradients the user watches (hooks, retainGrad), by output index. */
   watched: Map<number, Tensor> | null = null;
   released = false;
+  /**
+   * Whether the engine checks the shapes of the gradients this node returns. On for custom
+   * Functions (user code); the built-in rules turn it off, their shapes being fixed by tests.
+   */
+  checksGradShapes = true;
   /** @internal The engine's bookkeeping: which backward pass last visited, and this node's slot in it. */
   walkEpoch = 0;
   walkSlot = 0;

@@ -288,6 +288,19 @@ describe('custom Function', () => {
     expect(x.grad!.tolist()).toEqual([3 - 6, 3 - 6]);
   });
 
+  it('a backward returning a gradient of the wrong shape is named in the error', () => {
+    class Bad extends Function {
+      static override forward(_ctx: FunctionCtx, x: Tensor): Tensor {
+        return x.mul(2);
+      }
+      static override backward(_ctx: FunctionCtx, g: Tensor): Tensor {
+        return g.sum();
+      }
+    }
+    const x = tensor([1, 2], f64);
+    expect(() => Bad.apply(x).sum().backward()).toThrow(/BadBackward returned a gradient of shape \[\] for input 0, whose shape is \[2\]/);
+  });
+
   it('only one output used: the other gets zeros', () => {
     const x = tensor([1, 2], f64);
     const [a] = ScaleBy.apply<Tensor[]>(x, 3);
