@@ -5,7 +5,6 @@ import { Tensor } from '../tensor/tensor.js';
 import { compareK, fullK } from './kernels.js';
 import { apply } from './registry.js';
 import type { CompareKernel } from '../backend/types.js';
-import { noGrad } from '../autograd/grad-mode.js';
 import { squeeze } from './shape-functional.js';
 
 /**
@@ -262,10 +261,6 @@ function argExtreme(op: string, x: Tensor, dim: number | undefined, keepdim: boo
   return new Tensor(out, shape, 'int32');
 }
 
-/** Internal: run fn untracked (for in-place ops). */
-export function noGradScope<T>(fn: () => T): T {
-  return noGrad(fn);
-}
 
 export * from './shape-functional.js';
 export * from './activations.js';

@@ -1,6 +1,6 @@
 import { AutogradError, ShapeError, fmtShape } from '../errors.js';
 import { runBackward, setZerosFactory, type BackwardOptions } from '../autograd/engine.js';
-import { isGradEnabled } from '../autograd/grad-mode.js';
+import { isGradEnabled, noGrad } from '../autograd/grad-mode.js';
 import type { DType } from '../tensor/dtype.js';
 import { broadcastShapes, sameShape } from '../tensor/shape.js';
 import { Tensor, setCastImpl } from '../tensor/tensor.js';
@@ -231,18 +231,14 @@ function writeInPlace(t: Tensor, op: string, result: Tensor): Tensor {
   return t;
 }
 
-function untracked(fn: () => Tensor): Tensor {
-  return F.noGradScope(fn);
-}
-
-P.add_ = function (o, alpha = 1) { return writeInPlace(this, 'add_', untracked(() => this.add(o, alpha))) as typeof this; };
-P.sub_ = function (o, alpha = 1) { return writeInPlace(this, 'sub_', untracked(() => this.sub(o, alpha))) as typeof this; };
-P.mul_ = function (o) { return writeInPlace(this, 'mul_', untracked(() => this.mul(o))) as typeof this; };
-P.div_ = function (o) { return writeInPlace(this, 'div_', untracked(() => this.div(o))) as typeof this; };
-P.clamp_ = function (lo = null, hi = null) { return writeInPlace(this, 'clamp_', untracked(() => this.clamp(lo, hi))) as typeof this; };
+P.add_ = function (o, alpha = 1) { return writeInPlace(this, 'add_', noGrad(() => this.add(o, alpha))) as typeof this; };
+P.sub_ = function (o, alpha = 1) { return writeInPlace(this, 'sub_', noGrad(() => this.sub(o, alpha))) as typeof this; };
+P.mul_ = function (o) { return writeInPlace(this, 'mul_', noGrad(() => this.mul(o))) as typeof this; };
+P.div_ = function (o) { return writeInPlace(this, 'div_', noGrad(() => this.div(o))) as typeof this; };
+P.clamp_ = function (lo = null, hi = null) { return writeInPlace(this, 'clamp_', noGrad(() => this.clamp(lo, hi))) as typeof this; };
 P.copy_ = function (src) {
   broadcastShapes('copy_', src.shape, this.shape);
-  return writeInPlace(this, 'copy_', untracked(() => F.expand(src, this.shape))) as typeof this;
+  return writeInPlace(this, 'copy_', noGrad(() => F.expand(src, this.shape))) as typeof this;
 };
 P.fill_ = function (v) {
   checkInPlace(this, 'fill_');

@@ -1,7 +1,7 @@
 import type { TypedArray } from '../backend/types.js';
 import { AccumulateGrad, type Edge, type Node } from '../autograd/node.js';
 import { AutogradError, DTypeError, ValueError, fmtShape } from '../errors.js';
-import { allocate, castArray, isFloat, type DType } from './dtype.js';
+import { allocate, isFloat, type DType } from './dtype.js';
 import { formatTensor } from './format.js';
 import { contiguousStrides, numel } from './shape.js';
 
@@ -48,10 +48,6 @@ export class Tensor {
     if (data.length !== numel(shape)) {
       throw new ValueError(`tensor: ${data.length} elements do not fill shape ${fmtShape(shape)} (${numel(shape)} needed)`);
     }
-  }
-
-  static fromData(data: TypedArray, shape: readonly number[], dtype: DType): Tensor {
-    return new Tensor(data, shape, dtype);
   }
 
   get ndim(): number {
@@ -255,10 +251,6 @@ export class Tensor {
     return new Tensor(allocate(dtype, numel(shape)), shape, dtype);
   }
 
-  /** @internal Convert data without autograd. */
-  static castData(t: Tensor, dtype: DType): Tensor {
-    return new Tensor(castArray(t.data, dtype), t.shape, dtype);
-  }
 }
 
 export type NestedArray = number | boolean | NestedArray[];
