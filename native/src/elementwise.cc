@@ -107,6 +107,9 @@ inline float binaryOne(float a, float b) {
     case kDiv: return a / b;
     case kMax: return (a != a || b != b) ? a + b : (a > b ? a : b);
     case kMin: return (a != a || b != b) ? a + b : (a < b ? a : b);
+    case kReluGrad: return b > 0.f ? a : 0.f;
+    case kSigmoidGrad: return a * (b * (1.f - b));
+    case kTanhGrad: return a * (1.f - b * b);
   }
   return a;
 }
@@ -142,6 +145,9 @@ CR_CLONES void binaryChunk(int op, const float* a, long ra, int sa, const float*
     case kDiv: binaryRows<kDiv>(a, ra, sa, b, rb, sb, out, rows, cols); break;
     case kMax: binaryRows<kMax>(a, ra, sa, b, rb, sb, out, rows, cols); break;
     case kMin: binaryRows<kMin>(a, ra, sa, b, rb, sb, out, rows, cols); break;
+    case kReluGrad: binaryRows<kReluGrad>(a, ra, sa, b, rb, sb, out, rows, cols); break;
+    case kSigmoidGrad: binaryRows<kSigmoidGrad>(a, ra, sa, b, rb, sb, out, rows, cols); break;
+    case kTanhGrad: binaryRows<kTanhGrad>(a, ra, sa, b, rb, sb, out, rows, cols); break;
   }
 }
 

@@ -4,7 +4,9 @@
 namespace chainrule {
 
 enum UnaryOp { kNeg = 0, kExp, kSqrt, kAbs, kTanh, kSigmoid, kRelu, kSquare, kExpm1, kReciprocal, kUnaryCount };
-enum BinaryOp { kAdd = 0, kSub, kMul, kDiv, kMax, kMin, kBinaryCount };
+// kReluGrad, kSigmoidGrad, kTanhGrad: activation backward from (g, y): y > 0 ? g : 0,
+// g·(y·(1 − y)), g·(1 − y·y).
+enum BinaryOp { kAdd = 0, kSub, kMul, kDiv, kMax, kMin, kReluGrad, kSigmoidGrad, kTanhGrad, kBinaryCount };
 
 /** y[i] = op(x[i]) for i in [0, n); x and y may alias. */
 void unary(int op, const float* x, float* y, long n, int threads);

@@ -1,4 +1,5 @@
 import { AutogradError, fmtShape } from '../errors.js';
+import { noteAllocations } from '../tensor/dtype.js';
 import { sameShape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { enableGrad, noGrad } from './grad-mode.js';
@@ -44,6 +45,37 @@ export function runBackward(roots: readonly Tensor[], rootGrads: readonly Tensor
 let epochCounter = 0;
 let depth = 0;
 
+/**
+ * Which gradient buffers a leaf may take into .grad without copying. A buffer qualifies when
+ * it was allocated during this walk, only built-in rules have touched it (no hook, custom
+ * Function, retainGrad or capture saw it: user code could keep a reference), and no other
+ * slot holds it when the leaf receives it. Pass-through rules (add's backward returns g
+ * itself) are fine: the node that received g is done with it once its rule has run.
+ */
+class Ownership {
+  readonly born = new WeakSet<ArrayBufferLike>();
+  private readonly live = new Map<ArrayBufferLike, number>();
+  private readonly exposed = new WeakSet<ArrayBufferLike>();
+  hold(g: Tensor): void {
+    const b = g.data.buffer;
+    this.live.set(b, (this.live.get(b) ?? 0) + 1);
+  }
+  drop(g: Tensor): void {
+    const b = g.data.buffer;
+    const n = this.live.get(b);
+    if (n === undefined) return;
+    if (n <= 1) this.live.delete(b);
+    else this.live.set(b, n - 1);
+  }
+  expose(g: Tensor | null | undefined): void {
+    if (g) this.exposed.add(g.data.buffer);
+  }
+  owns(g: Tensor): boolean {
+    const b = g.data.buffer;
+    return this.live.get(b) === 1 && this.born.has(b) && !this.exposed.has(b);
+  }
+}
+
 function walk(
   roots: readonly Tensor[],
   rootGrads: readonly Tensor[],
@@ -57,6 +89,8 @@ function walk(
   // the slots it overwrites and restores them when it ends, so the outer walk is unaffected.
   const epoch = ++epochCounter;
   const overwritten: [Node, number, number][] | null = depth > 0 ? [] : null;
+  const own = !createGraph && !inputs && depth === 0 ? new Ownership() : null;
+  const prevBirths = own ? noteAllocations(own.born) : null;
   depth++;
   const nodes: Node[] = [];
   const deps: number[] = [];
@@ -78,7 +112,15 @@ function walk(
     let buf = bufs[slot];
     if (!buf) bufs[slot] = buf = emptyGrads(node);
     const prev = buf[index];
-    buf[index] = prev ? prev.add(g) : g;
+    const sum = prev ? prev.add(g) : g;
+    buf[index] = sum;
+    if (own) {
+      if (prev) {
+        own.drop(prev);
+        own.drop(g);
+      }
+      own.hold(sum);
+    }
   };
   try {
     roots.forEach((root, i) => {
@@ -89,6 +131,7 @@ function walk(
             'did you forget requiresGrad on an input, or compute it inside noGrad()?',
         );
       }
+      own?.expose(rootGrads[i]);
       addTo(edge.node, edge.index, rootGrads[i]!);
     });
 
@@ -132,7 +175,9 @@ function walk(
         for (const [index, t] of node.watched) {
           const g = grads[index];
           if (!g) continue;
+          own?.expose(g);
           grads[index] = t.runHooks(g);
+          own?.expose(grads[index]);
           if (t.retainsGrad) t.setRetainedGrad(grads[index]!, createGraph);
         }
       }
@@ -144,7 +189,12 @@ function walk(
 
       if (node instanceof AccumulateGrad) {
         const g = grads[0];
-        if (g && !inputs) node.variable.accumulateGrad(node.variable.runHooks(g), createGraph);
+        if (g && !inputs) {
+          const v = node.variable;
+          const owned = own !== null && !v.hasHooks() && own.owns(g);
+          v.accumulateGrad(v.runHooks(g), createGraph, owned);
+          own?.drop(g);
+        }
         continue;
       }
 
@@ -154,7 +204,13 @@ function walk(
       if (any) {
         for (let i = 0; i < grads.length; i++) if (!grads[i]) grads[i] = zerosFor(node, i);
         inputGrads = node.apply(grads);
-        if (node.checksGradShapes) checkGradShapes(node, inputGrads);
+        if (node.checksGradShapes) {
+          // A custom Function: its backward is user code, which may keep what it sees.
+          checkGradShapes(node, inputGrads);
+          if (own) for (const g of grads) own.expose(g);
+          if (own) for (const g of inputGrads) own.expose(g);
+        }
+        if (own) for (const g of grads) own.drop(g!);
       }
       if (!retainGraph) node.release();
 
@@ -181,6 +237,7 @@ function walk(
     return captured;
   } finally {
     depth--;
+    if (own) noteAllocations(prevBirths);
     if (overwritten) for (const [n, e, s] of overwritten) {
       n.walkEpoch = e;
       n.walkSlot = s;

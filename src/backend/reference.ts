@@ -37,6 +37,9 @@ const BINARY: Record<BinaryKernel, (a: number, b: number) => number> = {
   // NaN propagates, as in PyTorch's maximum/minimum.
   maximum: (a, b) => (a !== a || b !== b ? NaN : a > b ? a : b),
   minimum: (a, b) => (a !== a || b !== b ? NaN : a < b ? a : b),
+  reluGrad: (g, y) => (y > 0 ? g : 0),
+  sigmoidGrad: (g, y) => g * (y * (1 - y)),
+  tanhGrad: (g, y) => g * (1 - y * y),
 };
 
 const COMPARE: Record<CompareKernel, (a: number, b: number) => boolean> = {
@@ -195,6 +198,7 @@ export const referenceBackend: Backend = {
       if (op === 'add') for (let i = 0; i < n; i++) out[i] = a[i]! + b[i]!;
       else if (op === 'mul') for (let i = 0; i < n; i++) out[i] = a[i]! * b[i]!;
       else if (op === 'sub') for (let i = 0; i < n; i++) out[i] = a[i]! - b[i]!;
+      else if (op === 'reluGrad') for (let i = 0; i < n; i++) out[i] = b[i]! > 0 ? a[i]! : 0;
       else for (let i = 0; i < n; i++) out[i] = f(a[i]!, b[i]!);
       return;
     }

@@ -17,8 +17,14 @@ export type UnaryKernel =
   | 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sin' | 'cos' | 'tanh' | 'sigmoid' | 'relu'
   | 'erf' | 'log1p' | 'expm1' | 'sign' | 'reciprocal' | 'square' | 'floor' | 'ceil' | 'round';
 
-/** Elementwise ops with two inputs and NumPy broadcasting. */
-export type BinaryKernel = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum';
+/**
+ * Elementwise ops with two inputs and NumPy broadcasting. The last three are the backward
+ * formulas of activations, from the upstream gradient a = g and the saved output b = y:
+ * reluGrad = (y > 0 ? g : 0), sigmoidGrad = g·(y·(1 − y)), tanhGrad = g·(1 − y·y).
+ */
+export type BinaryKernel =
+  | 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum'
+  | 'reluGrad' | 'sigmoidGrad' | 'tanhGrad';
 
 /** Comparisons write 0/1 into a Uint8Array. */
 export type CompareKernel = 'gt' | 'ge' | 'lt' | 'le' | 'eq' | 'ne';

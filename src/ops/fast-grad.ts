@@ -1,6 +1,7 @@
 import type { FloatArray } from '../backend/types.js';
 import { allocate } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
+import { binaryK } from './kernels.js';
 
 /**
  * One-pass kernels for the commonest first-order backward formulas. A rule uses them when
@@ -10,27 +11,12 @@ import { Tensor } from '../tensor/tensor.js';
  */
 export type ActivationGrad = 'sigmoid' | 'tanh' | 'relu';
 
-/** g · f′ from the saved output y: σ: y(1−y); tanh: 1−y²; relu: [y > 0]. */
+/** g · f′ from the saved output y, one backend kernel: σ: y(1−y); tanh: 1−y²; relu: [y > 0]. */
 export function activationGradK(kind: ActivationGrad, g: Tensor, y: Tensor): Tensor {
-  const n = g.data.length;
-  const out = allocate(g.dtype, n) as FloatArray;
-  const gd = g.data as FloatArray;
-  const yd = y.data as FloatArray;
-  if (kind === 'sigmoid') {
-    for (let i = 0; i < n; i++) {
-      const s = yd[i]!;
-      out[i] = gd[i]! * (s * (1 - s));
-    }
-  } else if (kind === 'tanh') {
-    for (let i = 0; i < n; i++) {
-      const t = yd[i]!;
-      out[i] = gd[i]! * (1 - t * t);
-    }
-  } else {
-    for (let i = 0; i < n; i++) out[i] = yd[i]! > 0 ? gd[i]! : 0;
-  }
-  return new Tensor(out, g.shape, g.dtype);
+  return binaryK(GRAD_KERNEL[kind], `${kind} backward`, g, y);
 }
+
+const GRAD_KERNEL = { sigmoid: 'sigmoidGrad', tanh: 'tanhGrad', relu: 'reluGrad' } as const;
 
 /** g · p·x^(p−1), in one pass (x² is the squared error of every MSE loss). */
 export function powGradK(g: Tensor, x: Tensor, p: number): Tensor {

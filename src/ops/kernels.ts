@@ -1,6 +1,6 @@
 import { backendFor } from '../backend/index.js';
 import type { BinaryKernel, CompareKernel, FloatArray, ReduceKernel, TypedArray, UnaryKernel } from '../backend/types.js';
-import { allocate, castArray, type DType } from '../tensor/dtype.js';
+import { allocate, allocateUninit, castArray, type DType } from '../tensor/dtype.js';
 import { broadcastShapes, broadcastStrides, contiguousStrides, numel, sameShape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 
@@ -18,21 +18,26 @@ export function asDType(t: Tensor, dtype: DType): Tensor {
   return t.dtype === dtype ? t : make(castArray(t.data, dtype), t.shape, dtype);
 }
 
+/** An output array the kernel will overwrite entirely (float outputs skip the zero-fill). */
+function outputArray(dtype: DType, size: number): TypedArray {
+  return dtype === 'float32' || dtype === 'float64' ? allocateUninit(dtype, size) : allocate(dtype, size);
+}
+
 export function unaryK(op: UnaryKernel, x: Tensor): Tensor {
-  const out = allocate(x.dtype, x.data.length) as FloatArray;
+  const out = outputArray(x.dtype, x.data.length) as FloatArray;
   backendFor(out.length).unary(op, x.data as FloatArray, out);
   return make(out, x.shape, x.dtype);
 }
 
 export function binaryK(op: BinaryKernel, opName: string, a: Tensor, b: Tensor): Tensor {
   if (sameShape(a.shape, b.shape)) {
-    const out = allocate(a.dtype, a.data.length);
+    const out = outputArray(a.dtype, a.data.length);
     const strides = contiguousStrides(a.shape);
     backendFor(out.length).binary(op, a.data, strides, b.data, strides, out, a.shape);
     return make(out, a.shape, a.dtype);
   }
   const shape = broadcastShapes(opName, a.shape, b.shape);
-  const out = allocate(a.dtype, numel(shape));
+  const out = outputArray(a.dtype, numel(shape));
   backendFor(out.length).binary(op, a.data, broadcastStrides(a.shape, shape), b.data, broadcastStrides(b.shape, shape), out, shape);
   return make(out, shape, a.dtype);
 }
@@ -84,7 +89,7 @@ export function matmulK(a: Tensor, b: Tensor, transA: boolean, transB: boolean, 
   const k = transA ? a.shape[ar - 2]! : a.shape[ar - 1]!;
   const n = transB ? b.shape[br - 2]! : b.shape[br - 1]!;
   const batch = numel(batchShape);
-  const out = allocate(a.dtype, batch * m * n) as FloatArray;
+  const out = outputArray(a.dtype, batch * m * n) as FloatArray;
   if (ar === 2 && br === 2) {
     // The common case (every Linear layer): one product, no batch bookkeeping.
     backendFor(m * n * k).gemm({

@@ -1,4 +1,4 @@
-import type { TypedArray } from '../backend/types.js';
+import type { FloatArray, TypedArray } from '../backend/types.js';
 
 /** Element types. `bool` is the result of comparisons and is stored one byte per element. */
 export type DType = 'float32' | 'float64' | 'int32' | 'bool';
@@ -13,7 +13,45 @@ export type ArrayFor<D extends DType> = D extends 'float32'
       ? Int32Array
       : Uint8Array;
 
+/**
+ * While a backward pass runs, the buffers allocated here are noted, so the engine knows which
+ * gradients it made itself (see engine.ts: a leaf may then take such a buffer without a copy).
+ */
+let births: WeakSet<ArrayBufferLike> | null = null;
+
+/** @internal Start (a set) or stop (null) noting new buffers; returns the previous setting. */
+export function noteAllocations(set: WeakSet<ArrayBufferLike> | null): WeakSet<ArrayBufferLike> | null {
+  const prev = births;
+  births = set;
+  return prev;
+}
+
+type UnsafeAlloc = (bytes: number) => { buffer: ArrayBuffer; byteOffset: number };
+// Node's Buffer.allocUnsafeSlow: a fresh ArrayBuffer of its own (never a slice of a shared pool)
+// whose memory is not zero-filled. Looked up at run time, so browsers simply do without it.
+const allocUnsafeSlow: UnsafeAlloc | undefined = (globalThis as { Buffer?: { allocUnsafeSlow?: UnsafeAlloc } }).Buffer?.allocUnsafeSlow;
+/** Below this many bytes zero-filling costs next to nothing. */
+const UNINIT_MIN_BYTES = 16384;
+
+/**
+ * A float array whose contents are unspecified (in Node, not zero-filled: for large outputs
+ * that cost shows up in every training step). Only for outputs a kernel overwrites entirely.
+ */
+export function allocateUninit(dtype: 'float32' | 'float64', size: number): FloatArray {
+  const bytes = size * (dtype === 'float32' ? 4 : 8);
+  if (allocUnsafeSlow === undefined || bytes < UNINIT_MIN_BYTES) return allocate(dtype, size) as FloatArray;
+  const b = allocUnsafeSlow(bytes);
+  const a = dtype === 'float32' ? new Float32Array(b.buffer, b.byteOffset, size) : new Float64Array(b.buffer, b.byteOffset, size);
+  if (births !== null) births.add(a.buffer);
+  return a;
+}
+
 export function allocate(dtype: DType, size: number): TypedArray {
+  if (births !== null && (dtype === 'float32' || dtype === 'float64')) {
+    const a = dtype === 'float32' ? new Float32Array(size) : new Float64Array(size);
+    births.add(a.buffer);
+    return a;
+  }
   switch (dtype) {
     case 'float32':
       return new Float32Array(size);

@@ -132,6 +132,11 @@ export class Tensor {
     return this;
   }
 
+  /** @internal Whether any hook is registered (the engine never lends a hooked gradient's buffer). */
+  hasHooks(): boolean {
+    return this.hooks !== null && this.hooks.length > 0;
+  }
+
   /** @internal Called by the engine. */
   runHooks(grad: Tensor): Tensor {
     let g = grad;
@@ -139,12 +144,16 @@ export class Tensor {
     return g;
   }
 
-  /** @internal Called by the engine for leaves. */
-  accumulateGrad(g: Tensor, createGraph: boolean): void {
+  /**
+   * @internal Called by the engine for leaves. `owned`: the engine proved that nothing else
+   * holds g's buffer (made during this backward pass, by built-in rules only, seen by no hook,
+   * handed to no other node), so .grad may take it without a copy.
+   */
+  accumulateGrad(g: Tensor, createGraph: boolean, owned = false): void {
     if (this.grad === null) {
-      // Own the buffer: the engine may hand the same gradient tensor to several leaves, and
-      // optimizers later update .grad in place.
-      this.grad = createGraph ? g.add(0) : new Tensor(g.data.slice(), g.shape, g.dtype);
+      // Otherwise own a copy: the engine may hand the same gradient tensor to several leaves,
+      // and optimizers and clipGradNorm_ later update .grad in place.
+      this.grad = createGraph ? g.add(0) : new Tensor(owned ? g.data : g.data.slice(), g.shape, g.dtype);
     } else if (createGraph) {
       this.grad = this.grad.add(g);
     } else {

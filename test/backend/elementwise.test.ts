@@ -26,6 +26,10 @@ const BINARY: Record<BinaryKernel, (a: number, b: number) => number> = {
   maximum: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b)),
   minimum: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b)),
   pow: Math.pow, // not a fast kernel: must reach the fallback
+  // activation backward formulas, a = upstream gradient, b = saved output
+  reluGrad: (g, y) => (y > 0 ? g : 0),
+  sigmoidGrad: (g, y) => g * (y * (1 - y)),
+  tanhGrad: (g, y) => g * (1 - y * y),
 };
 
 /** Row-major strides of `shape` for an operand of shape `own` broadcast to it (0 on broadcast dims). */
@@ -76,7 +80,7 @@ describe.each(all.map((c) => [c.label, c] as const))('elementwise on %s', (_labe
         const x = inputs(n, n + op.length);
         if (op === 'sqrt') for (let i = 0; i < n; i += 3) x[i] = Math.abs(x[i]!);
         const want = Float32Array.from(x, (v) => fn(v));
-        const got = new Float32Array(n);
+        const got = new Float32Array(n).fill(NaN); // kernels must write every element (outputs are not zero-filled)
         cand.backend.unary(op, x, got);
         const i = firstMismatch(got, want, 4e-6, 1e-30);
         expect(i, `${op} n=${n} x=${x[i]}: ${describeMismatch(got, want, i)}`).toBe(-1);
@@ -122,8 +126,18 @@ describe.each(all.map((c) => [c.label, c] as const))('elementwise on %s', (_labe
         const as = broadcastStrides(sa, shape);
         const bs = broadcastStrides(sb, shape);
         const want = naiveBinary((x, y) => f(fn(x, y)), a, as, b, bs, shape);
-        const got = new Float32Array(want.length);
+        const got = new Float32Array(want.length).fill(NaN); // every element must be written
         cand.backend.binary(op, a, as, b, bs, got, shape);
+        if (op === 'sigmoidGrad' || op === 'tanhGrad') {
+          // Three float32 operations in the SIMD kernels (one rounding in the naive loop), and
+          // 1 − y·y / 1 − y cancel: bound the error by the size of the terms, not the result.
+          const scale = naiveBinary((g, y) => Math.abs(g) * (op === 'tanhGrad' ? 1 + y * y : Math.abs(y) * (1 + Math.abs(y))), a, as, b, bs, shape);
+          for (let k = 0; k < want.length; k++) {
+            const ok = Object.is(got[k], want[k]) || Math.abs(got[k]! - want[k]!) <= 4 * 2 ** -24 * scale[k]! || (Number.isNaN(got[k]) && Number.isNaN(want[k]));
+            expect(ok, `${op} ${JSON.stringify([shape, sa, sb])} at ${k}: got ${got[k]}, want ${want[k]}`).toBe(true);
+          }
+          continue;
+        }
         const i = firstMismatch(got, want, 2e-7, 1e-30);
         expect(i, `${op} ${JSON.stringify([shape, sa, sb])}: ${describeMismatch(got, want, i)}`).toBe(-1);
       }

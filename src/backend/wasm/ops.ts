@@ -6,7 +6,7 @@ export const UNARY_CODES: Partial<Record<UnaryKernel, number>> = {
 };
 
 export const BINARY_CODES: Partial<Record<BinaryKernel, number>> = {
-  add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5,
+  add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, reluGrad: 6, sigmoidGrad: 7, tanhGrad: 8,
 };
 
 export interface Collapsed {

@@ -3,7 +3,7 @@
 
 const U_NEG = 0, U_EXP = 1, U_SQRT = 2, U_ABS = 3, U_TANH = 4, U_SIGMOID = 5, U_RELU = 6, U_SQUARE = 7;
 const U_EXPM1 = 8, U_RECIPROCAL = 9;
-const B_ADD = 0, B_SUB = 1, B_MUL = 2, B_DIV = 3, B_MAX = 4, B_MIN = 5;
+const B_ADD = 0, B_SUB = 1, B_MUL = 2, B_DIV = 3, B_MAX = 4, B_MIN = 5, B_RELU_GRAD = 6, B_SIGMOID_GRAD = 7, B_TANH_GRAD = 8;
 
 // Constants live in a data segment and are splatted with one load each: V8 rebuilds every
 // v128.const inside the loop (several instructions apiece), which made exp 4× slower.
@@ -117,6 +117,10 @@ export function unary(op: i32, x: usize, out: usize, n: i32): void {
     case B_DIV: return f32x4.div(a, b);
     case B_MAX: return f32x4.max(a, b);
     case B_MIN: return f32x4.min(a, b);
+    // Activation backward from (g, y): y > 0 ? g : 0, g·(y·(1 − y)), g·(1 − y·y).
+    case B_RELU_GRAD: return v128.and(a, f32x4.gt(b, f32x4.splat(0)));
+    case B_SIGMOID_GRAD: return f32x4.mul(a, f32x4.mul(b, f32x4.sub(f32x4.splat(1), b)));
+    case B_TANH_GRAD: return f32x4.mul(a, f32x4.sub(f32x4.splat(1), f32x4.mul(b, b)));
   }
   return a;
 }
@@ -177,6 +181,9 @@ export function binary(op: i32, a: usize, ra: i32, sa: i32, b: usize, rb: i32, s
     case B_DIV: binRows(B_DIV, a, ra, sa, b, rb, sb, out, rows, cols); break;
     case B_MAX: binRows(B_MAX, a, ra, sa, b, rb, sb, out, rows, cols); break;
     case B_MIN: binRows(B_MIN, a, ra, sa, b, rb, sb, out, rows, cols); break;
+    case B_RELU_GRAD: binRows(B_RELU_GRAD, a, ra, sa, b, rb, sb, out, rows, cols); break;
+    case B_SIGMOID_GRAD: binRows(B_SIGMOID_GRAD, a, ra, sa, b, rb, sb, out, rows, cols); break;
+    case B_TANH_GRAD: binRows(B_TANH_GRAD, a, ra, sa, b, rb, sb, out, rows, cols); break;
   }
 }
 

@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import { Function, FunctionCtx, nn, tensor, type Tensor } from '../../src/index.js';
+
+/**
+ * A leaf's .grad may take a gradient buffer the backward pass made, without a copy, only when
+ * nothing else can reach that buffer. These are the cases where something else can: each
+ * would go wrong (two .grads moving together, a hook's tensor changing under it) if the
+ * engine handed out a shared buffer.
+ */
+const f32 = { requiresGrad: true };
+const sameBuffer = (a: Tensor, b: Tensor) => a.data.buffer === b.data.buffer;
+
+describe('gradient buffers handed to leaves', () => {
+  it('add passes one gradient to both leaves: each .grad gets its own buffer', () => {
+    const a = tensor([1, 2, 3], f32);
+    const b = tensor([4, 5, 6], f32);
+    a.add(b).mul(tensor([1, 2, 3])).sum().backward();
+    expect(sameBuffer(a.grad!, b.grad!)).toBe(false);
+    a.grad!.data[0] = 100;
+    expect(b.grad!.tolist()).toEqual([1, 2, 3]);
+  });
+
+  it('clipGradNorm_ scales each of two leaves fed by one gradient once', () => {
+    const a = tensor([3, 0], f32);
+    const b = tensor([0, 4], f32);
+    a.add(b).mul(tensor([3, 4])).sum().backward(); // both grads [3, 4]
+    const norm = nn.clipGradNorm_([a, b], 1);
+    expect(norm.item()).toBeCloseTo(Math.sqrt(50), 5);
+    const s = 1 / Math.sqrt(50);
+    expect(a.grad!.tolist()[0]).toBeCloseTo(3 * s, 6);
+    expect(b.grad!.tolist()[1]).toBeCloseTo(4 * s, 6);
+  });
+
+  it('a gradient a hook kept is not the leaf’s .grad buffer', () => {
+    const x = tensor([1, 2], f32);
+    const w = tensor([3, 4], f32);
+    let seen: Tensor | null = null;
+    w.registerHook((g) => {
+      seen = g;
+    });
+    x.mul(w).sum().backward();
+    expect(sameBuffer(seen!, w.grad!)).toBe(false);
+    w.grad!.data[0] = -1;
+    expect(seen!.tolist()).toEqual([1, 2]);
+  });
+
+  it('a gradient seen by a hook on an intermediate tensor is not taken by a leaf', () => {
+    const x = tensor([1, 2], f32);
+    const h = x.mul(tensor([2, 2]));
+    let seen: Tensor | null = null;
+    h.registerHook((g) => {
+      seen = g;
+    });
+    h.add(0).sum().backward();
+    expect(seen).not.toBeNull();
+    x.grad!.data.fill(7);
+    expect(seen!.tolist()).toEqual([1, 1]);
+  });
+
+  it('a retained gradient and a leaf gradient do not share a buffer', () => {
+    const x = tensor([1, 2], f32);
+    const y = x.mul(1);
+    y.retainGrad();
+    y.sum().backward();
+    x.grad!.data.fill(9);
+    expect(y.grad!.tolist()).toEqual([1, 1]);
+  });
+
+  it('a custom Function that keeps its returned gradient does not lend it to a leaf', () => {
+    let kept: Tensor | null = null;
+    class Keep extends Function {
+      static override forward(_ctx: FunctionCtx, x: Tensor): Tensor {
+        return x.mul(2);
+      }
+      static override backward(_ctx: FunctionCtx, g: Tensor): Tensor {
+        kept = g.mul(2);
+        return kept;
+      }
+    }
+    const x = tensor([1, 2], f32);
+    Keep.apply(x).sum().backward();
+    x.grad!.data.fill(0);
+    expect(kept!.tolist()).toEqual([2, 2]);
+  });
+
+  it('the gradient passed to backward() stays the caller’s', () => {
+    const x = tensor([1, 2], f32);
+    const gIn = tensor([5, 6]);
+    x.backward(gIn);
+    x.grad!.data.fill(0);
+    expect(gIn.tolist()).toEqual([5, 6]);
+  });
+
+  it('values are unchanged: a Linear layer’s gradients match the formulas', () => {
+    const lin = new nn.Linear(3, 2);
+    const x = tensor([[1, 2, 3], [4, 5, 6]]);
+    lin.forward(x).sum().backward();
+    expect(lin.weight.grad!.toArray()).toEqual([[5, 7, 9], [5, 7, 9]]);
+    expect(lin.bias!.grad!.tolist()).toEqual([2, 2]);
+    // A second backward accumulates into the buffer the first one left.
+    lin.forward(x).sum().backward();
+    expect(lin.weight.grad!.toArray()).toEqual([[10, 14, 18], [10, 14, 18]]);
+  });
+});
