@@ -47,6 +47,9 @@ export interface OpAttrs {
   scatterAdd: { dim: number };
   im2col: { kernel: number[]; stride: number[]; padding: number[]; dilation: number[]; padValue: number };
   col2im: { kernel: number[]; stride: number[]; padding: number[]; dilation: number[]; size: number[] };
+  // fused (rules/fused.ts)
+  linear: {};
+  crossEntropyIndex: { reduction: 'mean' | 'sum' | 'none' };
 }
 
 export type OpName = keyof OpAttrs;

@@ -103,6 +103,23 @@ describe('gradcheck: layers', () => {
   });
 });
 
+describe('gradcheck: fused linear', () => {
+  it('first order in x, W and b; leading dims; no bias', () => {
+    ok((x, w, b) => F.linear(x, w, b), [grad(r(4, 3)), grad(r(2, 3)), grad(r(2))]);
+    ok((x, w, b) => F.linear(x, w, b), [grad(r(2, 3, 3)), grad(r(2, 3)), grad(r(2))]);
+    ok((x, w) => F.linear(x, w), [grad(r(3)), grad(r(2, 3))]);
+  });
+  it('second order: the gradient of a gradient through linear + tanh', () => {
+    // gradcheck also calls fn under noGrad on plain tensors; the inner gradient needs a graph anyway.
+    const fn = (...xs: Tensor[]) =>
+      enableGrad(() => {
+        const [x, w, b] = xs.map((t) => (t.requiresGrad ? t : t.detach().requiresGrad_(true))) as [Tensor, Tensor, Tensor];
+        return autogradGrad(F.linear(x, w, b).tanh().sum(), [x, w, b], { createGraph: true }) as Tensor[];
+      });
+    ok(fn, [grad(r(4, 3)), grad(r(2, 3)), grad(r(2))]);
+  });
+});
+
 describe('gradcheck: losses', () => {
   const t = tensor(Int32Array.from([0, 2, 1, -100]));
   const cw = tensor(Float64Array.from([0.5, 1.5, 1]));
@@ -117,6 +134,19 @@ describe('gradcheck: losses', () => {
     ['crossEntropy', (x) => F.crossEntropy(x, t, { weight: cw, labelSmoothing: 0.1 })],
     ['crossEntropy, probability targets', (x) => F.crossEntropy(x, p0.softmax(1), { weight: cw, labelSmoothing: 0.2 })],
     ['nllLoss', (x) => F.nllLoss(x.logSoftmax(1), t, { weight: cw, reduction: 'sum' })],
+    // Without label smoothing, class-index cross-entropy is one fused op (ops/rules/fused.ts).
+    ['crossEntropy fused, weight + ignoreIndex', (x) => F.crossEntropy(x, t, { weight: cw })],
+    ['crossEntropy fused, sum', (x) => F.crossEntropy(x, t, { reduction: 'sum' })],
+    ['crossEntropy fused, none', (x) => F.crossEntropy(x, t, { reduction: 'none', weight: cw })],
+    ['crossEntropy fused, unbatched', (x) => F.crossEntropy(x.reshape([12]).narrow(0, 0, 3), tensor(Int32Array.from([2])).reshape([]))],
+    [
+      'crossEntropy fused, second order',
+      (x) =>
+        enableGrad(() => {
+          const xg = x.requiresGrad ? x : x.detach().requiresGrad_(true);
+          return autogradGrad(F.crossEntropy(xg, t, { weight: cw }), [xg], { createGraph: true })[0]!;
+        }),
+    ],
   ];
   const y0 = y();
   const p0 = r(4, 3).sigmoid();

@@ -1,5 +1,6 @@
 import { DTypeError, IndexError, ShapeError, ValueError, fmtShape } from '../../errors.js';
 import { matmulT, where } from '../../ops/functional.js';
+import { apply } from '../../ops/registry.js';
 import { isFloat } from '../../tensor/dtype.js';
 import { defaultGenerator, type Generator } from '../../tensor/random.js';
 import { Tensor } from '../../tensor/tensor.js';
@@ -22,9 +23,18 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null, wh
   if (x.dtype !== weight.dtype) {
     throw new DTypeError(`${who}: input is ${x.dtype} but the weight is ${weight.dtype}; convert one (x.to('${weight.dtype}') or module.to('${x.dtype}'))`);
   }
-  let y = x.ndim === 1 ? matmulT(x.unsqueeze(0), weight, false, true).squeeze(0) : matmulT(x, weight, false, true);
-  if (bias) y = y.add(bias);
-  return y;
+  const outF = weight.shape[0]!;
+  if (!bias || (bias.ndim === 1 && bias.shape[0] === outF && bias.dtype === x.dtype)) {
+    // One fused op (bias written into the product's output): see ops/rules/fused.ts.
+    const inputs = (x2: Tensor) => (bias ? [x2, weight, bias] : [x2, weight]);
+    if (x.ndim === 2) return apply('linear', inputs(x), {});
+    if (x.ndim === 1) return apply('linear', inputs(x.unsqueeze(0)), {}).squeeze(0);
+    const lead = x.shape.slice(0, -1);
+    return apply('linear', inputs(x.reshape([-1, inF])), {}).reshape([...lead, outF]);
+  }
+  // Any other bias broadcasts as in an add (and reports a mismatch as one).
+  const y = x.ndim === 1 ? matmulT(x.unsqueeze(0), weight, false, true).squeeze(0) : matmulT(x, weight, false, true);
+  return y.add(bias);
 }
 
 /**

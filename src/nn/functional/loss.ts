@@ -1,3 +1,4 @@
+import { apply } from '../../ops/registry.js';
 import { DTypeError, IndexError, ShapeError, ValueError, fmtShape } from '../../errors.js';
 import { where } from '../../ops/functional.js';
 import { isFloat } from '../../tensor/dtype.js';
@@ -196,6 +197,13 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
   const [x, t, unbatch] = batchOf(input, target);
   if (x.ndim < 2) throw new ShapeError(`${who}: input must be [N, C, ...] or [C], got shape ${fmtShape(input.shape)}`);
   const c = x.shape[1]!;
+  if (eps === 0 && x.ndim === 2 && x.shape[0]! > 0 && c > 0 && (reduction === 'mean' || reduction === 'sum' || reduction === 'none')) {
+    // The common case as one fused op (softmax kept for the backward): see ops/rules/fused.ts.
+    const { safe, w } = classTargets(who, x, t, weight, opts.ignoreIndex ?? -100);
+    let wSum = 0;
+    for (let i = 0; i < w.data.length; i++) wSum += w.data[i]!;
+    if (reduction !== 'mean' || wSum > 0) return unbatch(apply('crossEntropyIndex', [x, safe, w], { reduction }));
+  }
   const logp = x.logSoftmax(1);
   const { loss, w } = nll(who, logp, t, opts);
   const nllPart = reduceWeighted(who, loss, w, reduction);

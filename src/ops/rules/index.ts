@@ -1,6 +1,7 @@
 import { installRules, type RuleTable } from '../registry.js';
 import { convRules } from './conv.js';
 import { elementwiseRules } from './elementwise.js';
+import { fusedRules } from './fused.js';
 import { indexingRules } from './indexing.js';
 import { linalgRules } from './linalg.js';
 import { reduceRules } from './reduce.js';
@@ -14,6 +15,7 @@ export const rules: RuleTable = {
   ...shapeRules,
   ...indexingRules,
   ...convRules,
+  ...fusedRules,
 };
 
 installRules(rules);

@@ -1,0 +1,143 @@
+import { isGradEnabled } from '../../autograd/grad-mode.js';
+import { backendFor } from '../../backend/index.js';
+import type { FloatArray } from '../../backend/types.js';
+import { allocateUninit } from '../../tensor/dtype.js';
+import { Tensor } from '../../tensor/tensor.js';
+import { matmulT, mul, sub, sum } from '../functional.js';
+import { softmax } from '../activations.js';
+import { matmulK, reduceK } from '../kernels.js';
+import type { OpAttrs, OpRule } from '../registry.js';
+
+type Rules<K extends keyof OpAttrs> = { [P in K]: OpRule<OpAttrs[P]> };
+
+/**
+ * Primitives that fuse what a training step would otherwise record as several ops. Each one
+ * computes exactly the composition it replaces (the op tests check both against PyTorch); the
+ * gain is fewer passes over memory, fewer temporaries and fewer graph nodes.
+ *
+ * linear: y = x·Wᵀ + b for x [N, in], W [out, in], b [out] (optional). The bias is written into
+ * the output first and the product accumulated onto it, so there is no separate add pass.
+ *   dx = g·W,  dW = gᵀ·x,  db = Σ_rows g
+ *
+ * crossEntropyIndex: per-row softmax cross-entropy of logits x [N, C] at class indices t with
+ * per-row weights w (0 where the target is ignored):
+ *   loss_i = w_i·(logsumexp(x_i) − x_{i,t_i});  mean = Σ loss_i / Σ w_i,  sum,  or none
+ *   dx_ij = coef_i·(softmax(x)_ij − [j = t_i]),  coef_i = w_i·g / Σw (mean), w_i·g (sum), w_i·g_i (none)
+ * The forward keeps the softmax for the backward pass.
+ */
+export const fusedRules: Rules<'linear' | 'crossEntropyIndex'> = {
+  linear: {
+    forward: (c, [x, w, b]) => {
+      c.save(x!, w!);
+      const n = x!.shape[0]!;
+      const inF = x!.shape[1]!;
+      const outF = w!.shape[0]!;
+      const out = allocateUninit(x!.dtype as 'float32' | 'float64', n * outF);
+      if (b && n > 0) {
+        out.set(b.data as FloatArray, 0);
+        // Doubling copies fill the remaining rows with the bias (memcpy-speed).
+        for (let filled = outF; filled < n * outF; filled *= 2) out.copyWithin(filled, 0, Math.min(filled, n * outF - filled));
+      }
+      backendFor(n * outF * inF).gemm({
+        transA: false, transB: true, m: n, n: outF, k: inF,
+        a: x!.data as FloatArray, aOffset: 0, b: w!.data as FloatArray, bOffset: 0, c: out, cOffset: 0, accumulate: b !== undefined,
+      });
+      return new Tensor(out, [n, outF], x!.dtype);
+    },
+    backward: (c, g) => {
+      const [x, w] = c.saved as [Tensor, Tensor];
+      const needs = c.needsInputGrad;
+      if (isGradEnabled()) {
+        return [
+          needs[0] ? matmulT(g, w, false, false) : null,
+          needs[1] ? matmulT(g, x, true, false) : null,
+          needs[2] ? sum(g, 0) : null,
+        ];
+      }
+      let gb: Tensor | null = null;
+      if (needs[2]) {
+        const s = reduceK('sum', g, [0]);
+        gb = new Tensor(s.data, [g.shape[1]!], g.dtype);
+      }
+      return [needs[0] ? matmulK(g, w, false, false, []) : null, needs[1] ? matmulK(g, x, true, false, []) : null, gb];
+    },
+  },
+
+  crossEntropyIndex: {
+    forward: (c, [x, t, w], { reduction }) => {
+      const n = x!.shape[0]!;
+      const C = x!.shape[1]!;
+      const xd = x!.data as FloatArray;
+      const td = t!.data;
+      const wd = w!.data as FloatArray;
+      const dtype = x!.dtype as 'float32' | 'float64';
+      const p = allocateUninit(dtype, n * C);
+      const rowMax = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        const o = i * C;
+        let m = -Infinity;
+        for (let j = 0; j < C; j++) if (xd[o + j]! > m || xd[o + j] !== xd[o + j]) m = xd[o + j]!;
+        // A row of −∞ (or all +∞) would give ∞ − ∞: shift by 0 then, as PyTorch's logsumexp does.
+        if (m === Infinity || m === -Infinity) m = 0;
+        rowMax[i] = m;
+        for (let j = 0; j < C; j++) p[o + j] = xd[o + j]! - m;
+      }
+      backendFor(n * C).unary('exp', p, p);
+      const losses = reduction === 'none' ? allocateUninit(dtype, n) : null;
+      let total = 0;
+      let wSum = 0;
+      for (let i = 0; i < n; i++) {
+        const o = i * C;
+        let s = 0;
+        for (let j = 0; j < C; j++) s += p[o + j]!;
+        const inv = 1 / s;
+        for (let j = 0; j < C; j++) p[o + j]! *= inv;
+        const wi = wd[i]!;
+        // A weight of 0 (an ignored target) contributes 0 even where the logits are not finite.
+        const li = wi === 0 ? 0 : wi * (rowMax[i]! + Math.log(s) - xd[o + td[i]!]!);
+        if (losses) losses[i] = li;
+        total += li;
+        wSum += wi;
+      }
+      c.save(new Tensor(p, [n, C], x!.dtype), t!, w!, x!);
+      if (losses) return new Tensor(losses, [n], x!.dtype);
+      const loss = Tensor.empty([], x!.dtype);
+      loss.data[0] = reduction === 'mean' ? total / wSum : total;
+      return loss;
+    },
+    backward: (c, g, { reduction }) => {
+      const [p, t, w, x] = c.saved as [Tensor, Tensor, Tensor, Tensor];
+      const n = p.shape[0]!;
+      const C = p.shape[1]!;
+      let scale = 1;
+      if (reduction === 'mean') {
+        let wSum = 0;
+        for (let i = 0; i < n; i++) wSum += w.data[i]!;
+        scale = 1 / wSum;
+      }
+      if (isGradEnabled()) {
+        // Recorded for double backward: coef·(softmax(x) − onehot), with softmax from x itself.
+        const onehot = Tensor.empty([n, C], p.dtype);
+        for (let i = 0; i < n; i++) onehot.data[i * C + t.data[i]!] = 1;
+        const coef = mul(reduction === 'none' ? g : g.mul(scale), w).reshape([n, 1]);
+        return [mul(sub(softmax(x, 1), onehot), coef), null, null];
+      }
+      const pd = p.data as FloatArray;
+      const gd = g.data as FloatArray;
+      const wd = w.data as FloatArray;
+      const td = t.data;
+      const out = allocateUninit(p.dtype as 'float32' | 'float64', n * C);
+      for (let i = 0; i < n; i++) {
+        const o = i * C;
+        const coef = wd[i]! * (reduction === 'none' ? gd[i]! : gd[0]! * scale);
+        if (coef === 0) {
+          out.fill(0, o, o + C);
+          continue;
+        }
+        for (let j = 0; j < C; j++) out[o + j] = coef * pd[o + j]!;
+        out[o + td[i]!]! -= coef;
+      }
+      return [new Tensor(out, [n, C], p.dtype), null, null];
+    },
+  },
+};
