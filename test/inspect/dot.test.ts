@@ -115,7 +115,7 @@ describe('toDot', () => {
     expect(root.name).toBe('svg');
     const text = allText(root);
     expect(text).toContain('0.weight');
-    expect(text).toContain('MatmulBackward');
+    expect(text).toContain('LinearBackward'); // nn.Linear records one fused op (as PyTorch's AddmmBackward)
     expect(findAll(root, (e) => e.attrs.class === 'node parameter').length).toBe(4);
   });
 
