@@ -1,5 +1,6 @@
 import { AutogradError, fmtShape } from '../errors.js';
 import { noteAllocations } from '../tensor/dtype.js';
+import { recycleBuffer } from '../tensor/pool.js';
 import { sameShape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { enableGrad, noGrad } from './grad-mode.js';
@@ -74,6 +75,14 @@ class Ownership {
     const b = g.data.buffer;
     return this.live.get(b) === 1 && this.born.has(b) && !this.exposed.has(b);
   }
+  /** After g's holder is done with it: a buffer no slot holds any more is dead, so reuse it. */
+  recycleIfDead(g: Tensor): void {
+    const b = g.data.buffer;
+    if (!this.live.has(b) && this.born.has(b) && !this.exposed.has(b)) {
+      this.exposed.add(b); // never twice
+      recycleBuffer(g.data);
+    }
+  }
 }
 
 function walk(
@@ -115,11 +124,13 @@ function walk(
     const sum = prev ? prev.add(g) : g;
     buf[index] = sum;
     if (own) {
+      own.hold(sum);
       if (prev) {
         own.drop(prev);
         own.drop(g);
+        own.recycleIfDead(prev);
+        own.recycleIfDead(g);
       }
-      own.hold(sum);
     }
   };
   try {
@@ -191,9 +202,19 @@ function walk(
         const g = grads[0];
         if (g && !inputs) {
           const v = node.variable;
-          const owned = own !== null && !v.hasHooks() && own.owns(g);
-          v.accumulateGrad(v.runHooks(g), createGraph, owned);
-          own?.drop(g);
+          if (own === null) v.accumulateGrad(v.runHooks(g), createGraph);
+          else if (v.hasHooks()) {
+            own.expose(g);
+            const h = v.runHooks(g);
+            own.expose(h);
+            v.accumulateGrad(h, createGraph);
+          } else {
+            const owned = own.owns(g);
+            if (owned) own.expose(g); // the leaf's .grad from now on
+            v.accumulateGrad(g, createGraph, owned);
+            own.drop(g);
+            own.recycleIfDead(g);
+          }
         }
         continue;
       }
@@ -223,6 +244,8 @@ function walk(
         const s = e.node.walkSlot;
         if (--deps[s]! === 0) ready.push(s);
       }
+      // The gradients this node received are dead unless its rule passed them on.
+      if (own && any) for (const g of grads) own.recycleIfDead(g!);
     }
 
     if (inputs && !allowUnused) {

@@ -8,7 +8,10 @@ export interface ClipGradNormOptions {
 
 function gradsOf(parameters: Tensor | Iterable<Tensor>): Tensor[] {
   const params = parameters instanceof Tensor ? [parameters] : Array.from(parameters);
-  return params.flatMap((p) => (p.grad === null ? [] : [p.grad]));
+  return params.flatMap((p) => {
+    const g = p.peekGrad();
+    return g === null ? [] : [g];
+  });
 }
 
 /** The p-norm of one gradient (p = Infinity: the largest magnitude; NaN propagates). */

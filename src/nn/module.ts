@@ -226,8 +226,8 @@ export class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   /** Drop every parameter's gradient (PyTorch 2's set_to_none default), or zero it in place. */
   zeroGrad(setToNone = true): void {
     for (const p of this.parameters()) {
-      if (setToNone) p.grad = null;
-      else if (p.grad) noGrad(() => p.grad!.zero_());
+      if (setToNone) p.releaseGrad();
+      else if (p.peekGrad()) noGrad(() => p.peekGrad()!.zero_());
     }
   }
 

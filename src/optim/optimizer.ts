@@ -98,11 +98,12 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
   zeroGrad(setToNone = true): void {
     for (const g of this.paramGroups) {
       for (const p of g.params) {
-        if (p.grad === null) continue;
-        if (setToNone) p.grad = null;
+        const grad = p.peekGrad();
+        if (grad === null) continue;
+        if (setToNone) p.releaseGrad();
         else {
-          p.grad.data.fill(0);
-          p.grad.version++;
+          grad.data.fill(0);
+          grad.version++;
         }
       }
     }
@@ -122,7 +123,7 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
   protected *withGrad(): Generator<[Tensor, Tensor, ParamGroup<O>]> {
     for (const g of this.paramGroups) {
       for (const p of g.params) {
-        const grad = p.grad;
+        const grad = p.peekGrad();
         if (grad === null) continue;
         if (!sameShape(grad.shape, p.shape)) {
           throw new ValueError(`${this.name}: gradient of shape ${fmtShape(grad.shape)} does not match its parameter of shape ${fmtShape(p.shape)}`);

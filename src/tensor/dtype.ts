@@ -1,4 +1,5 @@
 import type { FloatArray, TypedArray } from '../backend/types.js';
+import { takeBuffer } from './pool.js';
 
 /** Element types. `bool` is the result of comparisons and is stored one byte per element. */
 export type DType = 'float32' | 'float64' | 'int32' | 'bool';
@@ -34,14 +35,24 @@ const allocUnsafeSlow: UnsafeAlloc | undefined = (globalThis as { Buffer?: { all
 const UNINIT_MIN_BYTES = 16384;
 
 /**
- * A float array whose contents are unspecified (in Node, not zero-filled: for large outputs
- * that cost shows up in every training step). Only for outputs a kernel overwrites entirely.
+ * A float array whose contents are unspecified: a recycled buffer (see pool.ts) or, in Node, one
+ * that is not zero-filled (for large outputs that cost shows up in every training step). Only for
+ * outputs a kernel overwrites entirely.
  */
 export function allocateUninit(dtype: 'float32' | 'float64', size: number): FloatArray {
   const bytes = size * (dtype === 'float32' ? 4 : 8);
-  if (allocUnsafeSlow === undefined || bytes < UNINIT_MIN_BYTES) return allocate(dtype, size) as FloatArray;
-  const b = allocUnsafeSlow(bytes);
-  const a = dtype === 'float32' ? new Float32Array(b.buffer, b.byteOffset, size) : new Float64Array(b.buffer, b.byteOffset, size);
+  if (bytes < UNINIT_MIN_BYTES) return allocate(dtype, size) as FloatArray;
+  const pooled = takeBuffer(bytes);
+  if (pooled === undefined && allocUnsafeSlow === undefined) return allocate(dtype, size) as FloatArray;
+  let buffer: ArrayBuffer;
+  let offset = 0;
+  if (pooled !== undefined) buffer = pooled;
+  else {
+    const b = allocUnsafeSlow!(bytes);
+    buffer = b.buffer;
+    offset = b.byteOffset;
+  }
+  const a = dtype === 'float32' ? new Float32Array(buffer, offset, size) : new Float64Array(buffer, offset, size);
   if (births !== null) births.add(a.buffer);
   return a;
 }

@@ -1,6 +1,7 @@
 import type { TypedArray } from '../backend/types.js';
 import { AccumulateGrad, type Edge, type Node } from '../autograd/node.js';
 import { AutogradError, DTypeError, ValueError, fmtShape } from '../errors.js';
+import { recycleBuffer } from './pool.js';
 import { allocate, isFloat, type DType } from './dtype.js';
 import { formatTensor } from './format.js';
 import { contiguousStrides, numel } from './shape.js';
@@ -24,8 +25,37 @@ export class Tensor {
   gradFn: Node | null = null;
   /** Which output of gradFn this tensor is. */
   outputIndex = 0;
+  private gradValue: Tensor | null = null;
+  /**
+   * @internal Whether zeroGrad may recycle .grad's buffer: the engine made it for this leaf alone
+   * and no code outside the library's internals has read or set .grad since.
+   */
+  gradRecyclable = false;
+
   /** Accumulated gradient (leaves, and non-leaves after retainGrad()). */
-  grad: Tensor | null = null;
+  get grad(): Tensor | null {
+    this.gradRecyclable = false;
+    return this.gradValue;
+  }
+  set grad(g: Tensor | null) {
+    this.gradRecyclable = false;
+    this.gradValue = g;
+  }
+
+  /** @internal .grad for the library's own optimizers and clipping (keeps it recyclable). */
+  peekGrad(): Tensor | null {
+    return this.gradValue;
+  }
+
+  /**
+   * @internal zeroGrad's set-to-none: drops .grad, and hands its buffer to the pool when
+   * nothing outside the library can hold it (see gradRecyclable).
+   */
+  releaseGrad(): void {
+    const g = this.gradValue;
+    if (g !== null && this.gradRecyclable) recycleBuffer(g.data);
+    this.grad = null;
+  }
   /** Optional label for graph drawings and error messages (e.g. a parameter's module path). */
   name: string | null = null;
   /** Bumped by every in-place op; saved tensors check it to catch modification before backward. */
@@ -150,17 +180,18 @@ export class Tensor {
    * handed to no other node), so .grad may take it without a copy.
    */
   accumulateGrad(g: Tensor, createGraph: boolean, owned = false): void {
-    if (this.grad === null) {
+    if (this.gradValue === null) {
       // Otherwise own a copy: the engine may hand the same gradient tensor to several leaves,
       // and optimizers and clipGradNorm_ later update .grad in place.
-      this.grad = createGraph ? g.add(0) : new Tensor(owned ? g.data : g.data.slice(), g.shape, g.dtype);
+      this.gradValue = createGraph ? g.add(0) : new Tensor(owned ? g.data : g.data.slice(), g.shape, g.dtype);
+      this.gradRecyclable = !createGraph;
     } else if (createGraph) {
-      this.grad = this.grad.add(g);
+      this.grad = this.gradValue.add(g);
     } else {
-      const acc = this.grad.data;
+      const acc = this.gradValue.data;
       const add = g.data;
       for (let i = 0; i < acc.length; i++) acc[i]! += add[i]!;
-      this.grad.version++;
+      this.gradValue.version++;
     }
   }
 
