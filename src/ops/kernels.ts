@@ -252,7 +252,7 @@ export function indexSelectK(x: Tensor, dim: number, index: Tensor): Tensor {
   shape[dim] = index.data.length;
   const outer = numel(x.shape.slice(0, dim));
   const inner = numel(x.shape.slice(dim + 1));
-  const out = allocate(x.dtype, numel(shape));
+  const out = outputArray(x.dtype, numel(shape)); // every element is written below
   const n = x.shape[dim]!;
   const m = index.data.length;
   for (let o = 0; o < outer; o++) {

@@ -49,6 +49,7 @@ export interface OpAttrs {
   col2im: { kernel: number[]; stride: number[]; padding: number[]; dilation: number[]; size: number[] };
   // fused (rules/fused.ts)
   linear: {};
+  linearRelu: {};
   crossEntropyIndex: { reduction: 'mean' | 'sum' | 'none' };
 }
 

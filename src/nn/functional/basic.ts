@@ -11,6 +11,15 @@ import '../../ops/methods.js';
  * product with W read transposed in place; the weight gradient sums over the leading dims.
  */
 export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null, whoName: string | (() => string) = 'linear'): Tensor {
+  return linearOp('linear', x, weight, bias, whoName);
+}
+
+/** relu(linear(x, W, b)) as one fused op: what nn.Sequential runs for a Linear followed by a ReLU. */
+export function linearRelu(x: Tensor, weight: Tensor, bias: Tensor | null = null, whoName: string | (() => string) = 'linear'): Tensor {
+  return linearOp('linearRelu', x, weight, bias, whoName);
+}
+
+function linearOp(op: 'linear' | 'linearRelu', x: Tensor, weight: Tensor, bias: Tensor | null, whoName: string | (() => string)): Tensor {
   // The name only goes into error messages; a module passes a function so it is built only then.
   const who = { toString: () => (typeof whoName === 'string' ? whoName : whoName()) };
   if (weight.ndim !== 2) throw new ShapeError(`${who}: weight must be 2-D [out, in], got shape ${fmtShape(weight.shape)}`);
@@ -27,14 +36,14 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null, wh
   if (!bias || (bias.ndim === 1 && bias.shape[0] === outF && bias.dtype === x.dtype)) {
     // One fused op (bias written into the product's output): see ops/rules/fused.ts.
     const inputs = (x2: Tensor) => (bias ? [x2, weight, bias] : [x2, weight]);
-    if (x.ndim === 2) return apply('linear', inputs(x), {});
-    if (x.ndim === 1) return apply('linear', inputs(x.unsqueeze(0)), {}).squeeze(0);
+    if (x.ndim === 2) return apply(op, inputs(x), {});
+    if (x.ndim === 1) return apply(op, inputs(x.unsqueeze(0)), {}).squeeze(0);
     const lead = x.shape.slice(0, -1);
-    return apply('linear', inputs(x.reshape([-1, inF])), {}).reshape([...lead, outF]);
+    return apply(op, inputs(x.reshape([-1, inF])), {}).reshape([...lead, outF]);
   }
   // Any other bias broadcasts as in an add (and reports a mismatch as one).
   const y = x.ndim === 1 ? matmulT(x.unsqueeze(0), weight, false, true).squeeze(0) : matmulT(x, weight, false, true);
-  return y.add(bias);
+  return op === 'linearRelu' ? y.add(bias).relu() : y.add(bias);
 }
 
 /**

@@ -1,6 +1,8 @@
 import { IndexError, ChainruleError } from '../../errors.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { Module, type AnyModule } from '../module.js';
+import { ReLU } from './activation.js';
+import { Linear } from './linear.js';
 
 function checkIndex(who: string, i: number, n: number): number {
   if (!Number.isInteger(i) || i < -n || i >= n) throw new IndexError(`${who}: index ${i} is out of range for ${n} modules`);
@@ -13,6 +15,18 @@ function checkIndex(who: string, i: number, n: number): number {
  *
  *   const mlp = new nn.Sequential(new nn.Linear(5, 10), new nn.ReLU(), new nn.Linear(10, 3));
  */
+/** Plain nn.Linear then plain nn.ReLU, neither subclassed nor with forward/call replaced. */
+function fusesWithRelu(m: AnyModule, next: AnyModule): boolean {
+  const a = m as Module;
+  const b = next as Module;
+  const classes: unknown[] = [a.constructor, b.constructor];
+  return (
+    classes[0] === Linear && classes[1] === ReLU &&
+    a.forward === Linear.prototype.forward && b.forward === ReLU.prototype.forward &&
+    a.call === Module.prototype.call && b.call === Module.prototype.call
+  );
+}
+
 export class Sequential extends Module {
   constructor(...modules: AnyModule[] | [Record<string, AnyModule>]) {
     super();
@@ -26,7 +40,18 @@ export class Sequential extends Module {
 
   override forward(x: Tensor): Tensor {
     let y = x;
-    for (const m of this.childModules()) y = m.call(y) as Tensor;
+    const mods = this.childEntries();
+    for (let i = 0; i < mods.length; i++) {
+      const m = mods[i]![1];
+      const next = mods[i + 1]?.[1];
+      if (next !== undefined && fusesWithRelu(m, next)) {
+        // A Linear then a ReLU run as one fused op: same numbers, one pass and one node fewer.
+        y = (m as Linear).forwardRelu(y);
+        i++;
+        continue;
+      }
+      y = m.call(y) as Tensor;
+    }
     return y;
   }
 

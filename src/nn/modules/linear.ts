@@ -3,7 +3,7 @@ import type { DType } from '../../tensor/dtype.js';
 import { defaultGenerator, type Generator } from '../../tensor/random.js';
 import { zeros } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { dropout, linear } from '../functional/basic.js';
+import { dropout, linear, linearRelu } from '../functional/basic.js';
 import { kaimingUniform_, uniform_ } from '../init.js';
 import { Module } from '../module.js';
 import { Parameter } from '../parameter.js';
@@ -42,12 +42,22 @@ export class Linear extends Module {
   }
 
   override forward(x: Tensor): Tensor {
+    this.checkInput(x);
+    return linear(x, this.weight, this.bias, () => this.label());
+  }
+
+  /** @internal forward followed by a ReLU, as one fused op (nn.Sequential's fast path). */
+  forwardRelu(x: Tensor): Tensor {
+    this.checkInput(x);
+    return linearRelu(x, this.weight, this.bias, () => this.label());
+  }
+
+  private checkInput(x: Tensor): void {
     if (x.ndim === 0 || x.shape[x.ndim - 1] !== this.inFeatures) {
       throw new ShapeError(
         `${this.label()}: input has ${x.ndim === 0 ? 0 : x.shape[x.ndim - 1]} features (shape ${fmtShape(x.shape)}) but inFeatures is ${this.inFeatures}`,
       );
     }
-    return linear(x, this.weight, this.bias, () => this.label());
   }
 
   override extraRepr(): string {

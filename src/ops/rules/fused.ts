@@ -3,9 +3,9 @@ import { backendFor } from '../../backend/index.js';
 import type { FloatArray } from '../../backend/types.js';
 import { allocateUninit } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
-import { matmulT, mul, sub, sum } from '../functional.js';
+import { cast, gt, matmulT, mul, sub, sum } from '../functional.js';
 import { softmax } from '../activations.js';
-import { matmulK, reduceK } from '../kernels.js';
+import { binaryK, matmulK, reduceK } from '../kernels.js';
 import type { OpAttrs, OpRule } from '../registry.js';
 
 type Rules<K extends keyof OpAttrs> = { [P in K]: OpRule<OpAttrs[P]> };
@@ -18,6 +18,8 @@ type Rules<K extends keyof OpAttrs> = { [P in K]: OpRule<OpAttrs[P]> };
  * linear: y = x·Wᵀ + b for x [N, in], W [out, in], b [out] (optional). The bias is written into
  * the output first and the product accumulated onto it, so there is no separate add pass.
  *   dx = g·W,  dW = gᵀ·x,  db = Σ_rows g
+ * linearRelu: relu(x·Wᵀ + b), the activation applied in place (nn.Sequential uses it for a
+ * Linear followed by a ReLU); the backward first masks g with [y > 0].
  *
  * crossEntropyIndex: per-row softmax cross-entropy of logits x [N, C] at class indices t with
  * per-row weights w (0 where the target is ignored):
@@ -25,10 +27,9 @@ type Rules<K extends keyof OpAttrs> = { [P in K]: OpRule<OpAttrs[P]> };
  *   dx_ij = coef_i·(softmax(x)_ij − [j = t_i]),  coef_i = w_i·g / Σw (mean), w_i·g (sum), w_i·g_i (none)
  * The forward keeps the softmax for the backward pass.
  */
-export const fusedRules: Rules<'linear' | 'crossEntropyIndex'> = {
-  linear: {
+function linearRule(relu: boolean): OpRule<{}> {
+  return {
     forward: (c, [x, w, b]) => {
-      c.save(x!, w!);
       const n = x!.shape[0]!;
       const inF = x!.shape[1]!;
       const outF = w!.shape[0]!;
@@ -42,11 +43,21 @@ export const fusedRules: Rules<'linear' | 'crossEntropyIndex'> = {
         transA: false, transB: true, m: n, n: outF, k: inF,
         a: x!.data as FloatArray, aOffset: 0, b: w!.data as FloatArray, bOffset: 0, c: out, cOffset: 0, accumulate: b !== undefined,
       });
-      return new Tensor(out, [n, outF], x!.dtype);
+      // linearRelu: the activation in place on the fresh output, which the backward then needs.
+      if (relu) backendFor(out.length).unary('relu', out, out);
+      const y = new Tensor(out, [n, outF], x!.dtype);
+      if (relu) c.save(x!, w!, y);
+      else c.save(x!, w!);
+      return y;
     },
-    backward: (c, g) => {
-      const [x, w] = c.saved as [Tensor, Tensor];
+    backward: (c, gy) => {
+      const [x, w, y] = c.saved as [Tensor, Tensor, Tensor | undefined];
       const needs = c.needsInputGrad;
+      // Through the ReLU first (gradient 0 where the output is not positive, as PyTorch).
+      let g = gy;
+      if (y !== undefined) {
+        g = isGradEnabled() ? mul(gy, cast(gt(y.detach(), 0), gy.dtype)) : binaryK('reluGrad', 'linearRelu backward', gy, y);
+      }
       if (isGradEnabled()) {
         return [
           needs[0] ? matmulT(g, w, false, false) : null,
@@ -61,7 +72,12 @@ export const fusedRules: Rules<'linear' | 'crossEntropyIndex'> = {
       }
       return [needs[0] ? matmulK(g, w, false, false, []) : null, needs[1] ? matmulK(g, x, true, false, []) : null, gb];
     },
-  },
+  };
+}
+
+export const fusedRules: Rules<'linear' | 'linearRelu' | 'crossEntropyIndex'> = {
+  linear: linearRule(false),
+  linearRelu: linearRule(true),
 
   crossEntropyIndex: {
     forward: (c, [x, t, w], { reduction }) => {
