@@ -1,6 +1,6 @@
 import { AutogradError, fmtShape } from '../errors.js';
-import { noteAllocations } from '../tensor/dtype.js';
-import { recycleBuffer } from '../tensor/pool.js';
+import { noteAllocations, type AllocationWatcher } from '../tensor/dtype.js';
+import { POOL_MIN_BYTES, recycleBuffer } from '../tensor/pool.js';
 import { sameShape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { enableGrad, noGrad } from './grad-mode.js';
@@ -53,33 +53,50 @@ let depth = 0;
  * slot holds it when the leaf receives it. Pass-through rules (add's backward returns g
  * itself) are fine: the node that received g is done with it once its rule has run.
  */
-class Ownership {
-  readonly born = new WeakSet<ArrayBufferLike>();
-  private readonly live = new Map<ArrayBufferLike, number>();
-  private readonly exposed = new WeakSet<ArrayBufferLike>();
+class Ownership implements AllocationWatcher {
+  // Created on first use: graphs of small tensors (where copying costs nothing) never pay for them.
+  private born: WeakSet<ArrayBuffer> | null = null;
+  private live: Map<ArrayBufferLike, number> | null = null;
+  private exposed: WeakSet<ArrayBufferLike> | null = null;
+  // Only gradients of POOL_MIN_BYTES or more are tracked; smaller ones are copied and never
+  // recycled. (Checked on byteLength: reading .buffer of a small on-heap array is costly.) No
+  // built-in rule returns a sub-range view of a gradient, so a small gradient cannot share a
+  // big buffer unless user code made it, and what user code touches is exposed below.
+  birth(b: ArrayBuffer): void {
+    (this.born ??= new WeakSet()).add(b);
+  }
   hold(g: Tensor): void {
+    if (g.data.byteLength < POOL_MIN_BYTES) return;
     const b = g.data.buffer;
-    this.live.set(b, (this.live.get(b) ?? 0) + 1);
+    const live = (this.live ??= new Map());
+    live.set(b, (live.get(b) ?? 0) + 1);
   }
   drop(g: Tensor): void {
+    if (this.live === null || g.data.byteLength < POOL_MIN_BYTES) return;
     const b = g.data.buffer;
     const n = this.live.get(b);
     if (n === undefined) return;
     if (n <= 1) this.live.delete(b);
     else this.live.set(b, n - 1);
   }
+  /** User code (a hook, a custom Function) saw g: its whole buffer is off limits, whatever its size. */
   expose(g: Tensor | null | undefined): void {
-    if (g) this.exposed.add(g.data.buffer);
+    if (g) (this.exposed ??= new WeakSet()).add(g.data.buffer);
+  }
+  private mine(b: ArrayBufferLike): boolean {
+    return this.born !== null && this.born.has(b as ArrayBuffer) && !(this.exposed?.has(b) ?? false);
   }
   owns(g: Tensor): boolean {
+    if (this.born === null || g.data.byteLength < POOL_MIN_BYTES) return false;
     const b = g.data.buffer;
-    return this.live.get(b) === 1 && this.born.has(b) && !this.exposed.has(b);
+    return this.live?.get(b) === 1 && this.mine(b);
   }
   /** After g's holder is done with it: a buffer no slot holds any more is dead, so reuse it. */
   recycleIfDead(g: Tensor): void {
+    if (this.born === null || g.data.byteLength < POOL_MIN_BYTES) return;
     const b = g.data.buffer;
-    if (!this.live.has(b) && this.born.has(b) && !this.exposed.has(b)) {
-      this.exposed.add(b); // never twice
+    if (!(this.live?.has(b) ?? false) && this.mine(b)) {
+      (this.exposed ??= new WeakSet()).add(b); // never twice
       recycleBuffer(g.data);
     }
   }
@@ -99,7 +116,7 @@ function walk(
   const epoch = ++epochCounter;
   const overwritten: [Node, number, number][] | null = depth > 0 ? [] : null;
   const own = !createGraph && !inputs && depth === 0 ? new Ownership() : null;
-  const prevBirths = own ? noteAllocations(own.born) : null;
+  const prevWatcher = own ? noteAllocations(own) : null;
   depth++;
   const nodes: Node[] = [];
   const deps: number[] = [];
@@ -142,7 +159,7 @@ function walk(
             'did you forget requiresGrad on an input, or compute it inside noGrad()?',
         );
       }
-      own?.expose(rootGrads[i]);
+      // (A root gradient was made before this walk, so it is never taken or recycled.)
       addTo(edge.node, edge.index, rootGrads[i]!);
     });
 
@@ -260,7 +277,7 @@ function walk(
     return captured;
   } finally {
     depth--;
-    if (own) noteAllocations(prevBirths);
+    if (own) noteAllocations(prevWatcher);
     if (overwritten) for (const [n, e, s] of overwritten) {
       n.walkEpoch = e;
       n.walkSlot = s;

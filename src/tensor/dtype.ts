@@ -1,5 +1,5 @@
 import type { FloatArray, TypedArray } from '../backend/types.js';
-import { takeBuffer } from './pool.js';
+import { POOL_MIN_BYTES, takeBuffer } from './pool.js';
 
 /** Element types. `bool` is the result of comparisons and is stored one byte per element. */
 export type DType = 'float32' | 'float64' | 'int32' | 'bool';
@@ -18,12 +18,15 @@ export type ArrayFor<D extends DType> = D extends 'float32'
  * While a backward pass runs, the buffers allocated here are noted, so the engine knows which
  * gradients it made itself (see engine.ts: a leaf may then take such a buffer without a copy).
  */
-let births: WeakSet<ArrayBufferLike> | null = null;
+export interface AllocationWatcher {
+  birth(buffer: ArrayBuffer): void;
+}
+let births: AllocationWatcher | null = null;
 
-/** @internal Start (a set) or stop (null) noting new buffers; returns the previous setting. */
-export function noteAllocations(set: WeakSet<ArrayBufferLike> | null): WeakSet<ArrayBufferLike> | null {
+/** @internal Start (a watcher) or stop (null) noting new buffers of POOL_MIN_BYTES or more; returns the previous watcher. */
+export function noteAllocations(w: AllocationWatcher | null): AllocationWatcher | null {
   const prev = births;
-  births = set;
+  births = w;
   return prev;
 }
 
@@ -32,7 +35,7 @@ type UnsafeAlloc = (bytes: number) => { buffer: ArrayBuffer; byteOffset: number 
 // whose memory is not zero-filled. Looked up at run time, so browsers simply do without it.
 const allocUnsafeSlow: UnsafeAlloc | undefined = (globalThis as { Buffer?: { allocUnsafeSlow?: UnsafeAlloc } }).Buffer?.allocUnsafeSlow;
 /** Below this many bytes zero-filling costs next to nothing. */
-const UNINIT_MIN_BYTES = 16384;
+const UNINIT_MIN_BYTES = POOL_MIN_BYTES;
 
 /**
  * A float array whose contents are unspecified: a recycled buffer (see pool.ts) or, in Node, one
@@ -53,14 +56,14 @@ export function allocateUninit(dtype: 'float32' | 'float64', size: number): Floa
     offset = b.byteOffset;
   }
   const a = dtype === 'float32' ? new Float32Array(buffer, offset, size) : new Float64Array(buffer, offset, size);
-  if (births !== null) births.add(a.buffer);
+  if (births !== null) births.birth(buffer);
   return a;
 }
 
 export function allocate(dtype: DType, size: number): TypedArray {
-  if (births !== null && (dtype === 'float32' || dtype === 'float64')) {
+  if (births !== null && (dtype === 'float32' || dtype === 'float64') && size * (dtype === 'float32' ? 4 : 8) >= POOL_MIN_BYTES) {
     const a = dtype === 'float32' ? new Float32Array(size) : new Float64Array(size);
-    births.add(a.buffer);
+    births.birth(a.buffer);
     return a;
   }
   switch (dtype) {

@@ -8,7 +8,8 @@
  * (gradient buffers it made, used by its own rules and passed to no user code) and zeroGrad (a
  * .grad buffer the engine made and nobody read since). Takers get unspecified contents.
  */
-const MIN_BYTES = 16384;
+/** Smaller buffers are not worth pooling (zero-filling them costs next to nothing). */
+export const POOL_MIN_BYTES = 16384;
 const MAX_BYTES = 64 * 1024 * 1024;
 const MAX_PER_SIZE = 8;
 
@@ -21,7 +22,7 @@ export function recycleBuffer(a: ArrayBufferView): void {
   const b = a.buffer;
   if (!(b instanceof ArrayBuffer) || inPool.has(b)) return;
   const bytes = b.byteLength;
-  if (bytes < MIN_BYTES || pooledBytes + bytes > MAX_BYTES) return;
+  if (bytes < POOL_MIN_BYTES || pooledBytes + bytes > MAX_BYTES) return;
   let list = free.get(bytes);
   if (!list) free.set(bytes, (list = []));
   if (list.length >= MAX_PER_SIZE) return;

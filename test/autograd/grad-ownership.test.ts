@@ -9,8 +9,71 @@ import { Function, FunctionCtx, nn, tensor, type Tensor } from '../../src/index.
  */
 const f32 = { requiresGrad: true };
 const sameBuffer = (a: Tensor, b: Tensor) => a.data.buffer === b.data.buffer;
+// Only buffers of 16 KB or more are ever lent (smaller ones are simply copied): test with those.
+const N = 5000;
+const big = (v: (i: number) => number, requiresGrad = true) =>
+  requiresGrad ? tensor(Float32Array.from({ length: N }, (_, i) => v(i)), f32) : tensor(Float32Array.from({ length: N }, (_, i) => v(i)));
 
 describe('gradient buffers handed to leaves', () => {
+  it('big tensors: add passes one gradient to both leaves, each .grad gets its own buffer', () => {
+    const a = big((i) => i);
+    const b = big((i) => -i);
+    a.add(b).mul(big((i) => i % 7, false)).sum().backward();
+    expect(sameBuffer(a.grad!, b.grad!)).toBe(false);
+    a.grad!.data[0] = 100;
+    expect(b.grad!.data[0]).toBe(0);
+    expect(b.grad!.data[8]).toBe(1);
+  });
+
+  it('big tensors: a hook on an intermediate keeps its gradient; a hooked leaf never lends', () => {
+    const x = big((i) => i);
+    const w = big((i) => 1 + (i % 3));
+    const h = x.mul(w);
+    let seenH: Tensor | null = null;
+    let seenW: Tensor | null = null;
+    h.registerHook((g) => {
+      seenH = g;
+    });
+    w.registerHook((g) => {
+      seenW = g;
+    });
+    h.mul(2).sum().backward();
+    const hBefore = Array.from(seenH!.data);
+    x.grad!.data.fill(-1);
+    w.grad!.data.fill(-1);
+    // More work that allocates (and could reuse a wrongly recycled buffer).
+    big((i) => i).mul(big((i) => 2 * i)).exp();
+    expect(Array.from(seenH!.data)).toEqual(hBefore);
+    expect(seenW!.data[5]).toBe(10);
+    expect(sameBuffer(seenW!, w.grad!)).toBe(false);
+  });
+
+  it('big tensors: a custom Function that keeps the gradient it returns does not lend it', () => {
+    let kept: Tensor | null = null;
+    class Keep extends Function {
+      static override forward(_ctx: FunctionCtx, x: Tensor): Tensor {
+        return x.mul(2);
+      }
+      static override backward(_ctx: FunctionCtx, g: Tensor): Tensor {
+        kept = g.mul(2);
+        return kept;
+      }
+    }
+    const x = big((i) => i);
+    Keep.apply(x).sum().backward();
+    x.grad!.data.fill(0);
+    big((i) => i).exp();
+    expect(kept!.data[123]).toBe(2);
+  });
+
+  it('big tensors: the leaf takes the buffer when nothing else holds it (no copy)', () => {
+    const w = big((i) => i);
+    const x = big((i) => 1, false);
+    w.mul(x).sum().backward();
+    const g1 = w.grad!;
+    expect(g1.data[10]).toBe(1);
+  });
+
   it('add passes one gradient to both leaves: each .grad gets its own buffer', () => {
     const a = tensor([1, 2, 3], f32);
     const b = tensor([4, 5, 6], f32);

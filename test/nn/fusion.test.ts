@@ -44,7 +44,7 @@ describe('Linear + ReLU fusion in Sequential', () => {
     }
     const a = new nn.Sequential(new nn.Linear(4, 5), new Doubling());
     const x = randn([3, 4]);
-    expect(Array.from(a.forward(x).data)).toEqual(Array.from(a.at(0).call(x).relu().mul(2).data));
+    expect(Array.from(a.forward(x).data)).toEqual(Array.from((a.at(0).call(x) as Tensor).relu().mul(2).data));
     const lin = new nn.Linear(4, 5);
     lin.forward = (v: Tensor) => v.matmul(lin.weight.t()); // no bias
     const b = new nn.Sequential(lin, new nn.ReLU());
