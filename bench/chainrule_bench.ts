@@ -4,8 +4,8 @@
  *   tsx bench/chainrule_bench.ts mlp|xor|matmul [--backend reference|wasm|native] [--epochs N] [--batches N] [--batch B]
  */
 import { parseArgs } from 'node:util';
-import { F, manualSeed, nn, noGrad, optim, setBackend, tensor, Tensor } from '../src/index.js';
-import { gatherBatch, loadFashionTest, loadFashionTrain, median, peakRssMb } from './common.js';
+import { data, F, manualSeed, nn, noGrad, optim, setBackend, tensor, Tensor } from '../src/index.js';
+import { loadFashionTest, loadFashionTrain, median, peakRssMb } from './common.js';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -42,12 +42,12 @@ async function mlp(backendName: string): Promise<void> {
   for (let e = 0; e < Math.max(1, epochs); e++) {
     const perm = randperm(n, e);
     for (let i = 0; i + batch <= n && steps < maxBatches; i += batch, steps++) {
-      // A fresh batch tensor each step (the graph may keep the previous one alive until backward).
-      const xb = new Float32Array(batch * 784);
-      gatherBatch(images, 784, perm, i, batch, xb);
+      // The images stay uint8 in memory (47 MB, not 188); each batch becomes float32 pixels / 255.
+      const rows = perm.subarray(i, i + batch);
+      const xb = data.gatherBytes(images, 784, rows, { scale: 1 / 255 });
       const yb = new Int32Array(batch);
-      for (let r = 0; r < batch; r++) yb[r] = labels[perm[i + r]!]!;
-      const loss = F.crossEntropy(model.forward(new Tensor(xb, [batch, 784], 'float32')), new Tensor(yb, [batch], 'int32'));
+      for (let r = 0; r < batch; r++) yb[r] = labels[rows[r]!]!;
+      const loss = F.crossEntropy(model.forward(xb), new Tensor(yb, [batch], 'int32'));
       opt.zeroGrad();
       loss.backward();
       opt.step();
@@ -61,12 +61,11 @@ async function mlp(backendName: string): Promise<void> {
     const timg = test.images;
     const nt = test.n;
     const all = Int32Array.from({ length: nt }, (_, i) => i);
-    const chunk = new Float32Array(1000 * 784);
     let correct = 0;
     for (let s = 0; s < nt; s += 1000) {
       const cnt = Math.min(1000, nt - s);
-      gatherBatch(timg, 784, all, s, cnt, chunk);
-      const pred = noGrad(() => model.forward(new Tensor(chunk.subarray(0, cnt * 784), [cnt, 784], 'float32')).argmax(1));
+      const xs = data.gatherBytes(timg, 784, all.subarray(s, s + cnt), { scale: 1 / 255 });
+      const pred = noGrad(() => model.forward(xs).argmax(1));
       for (let i = 0; i < cnt; i++) if (pred.data[i] === test.labels[s + i]) correct++;
     }
     out.test_acc = correct / nt;

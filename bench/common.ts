@@ -73,12 +73,3 @@ export async function loadFashionTest(): Promise<{ images: Uint8Array; labels: I
   return { images: images.data, labels: Int32Array.from(labels.data), n: labels.dims[0]! };
 }
 
-/** Rows `idx[start .. start+count)` of uint8 images [n, dim] as float32 in [0, 1], written into `out`. */
-export function gatherBatch(images: Uint8Array, dim: number, idx: Int32Array, start: number, count: number, out: Float32Array): void {
-  const scale = 1 / 255;
-  for (let r = 0; r < count; r++) {
-    const src = idx[start + r]! * dim;
-    const dst = r * dim;
-    for (let j = 0; j < dim; j++) out[dst + j] = images[src + j]! * scale;
-  }
-}

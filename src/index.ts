@@ -34,6 +34,7 @@ export type { Backend } from './backend/types.js';
 export * as nn from './nn/index.js';
 export * as F from './nn/functional.js';
 export * as optim from './optim/index.js';
+export * as data from './data/index.js';
 export { ChainruleError, ShapeError, DTypeError, IndexError, AutogradError, ValueError } from './errors.js';
 
 import { autogradGrad } from './autograd/functional.js';

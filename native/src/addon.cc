@@ -183,6 +183,50 @@ napi_value AdamStepFn(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// gatherRowsU8(src: Uint8Array, rowLen, rows: Int32Array, scale, shift, out: Float32Array)
+// out row i = src row rows[i] · scale + shift. Every row index is checked here.
+napi_value GatherRowsU8(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  if (!getArgs(env, info, argv)) return nullptr;
+  napi_typedarray_type type;
+  size_t srcLen = 0, rowsLen = 0;
+  void* src = nullptr;
+  void* rows = nullptr;
+  napi_value ab;
+  size_t offset = 0;
+  if (napi_get_typedarray_info(env, argv[0], &type, &srcLen, &src, &ab, &offset) != napi_ok || type != napi_uint8_array) {
+    fail(env, "chainrule native: expected a Uint8Array");
+    return nullptr;
+  }
+  int64_t rowLen;
+  if (!getInt(env, argv[1], &rowLen)) return nullptr;
+  if (napi_get_typedarray_info(env, argv[2], &type, &rowsLen, &rows, &ab, &offset) != napi_ok || type != napi_int32_array) {
+    fail(env, "chainrule native: expected an Int32Array");
+    return nullptr;
+  }
+  double scale, shift;
+  if (napi_get_value_double(env, argv[3], &scale) != napi_ok || napi_get_value_double(env, argv[4], &shift) != napi_ok) {
+    fail(env, "chainrule native: expected a number");
+    return nullptr;
+  }
+  F32 out;
+  if (!getF32(env, argv[5], &out)) return nullptr;
+  if (rowLen < 0 || out.length < rowsLen * static_cast<size_t>(rowLen)) {
+    fail(env, "chainrule native: bad gatherRowsU8 sizes");
+    return nullptr;
+  }
+  const int* r = static_cast<const int*>(rows);
+  const int64_t srcRows = rowLen == 0 ? 0 : static_cast<int64_t>(srcLen) / rowLen;
+  for (size_t i = 0; i < rowsLen; ++i)
+    if (r[i] < 0 || r[i] >= srcRows) {
+      fail(env, "chainrule native: gatherRowsU8 row out of range");
+      return nullptr;
+    }
+  chainrule::gatherRowsU8(static_cast<const unsigned char*>(src), static_cast<long>(rowLen), r, static_cast<long>(rowsLen), scale,
+                          shift, out.data);
+  return nullptr;
+}
+
 napi_value MakeString(napi_env env, const char* s) {
   napi_value v;
   napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &v);
@@ -228,6 +272,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reduceSum", nullptr, ReduceSum, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adamStep", nullptr, AdamStepFn, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"gatherRowsU8", nullptr, GatherRowsU8, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setIsa", nullptr, SetIsa, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -187,6 +187,16 @@ void binary(int op, const float* a, long ra, int sa, const float* b, long rb, in
   });
 }
 
+namespace {
+CR_CLONES void bytesToFloat(const unsigned char* src, long n, double scale, double shift, float* out) {
+  for (long j = 0; j < n; ++j) out[j] = static_cast<float>(static_cast<double>(src[j]) * scale + shift);
+}
+}  // namespace
+
+void gatherRowsU8(const unsigned char* src, long rowLen, const int* rows, long count, double scale, double shift, float* out) {
+  for (long i = 0; i < count; ++i) bytesToFloat(src + static_cast<long>(rows[i]) * rowLen, rowLen, scale, shift, out + i * rowLen);
+}
+
 void reduceSum(const float* x, long outer, long size, long inner, float* out) {
   for (long o = 0; o < outer; ++o) {
     const float* base = x + o * size * inner;

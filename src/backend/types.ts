@@ -123,4 +123,11 @@ export interface Backend {
    * size), and the optimizer then runs its own loop. The reference backend has none.
    */
   adamStep?(args: AdamArgs): boolean;
+
+  /**
+   * Optional: out[i·rowLength + j] = src[rows[i]·rowLength + j]·scale + shift (in double,
+   * rounded once), e.g. uint8 pixels to a float batch. Rows are in range (the caller checked).
+   * Returns false when it cannot take the work; the caller then runs its own loop.
+   */
+  gatherRowsU8?(src: Uint8Array, rowLength: number, rows: Int32Array, scale: number, shift: number, out: Float32Array): boolean;
 }

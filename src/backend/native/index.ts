@@ -24,6 +24,7 @@ interface Addon {
     param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, maxExpAvgSq: Float32Array | null,
     beta1: number, beta2: number, eps: number, negStepSize: number, bias2Sqrt: number, l2: number, shrink: number, sign: number,
   ): void;
+  gatherRowsU8(src: Uint8Array, rowLength: number, rows: Int32Array, scale: number, shift: number, out: Float32Array): void;
   info(): { isa: string; bestIsa: string; threads: number };
   setIsa(isa: string): string;
   setThreads(n: number): void;
@@ -151,9 +152,16 @@ export function createNativeBackend(fallback: Backend, options: NativeBackendOpt
     return true;
   }
 
+  function gatherRowsU8(src: Uint8Array, rowLength: number, rows: Int32Array, scale: number, shift: number, out: Float32Array): boolean {
+    if (typeof addon!.gatherRowsU8 !== 'function') return false; // an addon built before this kernel existed
+    addon!.gatherRowsU8(src, rowLength, rows, scale, shift, out);
+    return true;
+  }
+
   return {
     name: `native-${info.isa}-${threads}t`,
     adamStep,
+    gatherRowsU8,
     gemm,
     unary,
     binary,
