@@ -5,11 +5,11 @@
  *   node bench/.build/out/prof.mjs [prof]        (STEPS=n, CHAINRULE_BACKEND=wasm|native|reference)
  * Kernel times are wall times of the calls; the rest of a step is JavaScript (graph, loss, optimizer).
  */
-import { F, manualSeed, nn, optim, Tensor, backend } from '../src/index.js';
+import { data, F, manualSeed, nn, optim, Tensor, backend } from '../src/index.js';
 const b = backend() as any;
 const stats = new Map<string, { n: number; t: number }>();
 const prof = process.argv[2] === 'prof';
-if (prof) for (const key of ['gemm', 'unary', 'binary', 'reduce', 'adamStep', 'compare']) {
+if (prof) for (const key of ['gemm', 'unary', 'binary', 'reduce', 'adamStep', 'compare', 'gatherRowsU8']) {
   const f = b[key];
   b[key] = (...args: any[]) => {
     const t0 = performance.now();
@@ -17,7 +17,7 @@ if (prof) for (const key of ['gemm', 'unary', 'binary', 'reduce', 'adamStep', 'c
     const dt = performance.now() - t0;
     let label = key;
     if (key === 'gemm') label += ` ${args[0].m}x${args[0].k}x${args[0].n} ${args[0].transA ? 'T' : 'N'}${args[0].transB ? 'T' : 'N'}${args[0].accumulate ? '+' : ''}`;
-    else if (key !== 'adamStep') label += ` ${args[0]} ${key === 'reduce' ? args[1].length : args[args.length - 2]?.length ?? args[2]?.length}`;
+    else if (key !== 'adamStep' && key !== 'gatherRowsU8') label += ` ${args[0]} ${key === 'reduce' ? args[1].length : args[args.length - 2]?.length ?? args[2]?.length}`;
     const s = stats.get(label) ?? { n: 0, t: 0 };
     s.n++; s.t += dt; stats.set(label, s);
     return r;
@@ -26,13 +26,17 @@ if (prof) for (const key of ['gemm', 'unary', 'binary', 'reduce', 'adamStep', 'c
 manualSeed(0);
 const model = new nn.Sequential(new nn.Linear(784, 256), new nn.ReLU(), new nn.Linear(256, 128), new nn.ReLU(), new nn.Linear(128, 10));
 const opt = new optim.Adam(model.parameters(), { lr: 1e-3 });
-const xb = Float32Array.from({ length: 128 * 784 }, () => Math.random());
+// Batches drawn as the MLP benchmark draws them: 128 random rows of 60,000 uint8 images.
+const images = Uint8Array.from({ length: 60000 * 784 }, (_, i) => (i * 2654435761) >>> 24);
+const order = Int32Array.from({ length: 60000 }, (_, i) => (i * 7919) % 60000);
 const yb = Int32Array.from({ length: 128 }, (_, i) => i % 10);
 const steps = Number(process.env.STEPS ?? 400);
 let t0 = 0;
 for (let s = 0; s < steps + 50; s++) {
   if (s === 50) { t0 = performance.now(); stats.clear(); }
-  const loss = F.crossEntropy(model.forward(new Tensor(xb.slice(), [128, 784], 'float32')), new Tensor(yb, [128], 'int32'));
+  const start = (s * 128) % (60000 - 128);
+  const xb = data.gatherBytes(images, 784, order.subarray(start, start + 128), { scale: 1 / 255 });
+  const loss = F.crossEntropy(model.forward(xb), new Tensor(yb, [128], 'int32'));
   opt.zeroGrad();
   loss.backward();
   opt.step();

@@ -223,7 +223,7 @@ napi_value GatherRowsU8(napi_env env, napi_callback_info info) {
       return nullptr;
     }
   chainrule::gatherRowsU8(static_cast<const unsigned char*>(src), static_cast<long>(rowLen), r, static_cast<long>(rowsLen), scale,
-                          shift, out.data);
+                          shift, out.data, chainrule::ThreadPool::instance().threads());
   return nullptr;
 }
 

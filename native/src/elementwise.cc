@@ -193,8 +193,15 @@ CR_CLONES void bytesToFloat(const unsigned char* src, long n, double scale, doub
 }
 }  // namespace
 
-void gatherRowsU8(const unsigned char* src, long rowLen, const int* rows, long count, double scale, double shift, float* out) {
-  for (long i = 0; i < count; ++i) bytesToFloat(src + static_cast<long>(rows[i]) * rowLen, rowLen, scale, shift, out + i * rowLen);
+void gatherRowsU8(const unsigned char* src, long rowLen, const int* rows, long count, double scale, double shift, float* out,
+                  int threads) {
+  // Random rows of a large array: bound by memory latency, so a second thread (more misses in
+  // flight) pays from a few tens of kilobytes.
+  const int parts = static_cast<int>(std::max(1L, std::min<long>(threads, count * rowLen / (1L << 15))));
+  ThreadPool::instance().run(parts, [&](int t, int nt) {
+    const long i0 = count * t / nt, i1 = count * (t + 1) / nt;
+    for (long i = i0; i < i1; ++i) bytesToFloat(src + static_cast<long>(rows[i]) * rowLen, rowLen, scale, shift, out + i * rowLen);
+  });
 }
 
 void reduceSum(const float* x, long outer, long size, long inner, float* out) {

@@ -19,7 +19,8 @@ void binary(int op, const float* a, long ra, int sa, const float* b, long rb, in
  * out[i·rowLen + j] = float(src[rows[i]·rowLen + j]·scale + shift), the arithmetic in double
  * (as the JavaScript fallback does, so both give the same floats). Rows must be in range.
  */
-void gatherRowsU8(const unsigned char* src, long rowLen, const int* rows, long count, double scale, double shift, float* out);
+void gatherRowsU8(const unsigned char* src, long rowLen, const int* rows, long count, double scale, double shift, float* out,
+                  int threads);
 
 /** Sum over the middle axis of [outer, size, inner], accumulated in double. */
 void reduceSum(const float* x, long outer, long size, long inner, float* out);
