@@ -45,6 +45,17 @@ export function runBackward(roots: readonly Tensor[], rootGrads: readonly Tensor
 
 let epochCounter = 0;
 let depth = 0;
+/** The running walk's ownership tracker (outermost, first-order walks only). */
+let activeOwnership: Ownership | null = null;
+
+/**
+ * @internal For backward rules: true when the gradient a rule was handed is held by nothing
+ * but the node now running (made during this walk by built-in rules, seen by no user code, in
+ * no other slot), so the rule may overwrite it in place instead of allocating its result.
+ */
+export function gradIsExclusive(g: Tensor): boolean {
+  return activeOwnership !== null && activeOwnership.owns(g);
+}
 
 /**
  * Which gradient buffers a leaf may take into .grad without copying. A buffer qualifies when
@@ -117,6 +128,8 @@ function walk(
   const overwritten: [Node, number, number][] | null = depth > 0 ? [] : null;
   const own = !createGraph && !inputs && depth === 0 ? new Ownership() : null;
   const prevWatcher = own ? noteAllocations(own) : null;
+  const prevActive = activeOwnership;
+  activeOwnership = own; // null in nested and recorded walks: no rule writes in place there
   depth++;
   const nodes: Node[] = [];
   const deps: number[] = [];
@@ -278,6 +291,7 @@ function walk(
   } finally {
     depth--;
     if (own) noteAllocations(prevWatcher);
+    activeOwnership = prevActive;
     if (overwritten) for (const [n, e, s] of overwritten) {
       n.walkEpoch = e;
       n.walkSlot = s;

@@ -2,6 +2,9 @@ import type { FloatArray } from '../backend/types.js';
 import { allocate } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import { binaryK } from './kernels.js';
+import { gradIsExclusive } from '../autograd/engine.js';
+import { backendFor } from '../backend/index.js';
+import { contiguousStrides, sameShape } from '../tensor/shape.js';
 
 /**
  * One-pass kernels for the commonest first-order backward formulas. A rule uses them when
@@ -11,8 +14,16 @@ import { binaryK } from './kernels.js';
  */
 export type ActivationGrad = 'sigmoid' | 'tanh' | 'relu';
 
-/** g · f′ from the saved output y, one backend kernel: σ: y(1−y); tanh: 1−y²; relu: [y > 0]. */
+/**
+ * g · f′ from the saved output y, one backend kernel: σ: y(1−y); tanh: 1−y²; relu: [y > 0].
+ * Written over g itself when the engine says nothing else holds it (see gradIsExclusive).
+ */
 export function activationGradK(kind: ActivationGrad, g: Tensor, y: Tensor): Tensor {
+  if (gradIsExclusive(g) && sameShape(g.shape, y.shape) && g.dtype === y.dtype) {
+    const strides = contiguousStrides(g.shape);
+    backendFor(g.data.length).binary(GRAD_KERNEL[kind], g.data, strides, y.data, strides, g.data, g.shape);
+    return new Tensor(g.data, g.shape, g.dtype);
+  }
   return binaryK(GRAD_KERNEL[kind], `${kind} backward`, g, y);
 }
 

@@ -5,7 +5,8 @@ import { allocateUninit } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { cast, gt, matmulT, mul, sub, sum } from '../functional.js';
 import { softmax } from '../activations.js';
-import { binaryK, matmulK, reduceK } from '../kernels.js';
+import { matmulK, reduceK } from '../kernels.js';
+import { activationGradK } from '../fast-grad.js';
 import type { OpAttrs, OpRule } from '../registry.js';
 
 type Rules<K extends keyof OpAttrs> = { [P in K]: OpRule<OpAttrs[P]> };
@@ -56,7 +57,7 @@ function linearRule(relu: boolean): OpRule<{}> {
       // Through the ReLU first (gradient 0 where the output is not positive, as PyTorch).
       let g = gy;
       if (y !== undefined) {
-        g = isGradEnabled() ? mul(gy, cast(gt(y.detach(), 0), gy.dtype)) : binaryK('reluGrad', 'linearRelu backward', gy, y);
+        g = isGradEnabled() ? mul(gy, cast(gt(y.detach(), 0), gy.dtype)) : activationGradK('relu', gy, y);
       }
       if (isGradEnabled()) {
         return [
