@@ -3,7 +3,7 @@
  * real Fashion-MNIST): first steps, median, p90, max, and the phases of fast and slow steps.
  * A training step's tail (steps at twice the median) shows up here and not in an average.
  *   npx esbuild bench/step_times.ts --bundle --platform=node --format=esm --outfile=bench/.build/out/step_times.mjs
- *   node bench/.build/out/step_times.mjs
+ *   node bench/.build/out/step_times.mjs        (SLOW_INDICES=1 also lists which steps were slow)
  */
 import { data, F, manualSeed, nn, optim, Tensor } from '../src/index.js';
 import { loadFashionTrain } from './common.js';
@@ -45,3 +45,4 @@ for (const [label, pick] of [['fast', (t: number) => t < 1.3 * med], ['slow', (t
   const avg = [0, 1, 2, 3, 4].map((k) => sel.reduce((a, p) => a + p[k]!, 0) / Math.max(1, sel.length) * 1000);
   console.log(`${label} (${sel.length}): gather ${avg[0]!.toFixed(0)} fwd ${avg[1]!.toFixed(0)} loss ${avg[2]!.toFixed(0)} bwd ${avg[3]!.toFixed(0)} step ${avg[4]!.toFixed(0)} µs`);
 }
+if (process.env.SLOW_INDICES) console.log('slow steps:', times.map((t, i) => (t >= 1.6 * med ? i : -1)).filter((i) => i >= 0).join(' '));
