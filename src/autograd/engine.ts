@@ -45,6 +45,8 @@ export function runBackward(roots: readonly Tensor[], rootGrads: readonly Tensor
 
 let epochCounter = 0;
 let depth = 0;
+/** Only outermost walks track ownership, so one tracker, reset per walk, serves them all. */
+let sharedOwnership: Ownership;
 /** The running walk's ownership tracker (outermost, first-order walks only). */
 let activeOwnership: Ownership | null = null;
 
@@ -69,6 +71,13 @@ class Ownership implements AllocationWatcher {
   private born: WeakSet<ArrayBuffer> | null = null;
   private live: Map<ArrayBufferLike, number> | null = null;
   private exposed: WeakSet<ArrayBufferLike> | null = null;
+  /** Forget everything: one instance serves every outermost walk. */
+  reset(): this {
+    this.born = null;
+    this.live = null;
+    this.exposed = null;
+    return this;
+  }
   // Only gradients of POOL_MIN_BYTES or more are tracked; smaller ones are copied and never
   // recycled. (Checked on byteLength: reading .buffer of a small on-heap array is costly.) No
   // built-in rule returns a sub-range view of a gradient, so a small gradient cannot share a
@@ -113,6 +122,8 @@ class Ownership implements AllocationWatcher {
   }
 }
 
+sharedOwnership = new Ownership();
+
 function walk(
   roots: readonly Tensor[],
   rootGrads: readonly Tensor[],
@@ -126,7 +137,7 @@ function walk(
   // the slots it overwrites and restores them when it ends, so the outer walk is unaffected.
   const epoch = ++epochCounter;
   const overwritten: [Node, number, number][] | null = depth > 0 ? [] : null;
-  const own = !createGraph && !inputs && depth === 0 ? new Ownership() : null;
+  const own = !createGraph && !inputs && depth === 0 ? sharedOwnership.reset() : null;
   const prevWatcher = own ? noteAllocations(own) : null;
   const prevActive = activeOwnership;
   activeOwnership = own; // null in nested and recorded walks: no rule writes in place there
@@ -290,7 +301,10 @@ function walk(
     return captured;
   } finally {
     depth--;
-    if (own) noteAllocations(prevWatcher);
+    if (own) {
+      noteAllocations(prevWatcher);
+      own.reset(); // let go of the buffers it noted
+    }
     activeOwnership = prevActive;
     if (overwritten) for (const [n, e, s] of overwritten) {
       n.walkEpoch = e;

@@ -19,6 +19,17 @@ export type ActivationGrad = 'sigmoid' | 'tanh' | 'relu';
  * Written over g itself when the engine says nothing else holds it (see gradIsExclusive).
  */
 export function activationGradK(kind: ActivationGrad, g: Tensor, y: Tensor): Tensor {
+  const n = g.data.length;
+  if (n < SMALL && g.dtype === y.dtype && n === y.data.length) {
+    // Tiny tensors (a few-neuron network): a plain loop beats any kernel dispatch.
+    const out = allocate(g.dtype, n) as FloatArray;
+    const gd = g.data as FloatArray;
+    const yd = y.data as FloatArray;
+    if (kind === 'sigmoid') for (let i = 0; i < n; i++) out[i] = gd[i]! * (yd[i]! * (1 - yd[i]!));
+    else if (kind === 'tanh') for (let i = 0; i < n; i++) out[i] = gd[i]! * (1 - yd[i]! * yd[i]!);
+    else for (let i = 0; i < n; i++) out[i] = yd[i]! > 0 ? gd[i]! : 0;
+    return new Tensor(out, g.shape, g.dtype);
+  }
   if (gradIsExclusive(g) && sameShape(g.shape, y.shape) && g.dtype === y.dtype) {
     const strides = contiguousStrides(g.shape);
     backendFor(g.data.length).binary(GRAD_KERNEL[kind], g.data, strides, y.data, strides, g.data, g.shape);
@@ -28,6 +39,8 @@ export function activationGradK(kind: ActivationGrad, g: Tensor, y: Tensor): Ten
 }
 
 const GRAD_KERNEL = { sigmoid: 'sigmoidGrad', tanh: 'tanhGrad', relu: 'reluGrad' } as const;
+/** Below this many elements the formula runs as a loop right here (as the backends' small-size routing). */
+const SMALL = 256;
 
 /** g · p·x^(p−1), in one pass (x² is the squared error of every MSE loss). */
 export function powGradK(g: Tensor, x: Tensor, p: number): Tensor {
