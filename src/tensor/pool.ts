@@ -19,6 +19,8 @@ let pooledBytes = 0;
 
 /** Offer the whole buffer behind `a` for reuse. The caller guarantees nothing refers to it. */
 export function recycleBuffer(a: ArrayBufferView): void {
+  // byteLength first: reading .buffer of a small on-heap typed array makes V8 materialise it.
+  if (a.byteLength < POOL_MIN_BYTES) return;
   const b = a.buffer;
   if (!(b instanceof ArrayBuffer) || inPool.has(b)) return;
   const bytes = b.byteLength;
