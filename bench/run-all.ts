@@ -37,6 +37,26 @@ function run(cmd: string[], env: NodeJS.ProcessEnv = process.env): Result | null
   return JSON.parse(line) as Result;
 }
 
+/**
+ * The shared machine swings by ±20% from one process to the next (another tenant, a thread the
+ * OS parks), which decides a ratio of two single runs. So the MLP and matmul rows of every
+ * system run REPEATS times in turn (round-robin, so a slow minute hits all of them) and keep
+ * their best, listing every run; the XOR rows are medians of thousands of steps already.
+ */
+const REPEATS = quick ? 1 : 3;
+function best(results: (Result | null)[], score: (r: Result) => number): Result | null {
+  const ok = results.filter((r): r is Result => r !== null);
+  if (ok.length === 0) return null;
+  const top = ok.reduce((a, b) => (score(b) > score(a) ? b : a));
+  return ok.length > 1 ? { ...top, runs: ok.map(score) } : top;
+}
+/** Each job REPEATS times, interleaved; the best of each by `score`. */
+function roundRobin(jobs: (() => Result | null)[], score: (r: Result) => number): (Result | null)[] {
+  const all: (Result | null)[][] = jobs.map(() => []);
+  for (let k = 0; k < REPEATS; k++) jobs.forEach((job, i) => all[i]!.push(job()));
+  return all.map((rs) => best(rs, score));
+}
+
 const hasTorch = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
 // OpenBLAS falls back to AVX2 kernels when these are set; unset them for PyTorch only.
 const torchEnv = { ...process.env };
@@ -63,14 +83,31 @@ for (const b of ['cpu', 'wasm']) add(run([...tsx, 'bench/tfjs_bench.ts', 'xor', 
 if (hasTorch) add(run(['/usr/bin/python3', 'bench/torch_bench.py', 'xor'], torchEnv), 'pytorch');
 
 process.stderr.write('Fashion-MNIST MLP 784-256-128-10, Adam, batch 128\n');
-for (const b of backends) add(run([...chainrule, 'mlp', '--backend', b, '--batches', b === 'reference' ? '20' : batches]));
-add(run([...tsx, 'bench/tfjs_bench.ts', 'mlp', 'wasm', quick ? '20' : '60']));
-add(run([...tsx, 'bench/tfjs_bench.ts', 'mlp', 'cpu', '5']));
-if (hasTorch) {
-  add(run(['/usr/bin/python3', 'bench/torch_bench.py', 'mlp', '--threads', '1'], torchThreads(1)), 'pytorch-1thread-everywhere');
-  add(run(['/usr/bin/python3', 'bench/torch_bench.py', 'mlp', '--threads', '1'], torchEnv), 'pytorch-torch1-openblas2');
-  add(run(['/usr/bin/python3', 'bench/torch_bench.py', 'mlp', '--threads', '2'], torchThreads(2)), 'pytorch-2threads-everywhere');
-  add(run(['/usr/bin/python3', 'bench/torch_bench.py', 'mlp'], torchEnv), 'pytorch-default');
+add(run([...chainrule, 'mlp', '--backend', 'reference', '--batches', '20']));
+{
+  const labelled = (cmd: string[], env: NodeJS.ProcessEnv, label: string) => () => {
+    const r = run(cmd, env);
+    return r ? { ...r, system: label } : null;
+  };
+  const jobs: [string, () => Result | null][] = [
+    ['chainrule-wasm', () => run([...chainrule, 'mlp', '--backend', 'wasm', '--batches', batches])],
+    ['chainrule-native', () => run([...chainrule, 'mlp', '--backend', 'native', '--batches', batches])],
+  ];
+  if (hasTorch) {
+    const torchMlp = (args: string[]) => ['/usr/bin/python3', 'bench/torch_bench.py', 'mlp', ...args];
+    jobs.push(
+      ['pytorch-1thread-everywhere', labelled(torchMlp(['--threads', '1']), torchThreads(1), 'pytorch-1thread-everywhere')],
+      ['pytorch-torch1-openblas2', labelled(torchMlp(['--threads', '1']), torchEnv, 'pytorch-torch1-openblas2')],
+      ['pytorch-2threads-everywhere', labelled(torchMlp(['--threads', '2']), torchThreads(2), 'pytorch-2threads-everywhere')],
+      ['pytorch-default', labelled(torchMlp([]), torchEnv, 'pytorch-default')],
+    );
+  }
+  const bests = roundRobin(jobs.map(([, j]) => j), (r) => r.samples_per_s as number);
+  bests.slice(0, 2).forEach((r) => add(r));
+  // TF.js is far slower: one run each, fewer batches.
+  add(run([...tsx, 'bench/tfjs_bench.ts', 'mlp', 'wasm', quick ? '20' : '60']));
+  add(run([...tsx, 'bench/tfjs_bench.ts', 'mlp', 'cpu', '5']));
+  bests.slice(2).forEach((r) => add(r));
 }
 
 process.stderr.write('MLP samples/s by batch size (native / default backend)\n');
@@ -80,18 +117,30 @@ for (const bs of ['32', '128', '512']) {
 }
 
 process.stderr.write('fp32 matmul GFLOP/s\n');
-for (const b of backends) add(run([...chainrule, 'matmul', '--backend', b]));
-for (const b of ['cpu', 'wasm']) add(run([...tsx, 'bench/tfjs_bench.ts', 'matmul', b]));
-if (hasTorch) {
-  add(run(['/usr/bin/python3', 'bench/torch_bench.py', 'matmul', '--threads', '1'], torchThreads(1)), 'pytorch-openblas-1thread');
-  add(run(['/usr/bin/python3', 'bench/torch_bench.py', 'matmul', '--threads', '2'], torchThreads(2)), 'pytorch-openblas-2threads');
-}
-// numpy's OpenBLAS (AVX-512 kernels): the BLAS peak the native path is measured against.
-for (const threads of ['1', '2']) {
-  const r = spawnSync('/usr/bin/python3', ['bench/matmul_numpy.py', threads, '128', '256', '512', '1024'], { encoding: 'utf8', env: torchEnv });
-  const gflops: Record<number, number> = {};
-  for (const m of (r.stdout ?? '').matchAll(/n=(\d+) gflops=([\d.]+)/g)) gflops[Number(m[1])] = Number(m[2]);
-  if (Object.keys(gflops).length) add({ work: 'matmul', system: `numpy-openblas-${threads}thread${threads === '1' ? '' : 's'}`, gflops });
+add(run([...chainrule, 'matmul', '--backend', 'reference']));
+{
+  // numpy's OpenBLAS (AVX-512 kernels): the BLAS peak the native path is measured against.
+  const numpy = (threads: string) => (): Result | null => {
+    const r = spawnSync('/usr/bin/python3', ['bench/matmul_numpy.py', threads, '128', '256', '512', '1024'], { encoding: 'utf8', env: torchEnv });
+    const gflops: Record<number, number> = {};
+    for (const m of (r.stdout ?? '').matchAll(/n=(\d+) gflops=([\d.]+)/g)) gflops[Number(m[1])] = Number(m[2]);
+    return Object.keys(gflops).length ? { work: 'matmul', system: `numpy-openblas-${threads}thread${threads === '1' ? '' : 's'}`, gflops } : null;
+  };
+  const torchMm = (threads: number, label: string) => (): Result | null => {
+    const r = run(['/usr/bin/python3', 'bench/torch_bench.py', 'matmul', '--threads', String(threads)], torchThreads(threads));
+    return r ? { ...r, system: label } : null;
+  };
+  const jobs: (() => Result | null)[] = [
+    () => run([...chainrule, 'matmul', '--backend', 'wasm']),
+    () => run([...chainrule, 'matmul', '--backend', 'native']),
+    () => run([...tsx, 'bench/tfjs_bench.ts', 'matmul', 'wasm']),
+  ];
+  if (hasTorch) jobs.push(torchMm(1, 'pytorch-openblas-1thread'), torchMm(2, 'pytorch-openblas-2threads'), numpy('1'), numpy('2'));
+  // Best by the n = 1024 figure (the acceptance size); the row keeps that run's figures.
+  const bests = roundRobin(jobs, (r) => (r.gflops as Record<string, number>)['1024'] ?? 0);
+  bests.slice(0, 3).forEach((r) => add(r));
+  add(run([...tsx, 'bench/tfjs_bench.ts', 'matmul', 'cpu']));
+  bests.slice(3).forEach((r) => add(r));
 }
 
 // ---- table -------------------------------------------------------------------------------
@@ -108,7 +157,8 @@ const table = (title: string, work: string, metric: string, unit: string, higher
   for (const r of rows) {
     const v = r[metric] as number;
     const ratio = higherBetter ? v / (best[metric] as number) : (best[metric] as number) / v;
-    const extra = r.peak_rss_mb ? ` (peak RSS ${fmt(r.peak_rss_mb as number)} MB)` : '';
+    const runs = Array.isArray(r.runs) ? `, best of ${(r.runs as number[]).map(fmt).join(' / ')}` : '';
+    const extra = r.peak_rss_mb ? ` (peak RSS ${fmt(r.peak_rss_mb as number)} MB${runs})` : runs ? ` (${runs.slice(2)})` : '';
     lines.push(`| ${r.system} | ${fmt(v)}${extra} | ${ratio.toFixed(2)}× |`);
   }
   lines.push('');
@@ -122,7 +172,8 @@ if (mm.length) {
   lines.push('### fp32 matmul, GFLOP/s by n (how time grows with matrix size)', '', `| system | ${sizes.map((n) => `n=${n}`).join(' | ')} |`, `|---|${sizes.map(() => '---').join('|')}|`);
   for (const r of mm) {
     const g = r.gflops as Record<string, number>;
-    lines.push(`| ${r.system} | ${sizes.map((n) => (g[n] ? fmt(g[n]) : '–')).join(' | ')} |`);
+    const runs = Array.isArray(r.runs) ? ` (n=1024 best of ${(r.runs as number[]).map(fmt).join(' / ')})` : '';
+    lines.push(`| ${r.system}${runs} | ${sizes.map((n) => (g[n] ? fmt(g[n]) : '–')).join(' | ')} |`);
   }
   lines.push('');
 }
@@ -133,6 +184,7 @@ const header = [
   '',
   `Latest \`npm run bench\` on ${os.cpus().length} × ${cpu}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}.`,
   'Each row ran in its own process in the same run; compare ratios within one run (the machine is shared and noisy).',
+  `Best of ${REPEATS} runs, taken in turn, every run listed: the MLP rows of chainrule (wasm, native) and PyTorch, and the matmul rows but chainrule-reference and tfjs-cpu.`,
   `Load average at the end of the run: ${load} (at the start: ${startLoad}).`,
   `PyTorch: Debian python3-torch ${hasTorch ? execFileSync('/usr/bin/python3', ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }).trim() : '(not installed)'} with OpenBLAS (OPENBLAS_CORETYPE unset).`,
   '',
