@@ -14,6 +14,20 @@ const N = 5000;
 const big = (v: (i: number) => number, requiresGrad = true) =>
   requiresGrad ? tensor(Float32Array.from({ length: N }, (_, i) => v(i)), f32) : tensor(Float32Array.from({ length: N }, (_, i) => v(i)));
 
+/** A custom Function whose backward keeps (in `kept`) the gradient it returns: user code holding it. */
+function keepingFunction() {
+  return class Keep extends Function {
+    static kept: Tensor | null = null;
+    static override forward(_ctx: FunctionCtx, x: Tensor): Tensor {
+      return x.mul(2);
+    }
+    static override backward(_ctx: FunctionCtx, g: Tensor): Tensor {
+      Keep.kept = g.mul(2);
+      return Keep.kept;
+    }
+  };
+}
+
 describe('gradient buffers handed to leaves', () => {
   it('big tensors: add passes one gradient to both leaves, each .grad gets its own buffer', () => {
     const a = big((i) => i);
@@ -49,21 +63,12 @@ describe('gradient buffers handed to leaves', () => {
   });
 
   it('big tensors: a custom Function that keeps the gradient it returns does not lend it', () => {
-    let kept: Tensor | null = null;
-    class Keep extends Function {
-      static override forward(_ctx: FunctionCtx, x: Tensor): Tensor {
-        return x.mul(2);
-      }
-      static override backward(_ctx: FunctionCtx, g: Tensor): Tensor {
-        kept = g.mul(2);
-        return kept;
-      }
-    }
+    const Keep = keepingFunction();
     const x = big((i) => i);
     Keep.apply(x).sum().backward();
     x.grad!.data.fill(0);
     big((i) => i).exp();
-    expect(kept!.data[123]).toBe(2);
+    expect(Keep.kept!.data[123]).toBe(2);
   });
 
   it('big tensors: the leaf takes the buffer when nothing else holds it (no copy)', () => {
@@ -130,20 +135,11 @@ describe('gradient buffers handed to leaves', () => {
   });
 
   it('a custom Function that keeps its returned gradient does not lend it to a leaf', () => {
-    let kept: Tensor | null = null;
-    class Keep extends Function {
-      static override forward(_ctx: FunctionCtx, x: Tensor): Tensor {
-        return x.mul(2);
-      }
-      static override backward(_ctx: FunctionCtx, g: Tensor): Tensor {
-        kept = g.mul(2);
-        return kept;
-      }
-    }
+    const Keep = keepingFunction();
     const x = tensor([1, 2], f32);
     Keep.apply(x).sum().backward();
     x.grad!.data.fill(0);
-    expect(kept!.tolist()).toEqual([2, 2]);
+    expect(Keep.kept!.tolist()).toEqual([2, 2]);
   });
 
   it('the gradient passed to backward() stays the caller’s', () => {
