@@ -38,10 +38,12 @@ async function mlp(backendName: string): Promise<void> {
   const maxBatches = epochs > 0 ? Infinity : Number(values.batches ?? 100);
   let samples = 0;
   let steps = 0;
+  const stepMs: number[] = [];
   const t0 = performance.now();
   for (let e = 0; e < Math.max(1, epochs); e++) {
     const perm = randperm(n, e);
     for (let i = 0; i + batch <= n && steps < maxBatches; i += batch, steps++) {
+      const ts = performance.now();
       // The images stay uint8 in memory (47 MB, not 188); each batch becomes float32 pixels / 255.
       const rows = perm.subarray(i, i + batch);
       const xb = data.gatherBytes(images, 784, rows, { scale: 1 / 255 });
@@ -52,10 +54,15 @@ async function mlp(backendName: string): Promise<void> {
       loss.backward();
       opt.step();
       samples += batch;
+      stepMs.push(performance.now() - ts);
     }
   }
   const dt = (performance.now() - t0) / 1000;
-  const out: Record<string, unknown> = { work: 'mlp', system: `chainrule-${backendName}`, batch, samples_per_s: samples / dt, peak_rss_mb: peakRssMb() };
+  stepMs.sort((p, q) => p - q);
+  const out: Record<string, unknown> = {
+    work: 'mlp', system: `chainrule-${backendName}`, batch, samples_per_s: samples / dt, peak_rss_mb: peakRssMb(),
+    median_step_ms: stepMs[stepMs.length >> 1], p90_step_ms: stepMs[Math.floor(stepMs.length * 0.9)],
+  };
   if (epochs > 0) {
     const test = await loadFashionTest();
     const timg = test.images;

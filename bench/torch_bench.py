@@ -30,21 +30,27 @@ def mlp(args):
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     n = xtr.shape[0]
     samples = 0
+    steps = []
     t0 = time.perf_counter()
     for epoch in range(args.epochs):
         perm = torch.randperm(n)
         for i in range(0, n, 128):
+            ts = time.perf_counter()
             idx = perm[i:i + 128]
             loss = torch.nn.functional.cross_entropy(model(xtr[idx]), ytr[idx])
             opt.zero_grad()
             loss.backward()
             opt.step()
             samples += idx.shape[0]
+            if idx.shape[0] == 128:
+                steps.append(time.perf_counter() - ts)
     dt = time.perf_counter() - t0
+    steps.sort()
     with torch.no_grad():
         acc = (model(xte).argmax(1) == yte).float().mean().item()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({'work': 'mlp', 'threads': torch.get_num_threads(), 'samples_per_s': samples / dt, 'test_acc': acc, 'peak_rss_mb': rss, 'epochs': args.epochs}))
+    print(json.dumps({'work': 'mlp', 'threads': torch.get_num_threads(), 'samples_per_s': samples / dt, 'test_acc': acc, 'peak_rss_mb': rss, 'epochs': args.epochs,
+                      'median_step_ms': steps[len(steps) // 2] * 1000, 'p90_step_ms': steps[int(len(steps) * 0.9)] * 1000}))
 
 
 def xor(args):
