@@ -1,6 +1,6 @@
 import type { AdamArgs, Backend, BinaryKernel, FloatArray, GemmArgs, ReduceKernel, TypedArray, UnaryKernel } from '../types.js';
 import { nodeBuiltin } from '../wasm/loader.js';
-import { BINARY_CODES, UNARY_CODES, collapseDims, forEachOuterBlock } from '../wasm/ops.js';
+import { BINARY_CODES, UNARY_CODES, forEachOuterBlock, rowBlocks } from '../wasm/ops.js';
 
 /**
  * The optional N-API addon (native/, built at install time where a compiler exists): AVX-512 /
@@ -127,16 +127,10 @@ export function createNativeBackend(fallback: Backend, options: NativeBackendOpt
     if (code === undefined || !isF32(a) || !isF32(b) || !isF32(out) || n < t.binary || n === 0) {
       return fallback.binary(op, a, aStrides, b, bStrides, out, outShape);
     }
-    const c = collapseDims(outShape, aStrides, bStrides);
-    const nd = c.shape.length;
-    const sa = nd ? c.aStrides[nd - 1]! : 0;
-    const sb = nd ? c.bStrides[nd - 1]! : 0;
-    if ((sa !== 0 && sa !== 1) || (sb !== 0 && sb !== 1)) return fallback.binary(op, a, aStrides, b, bStrides, out, outShape);
-    const rows = nd >= 2 ? c.shape[nd - 2]! : 1;
-    const cols = nd >= 1 ? c.shape[nd - 1]! : 1;
-    const ra = nd >= 2 ? c.aStrides[nd - 2]! : 0;
-    const rb = nd >= 2 ? c.bStrides[nd - 2]! : 0;
-    forEachOuterBlock(c, (ao, bo, oo) => addon!.binary(code, a, ao, ra, sa, b, bo, rb, sb, out, oo, rows, cols, threads));
+    const plan = rowBlocks(outShape, aStrides, bStrides);
+    if (plan === null) return fallback.binary(op, a, aStrides, b, bStrides, out, outShape);
+    const { rows, cols, ra, sa, rb, sb } = plan;
+    forEachOuterBlock(plan.c, (ao, bo, oo) => addon!.binary(code, a, ao, ra, sa, b, bo, rb, sb, out, oo, rows, cols, threads));
   }
 
   function reduce(op: ReduceKernel, x: TypedArray, outer: number, size: number, inner: number, out: TypedArray): void {

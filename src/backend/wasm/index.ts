@@ -1,6 +1,6 @@
 import type { AdamArgs, Backend, BinaryKernel, CompareKernel, FloatArray, GemmArgs, ReduceKernel, TypedArray, UnaryKernel } from '../types.js';
 import { loadKernels, loadKernelsSync, readEnv, type LoadedKernels } from './loader.js';
-import { BINARY_CODES, UNARY_CODES, collapseDims, forEachOuterBlock } from './ops.js';
+import { BINARY_CODES, UNARY_CODES, forEachOuterBlock, rowBlocks } from './ops.js';
 import { CTRL_INTS, GemmWorkers } from './threads.js';
 
 /**
@@ -192,14 +192,10 @@ function build(fallback: Backend, k: LoadedKernels, threads: number, useThreshol
     if (code === undefined || !isF32(a) || !isF32(b) || !isF32(out) || n < t.binary) {
       return fallback.binary(op, a, aStrides, b, bStrides, out, outShape);
     }
-    const c = collapseDims(outShape, aStrides, bStrides);
-    const nd = c.shape.length;
-    const innerA = nd ? c.aStrides[nd - 1]! : 0;
-    const innerB = nd ? c.bStrides[nd - 1]! : 0;
-    if (n === 0 || innerA > 1 || innerB > 1 || innerA < 0 || innerB < 0) {
-      return fallback.binary(op, a, aStrides, b, bStrides, out, outShape);
-    }
-    if (nd === 1 && innerA === 1 && innerB === 1) {
+    const plan = n === 0 ? null : rowBlocks(outShape, aStrides, bStrides);
+    if (plan === null) return fallback.binary(op, a, aStrides, b, bStrides, out, outShape);
+    const { rows, cols, ra, sa, rb, sb } = plan;
+    if (plan.c.shape.length === 1 && sa === 1 && sb === 1) {
       // Same shape: stream in chunks, a and b side by side.
       const pa = arena.reserve(2 * Math.min(n, CHUNK));
       const pb = pa + Math.min(n, CHUNK) * 4;
@@ -220,12 +216,8 @@ function build(fallback: Backend, k: LoadedKernels, threads: number, useThreshol
     const f32 = arena.f32;
     f32.set(a, pa >> 2);
     f32.set(b, pb >> 2);
-    const rows = nd >= 2 ? c.shape[nd - 2]! : 1;
-    const cols = nd >= 1 ? c.shape[nd - 1]! : 1;
-    const ra = nd >= 2 ? c.aStrides[nd - 2]! : 0;
-    const rb = nd >= 2 ? c.bStrides[nd - 2]! : 0;
-    forEachOuterBlock(c, (ao, bo, oo) => {
-      wx.binary(code, pa + ao * 4, ra, innerA, pb + bo * 4, rb, innerB, po + oo * 4, rows, cols);
+    forEachOuterBlock(plan.c, (ao, bo, oo) => {
+      wx.binary(code, pa + ao * 4, ra, sa, pb + bo * 4, rb, sb, po + oo * 4, rows, cols);
     });
     out.set(f32.subarray(po >> 2, (po >> 2) + n));
   }

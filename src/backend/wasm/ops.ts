@@ -42,6 +42,38 @@ export function collapseDims(outShape: readonly number[], aStrides: readonly num
 }
 
 /**
+ * How a broadcast binary op runs as rows × cols blocks (the kernels' addressing): each operand
+ * steps sa / sb ∈ {0, 1} along a row and ra / rb from row to row; the leading dims are walked by
+ * forEachOuterBlock(c, …). Null when an operand is not contiguous along the last dim.
+ */
+export interface RowBlocks {
+  c: Collapsed;
+  rows: number;
+  cols: number;
+  ra: number;
+  sa: number;
+  rb: number;
+  sb: number;
+}
+
+export function rowBlocks(outShape: readonly number[], aStrides: readonly number[], bStrides: readonly number[]): RowBlocks | null {
+  const c = collapseDims(outShape, aStrides, bStrides);
+  const nd = c.shape.length;
+  const sa = nd ? c.aStrides[nd - 1]! : 0;
+  const sb = nd ? c.bStrides[nd - 1]! : 0;
+  if ((sa !== 0 && sa !== 1) || (sb !== 0 && sb !== 1)) return null;
+  return {
+    c,
+    rows: nd >= 2 ? c.shape[nd - 2]! : 1,
+    cols: nd >= 1 ? c.shape[nd - 1]! : 1,
+    ra: nd >= 2 ? c.aStrides[nd - 2]! : 0,
+    sa,
+    rb: nd >= 2 ? c.bStrides[nd - 2]! : 0,
+    sb,
+  };
+}
+
+/**
  * Calls fn(aOffset, bOffset, outOffset) for every index of the leading dims (all but the last
  * two) of a collapsed shape; the last two dims are the kernel's rows × cols block.
  */
