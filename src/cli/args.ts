@@ -28,7 +28,6 @@ export type FlagValues<S extends FlagSpecs> = { [K in keyof S]?: S[K] extends Fl
 export interface ParsedArgs<S extends FlagSpecs> {
   values: FlagValues<S>;
   positionals: string[];
-  help: boolean;
 }
 
 const isError = (v: unknown): v is { error: string } =>
@@ -133,12 +132,16 @@ function suggest(name: string, known: string[]): string {
   return best && best[1] <= Math.max(1, Math.floor(name.length / 3)) ? `; did you mean --${best[0]}?` : '';
 }
 
+/** For commands without operands: `name takes no positional arguments, got …` otherwise. */
+export function noPositionals(name: string, positionals: readonly string[]): void {
+  if (positionals.length) throw new UsageError(`${name} takes no positional arguments, got ${positionals.join(' ')}`);
+}
+
 /**
- * Parses `argv` against `specs`. `--help`/`-h` anywhere sets `help` (and nothing is
- * validated, so `train --lr abc --help` still shows the help). `--` ends the flags.
+ * Parses `argv` against `specs`. `--` ends the flags. (`--help`/`-h` never reaches here: the
+ * dispatcher in cli.ts answers it for every command before any flag is checked.)
  */
 export function parseArgs<S extends FlagSpecs>(argv: readonly string[], specs: S, command: string): ParsedArgs<S> {
-  if (argv.includes('--help') || argv.includes('-h')) return { values: {}, positionals: [], help: true };
   const byName = new Map(Object.keys(specs).map((key) => [kebab(key), key]));
   const values: Record<string, unknown> = {};
   const positionals: string[] = [];
@@ -178,7 +181,7 @@ export function parseArgs<S extends FlagSpecs>(argv: readonly string[], specs: S
     if (isError(value)) throw new UsageError(`--${name}: ${value.error}`);
     values[key] = value;
   }
-  return { values: values as FlagValues<S>, positionals, help: false };
+  return { values: values as FlagValues<S>, positionals };
 }
 
 /** The flag table of a command's --help. */

@@ -56,7 +56,13 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
       throw new UsageError(`unknown command "${first}"; commands: ${COMMANDS.map((c) => c.name).join(', ')}${hint}`);
     }
     prefix = `chainrule ${command.name}`;
-    return (await command.run(args.slice(1), io)) ?? 0;
+    const rest = args.slice(1);
+    // --help / -h anywhere wins before any flag is checked (`train --lr abc --help` shows the help).
+    if (rest.includes('--help') || rest.includes('-h')) {
+      io.stdout.write(command.help());
+      return 0;
+    }
+    return (await command.run(rest, io)) ?? 0;
   } catch (err) {
     const { message, code } = describeError(err);
     io.stderr.write(`${prefix}: ${message}\n`);

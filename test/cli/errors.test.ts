@@ -59,6 +59,10 @@ describe('command-line mistakes: one line naming the flag, exit code 2', () => {
       expect(r.stdout).toMatch(/Usage: chainrule/);
     }
     expect((await cli('train', '--help')).stdout).toMatch(/--batch-size N\s+samples per update \[default: 64\]/);
+    // help wins, before any flag is checked
+    const r = await cli('train', '--lr', '-1e-3', '--help');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Usage: chainrule train/);
   });
 });
 

@@ -39,11 +39,7 @@ export const evalCommand: Command = {
   summary: 'test accuracy of a saved checkpoint',
   help: () => HELP,
   async run(argv, io) {
-    const { values, positionals, help } = parseArgs(argv, FLAGS, 'chainrule eval');
-    if (help) {
-      io.stdout.write(HELP);
-      return 0;
-    }
+    const { values, positionals } = parseArgs(argv, FLAGS, 'chainrule eval');
     if (positionals.length !== 1) {
       throw new UsageError(positionals.length === 0 ? 'eval needs the checkpoint directory: chainrule eval DIR' : `eval takes one checkpoint directory, got ${positionals.length}: ${positionals.join(' ')}`);
     }

@@ -2,8 +2,7 @@
 import { explain } from '../../inspect/explain.js';
 import { renderExplain } from '../../inspect/explain-render.js';
 import { workedExample } from '../../inspect/examples.js';
-import { flag, formatFlags, parseArgs } from '../args.js';
-import { UsageError } from '../errors.js';
+import { flag, formatFlags, noPositionals, parseArgs } from '../args.js';
 import type { Command } from './types.js';
 
 const LOSSES = ['half-mse', 'mse', 'bce', 'ce'] as const;
@@ -44,12 +43,8 @@ export const explainCommand: Command = {
   summary: 'backpropagation step by step, with the numbers (the seeds\' worked example)',
   help: () => HELP,
   async run(argv, io) {
-    const { values, positionals, help } = parseArgs(argv, FLAGS, 'chainrule explain');
-    if (help) {
-      io.stdout.write(HELP);
-      return 0;
-    }
-    if (positionals.length) throw new UsageError(`explain takes no positional arguments, got ${positionals.join(' ')}`);
+    const { values, positionals } = parseArgs(argv, FLAGS, 'chainrule explain');
+    noPositionals('explain', positionals);
     const hidden = values.activation === 'leakyrelu' ? 'leakyRelu' : (values.activation ?? 'sigmoid');
     const ex = workedExample({ loss: values.loss ?? 'half-mse', hidden });
     const result = explain(ex.model, ex.x, ex.y, { loss: ex.loss, lr: values.lr ?? ex.lr });

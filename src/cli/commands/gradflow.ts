@@ -4,8 +4,7 @@ import { gradflowNetwork } from '../../inspect/examples.js';
 import { GradientMonitor } from '../../inspect/gradient-monitor.js';
 import { compareGradientFlowSvg } from '../../inspect/gradflow-chart.js';
 import { mseLoss } from '../../nn/functional/loss.js';
-import { flag, formatFlags, parseArgs } from '../args.js';
-import { UsageError } from '../errors.js';
+import { flag, formatFlags, noPositionals, parseArgs } from '../args.js';
 import type { Command } from './types.js';
 
 const FLAGS = {
@@ -42,12 +41,8 @@ export const gradflowCommand: Command = {
   summary: "gradient norms per layer: the seeds' sigmoid vs ReLU vanishing-gradient experiment",
   help: () => HELP,
   async run(argv, io) {
-    const { values, positionals, help } = parseArgs(argv, FLAGS, 'chainrule gradflow');
-    if (help) {
-      io.stdout.write(HELP);
-      return 0;
-    }
-    if (positionals.length) throw new UsageError(`gradflow takes no positional arguments, got ${positionals.join(' ')}`);
+    const { values, positionals } = parseArgs(argv, FLAGS, 'chainrule gradflow');
+    noPositionals('gradflow', positionals);
     const seed = values.seed ?? 0;
     const batch = values.batch ?? 1;
     const setups = [

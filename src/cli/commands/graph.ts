@@ -2,8 +2,7 @@
 import { writeFile } from 'node:fs/promises';
 import { toDot, toSvg } from '../../inspect/dot.js';
 import { traceLoss, workedExample } from '../../inspect/examples.js';
-import { flag, formatFlags, parseArgs } from '../args.js';
-import { UsageError } from '../errors.js';
+import { flag, formatFlags, noPositionals, parseArgs } from '../args.js';
 import type { Command } from './types.js';
 
 const FLAGS = {
@@ -35,12 +34,8 @@ export const graphCommand: Command = {
   summary: 'draw the recorded autograd graph of a loss (DOT or SVG)',
   help: () => HELP,
   async run(argv, io) {
-    const { values, positionals, help } = parseArgs(argv, FLAGS, 'chainrule graph');
-    if (help) {
-      io.stdout.write(HELP);
-      return 0;
-    }
-    if (positionals.length) throw new UsageError(`graph takes no positional arguments, got ${positionals.join(' ')}`);
+    const { values, positionals } = parseArgs(argv, FLAGS, 'chainrule graph');
+    noPositionals('graph', positionals);
     const loss = values.loss ?? 'half-mse';
     const ex = workedExample({ loss });
     const traced = traceLoss(ex.model, ex.x, ex.y, loss);

@@ -112,11 +112,7 @@ export const predictCommand: Command = {
   summary: 'class probabilities for new samples from a checkpoint',
   help: () => HELP,
   async run(argv, io) {
-    const { values, positionals, help } = parseArgs(argv, FLAGS, 'chainrule predict');
-    if (help) {
-      io.stdout.write(HELP);
-      return 0;
-    }
+    const { values, positionals } = parseArgs(argv, FLAGS, 'chainrule predict');
     if (positionals.length !== 1) throw new UsageError('predict needs the checkpoint directory: chainrule predict DIR --input FILE');
     if (values.input === undefined) throw new UsageError('predict needs --input FILE (IDX, CSV or JSON samples)');
     const dir = positionals[0]!;

@@ -4,8 +4,7 @@ import { Linear } from '../../nn/modules/linear.js';
 import type { AnyModule } from '../../nn/module.js';
 import { activationModule } from '../../inspect/examples.js';
 import { renderSummary, summary } from '../../inspect/summary.js';
-import { flag, formatFlags, parseArgs } from '../args.js';
-import { UsageError } from '../errors.js';
+import { flag, formatFlags, noPositionals, parseArgs } from '../args.js';
 import type { Command } from './types.js';
 
 const FLAGS = {
@@ -35,12 +34,8 @@ export const summaryCommand: Command = {
   summary: 'parameters and multiply-adds (forward and backward) per layer',
   help: () => HELP,
   async run(argv, io) {
-    const { values, positionals, help } = parseArgs(argv, FLAGS, 'chainrule summary');
-    if (help) {
-      io.stdout.write(HELP);
-      return 0;
-    }
-    if (positionals.length) throw new UsageError(`summary takes no positional arguments, got ${positionals.join(' ')}`);
+    const { values, positionals } = parseArgs(argv, FLAGS, 'chainrule summary');
+    noPositionals('summary', positionals);
     const sizes = values.layers ?? [5, 10, 8, 3];
     const mods: AnyModule[] = [];
     for (let i = 0; i + 1 < sizes.length; i++) {

@@ -53,11 +53,7 @@ export const trainCommand: Command = {
   summary: 'train a classifier on Fashion-MNIST or your own CSV',
   help: () => HELP,
   async run(argv, io) {
-    const { values, help } = parseArgs(argv, FLAGS, 'chainrule train');
-    if (help) {
-      io.stdout.write(HELP);
-      return 0;
-    }
+    const { values } = parseArgs(argv, FLAGS, 'chainrule train');
     const { session, cfg, data, history } = values.resume !== undefined ? await resumeRun(values) : await newRun(values);
     const out = values.out ?? values.resume ?? null;
     if (cfg.epoch >= cfg.training.epochs) {
