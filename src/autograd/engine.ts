@@ -45,8 +45,6 @@ export function runBackward(roots: readonly Tensor[], rootGrads: readonly Tensor
 
 let epochCounter = 0;
 let depth = 0;
-/** Only outermost walks track ownership, so one tracker, reset per walk, serves them all. */
-let sharedOwnership: Ownership;
 /** The running walk's ownership tracker (outermost, first-order walks only). */
 let activeOwnership: Ownership | null = null;
 
@@ -122,7 +120,8 @@ class Ownership implements AllocationWatcher {
   }
 }
 
-sharedOwnership = new Ownership();
+/** Only outermost walks track ownership, so one tracker, reset per walk, serves them all. */
+const sharedOwnership = new Ownership();
 
 function walk(
   roots: readonly Tensor[],

@@ -61,21 +61,21 @@ export function allocateUninit(dtype: 'float32' | 'float64', size: number): Floa
 }
 
 export function allocate(dtype: DType, size: number): TypedArray {
-  if (births !== null && (dtype === 'float32' || dtype === 'float64') && size * (dtype === 'float32' ? 4 : 8) >= POOL_MIN_BYTES) {
-    const a = dtype === 'float32' ? new Float32Array(size) : new Float64Array(size);
-    births.birth(a.buffer);
-    return a;
-  }
+  let a: TypedArray;
   switch (dtype) {
     case 'float32':
-      return new Float32Array(size);
+      a = new Float32Array(size);
+      break;
     case 'float64':
-      return new Float64Array(size);
+      a = new Float64Array(size);
+      break;
     case 'int32':
       return new Int32Array(size);
     case 'bool':
       return new Uint8Array(size);
   }
+  if (births !== null && a.byteLength >= POOL_MIN_BYTES) births.birth(a.buffer as ArrayBuffer);
+  return a;
 }
 
 export function dtypeOfArray(data: TypedArray): DType {
