@@ -39,9 +39,9 @@ function run(cmd: string[], env: NodeJS.ProcessEnv = process.env): Result | null
 
 /**
  * The shared machine swings by ±20% from one process to the next (another tenant, a thread the
- * OS parks), which decides a ratio of two single runs. So the MLP and matmul rows of every
- * system run REPEATS times in turn (round-robin, so a slow minute hits all of them) and keep
- * their best, listing every run; the XOR rows are medians of thousands of steps already.
+ * OS parks), which decides a ratio of two single runs. So the rows of every system run REPEATS
+ * times in turn (round-robin, so a slow minute hits all of them) and keep their best, listing
+ * every run (the slow reference and TF.js MLP/matmul rows run once).
  */
 const REPEATS = quick ? 1 : 3;
 function best(results: (Result | null)[], score: (r: Result) => number): Result | null {
@@ -78,9 +78,19 @@ const add = (r: Result | null, label?: string) => {
 
 const batches = quick ? '30' : '469'; // one epoch of 60,000 images, as the PyTorch row (TF.js is too slow for a whole epoch)
 process.stderr.write('XOR step (2-4-1 sigmoid, SGD)\n');
-for (const b of backends) add(run([...chainrule, 'xor', '--backend', b]));
-for (const b of ['cpu', 'wasm']) add(run([...tsx, 'bench/tfjs_bench.ts', 'xor', b]));
-if (hasTorch) add(run(['/usr/bin/python3', 'bench/torch_bench.py', 'xor'], torchEnv), 'pytorch');
+{
+  const jobs: (() => Result | null)[] = [
+    ...backends.map((b) => () => run([...chainrule, 'xor', '--backend', b])),
+    ...['cpu', 'wasm'].map((b) => () => run([...tsx, 'bench/tfjs_bench.ts', 'xor', b])),
+  ];
+  if (hasTorch) {
+    jobs.push(() => {
+      const r = run(['/usr/bin/python3', 'bench/torch_bench.py', 'xor'], torchEnv);
+      return r ? { ...r, system: 'pytorch' } : null;
+    });
+  }
+  roundRobin(jobs, (r) => -(r.us_per_step as number)).forEach((r) => add(r));
+}
 
 process.stderr.write('Fashion-MNIST MLP 784-256-128-10, Adam, batch 128\n');
 add(run([...chainrule, 'mlp', '--backend', 'reference', '--batches', '20']));
@@ -157,7 +167,8 @@ const table = (title: string, work: string, metric: string, unit: string, higher
   for (const r of rows) {
     const v = r[metric] as number;
     const ratio = higherBetter ? v / (best[metric] as number) : (best[metric] as number) / v;
-    const runs = Array.isArray(r.runs) && metric === 'samples_per_s' ? `, best of ${(r.runs as number[]).map(fmt).join(' / ')}` : '';
+    const runs = Array.isArray(r.runs) && metric !== 'median_step_samples_per_s'
+      ? `, best of ${(r.runs as number[]).map((x) => fmt(Math.abs(x))).join(' / ')}` : '';
     const extra =
       metric === 'median_step_samples_per_s' ? ` (${r.step_note as string})`
       : r.peak_rss_mb ? ` (peak RSS ${fmt(r.peak_rss_mb as number)} MB${runs})` : runs ? ` (${runs.slice(2)})` : '';
@@ -196,7 +207,7 @@ const header = [
   '',
   `Latest \`npm run bench\` on ${os.cpus().length} × ${cpu}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}.`,
   'Each row ran in its own process in the same run; compare ratios within one run (the machine is shared and noisy).',
-  `Best of ${REPEATS} runs, taken in turn, every run listed: the MLP rows of chainrule (wasm, native) and PyTorch, and the matmul rows but chainrule-reference and tfjs-cpu.`,
+  `Best of ${REPEATS} runs, taken in turn, every run listed: every XOR row, the MLP rows of chainrule (wasm, native) and PyTorch, and the matmul rows but chainrule-reference and tfjs-cpu.`,
   `Load average at the end of the run: ${load} (at the start: ${startLoad}).`,
   `PyTorch: Debian python3-torch ${hasTorch ? execFileSync('/usr/bin/python3', ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }).trim() : '(not installed)'} with OpenBLAS (OPENBLAS_CORETYPE unset).`,
   '',
