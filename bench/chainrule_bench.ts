@@ -39,8 +39,11 @@ async function mlp(backendName: string): Promise<void> {
   let samples = 0;
   let steps = 0;
   const stepMs: number[] = [];
+  const epochRates: number[] = [];
   const t0 = performance.now();
   for (let e = 0; e < Math.max(1, epochs); e++) {
+    const te = performance.now();
+    const samples0 = samples;
     const perm = randperm(n, e);
     for (let i = 0; i + batch <= n && steps < maxBatches; i += batch, steps++) {
       const ts = performance.now();
@@ -56,6 +59,7 @@ async function mlp(backendName: string): Promise<void> {
       samples += batch;
       stepMs.push(performance.now() - ts);
     }
+    epochRates.push((samples - samples0) / ((performance.now() - te) / 1000));
   }
   const dt = (performance.now() - t0) / 1000;
   stepMs.sort((p, q) => p - q);
@@ -77,6 +81,7 @@ async function mlp(backendName: string): Promise<void> {
     }
     out.test_acc = correct / nt;
     out.epochs = epochs;
+    out.epoch_samples_per_s = epochRates;
   }
   console.log(JSON.stringify(out));
 }

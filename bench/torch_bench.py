@@ -32,7 +32,10 @@ def mlp(args):
     samples = 0
     steps = []
     t0 = time.perf_counter()
+    epoch_rates = []
     for epoch in range(args.epochs):
+        te = time.perf_counter()
+        samples0 = samples
         perm = torch.randperm(n)
         for i in range(0, n, 128):
             ts = time.perf_counter()
@@ -44,12 +47,14 @@ def mlp(args):
             samples += idx.shape[0]
             if idx.shape[0] == 128:
                 steps.append(time.perf_counter() - ts)
+        epoch_rates.append((samples - samples0) / (time.perf_counter() - te))
     dt = time.perf_counter() - t0
     steps.sort()
     with torch.no_grad():
         acc = (model(xte).argmax(1) == yte).float().mean().item()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({'work': 'mlp', 'threads': torch.get_num_threads(), 'samples_per_s': samples / dt, 'test_acc': acc, 'peak_rss_mb': rss, 'epochs': args.epochs,
+                      'epoch_samples_per_s': epoch_rates,
                       'median_step_ms': steps[len(steps) // 2] * 1000, 'p90_step_ms': steps[int(len(steps) * 0.9)] * 1000}))
 
 
