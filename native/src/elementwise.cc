@@ -198,9 +198,20 @@ void gatherRowsU8(const unsigned char* src, long rowLen, const int* rows, long c
   // Random rows of a large array: bound by memory latency, so a second thread (more misses in
   // flight) pays from a few tens of kilobytes.
   const int parts = static_cast<int>(std::max(1L, std::min<long>(threads, count * rowLen / (1L << 15))));
+  // Each row is read while the next kAhead rows are prefetched, so their cache misses overlap
+  // instead of each row waiting for its own.
+  constexpr long kAhead = 4;
   ThreadPool::instance().run(parts, [&](int t, int nt) {
     const long i0 = count * t / nt, i1 = count * (t + 1) / nt;
-    for (long i = i0; i < i1; ++i) bytesToFloat(src + static_cast<long>(rows[i]) * rowLen, rowLen, scale, shift, out + i * rowLen);
+    auto prefetch = [&](long i) {
+      const unsigned char* row = src + static_cast<long>(rows[i]) * rowLen;
+      for (long b = 0; b < rowLen; b += 64) __builtin_prefetch(row + b);
+    };
+    for (long i = i0; i < std::min(i1, i0 + kAhead); ++i) prefetch(i);
+    for (long i = i0; i < i1; ++i) {
+      if (i + kAhead < i1) prefetch(i + kAhead);
+      bytesToFloat(src + static_cast<long>(rows[i]) * rowLen, rowLen, scale, shift, out + i * rowLen);
+    }
   });
 }
 
