@@ -127,6 +127,17 @@ function build(fallback: Backend, k: LoadedKernels, threads: number, useThreshol
   const threadsReady = launched?.started ?? Promise.resolve();
   const t = useThresholds ? THRESHOLDS : { gemm: 0, gemmParallel: 0, unaryCheap: 0, unaryTranscendental: 0, binary: 0, reduce: 0 };
 
+  // The first write to each page of a fresh output array faults (~2 ms for 4 MB here, more than
+  // the copy itself), and Tensor ops hand GEMM fresh arrays. On a column split the caller
+  // therefore writes one float per 4 KB page of C (overwritten by the copy out) while the
+  // helpers still run, and takes a narrower block by the time that took: running estimates of
+  // its ms per multiply-add and ms per element of C touched. Results do not depend on the split.
+  // A sample above 2× the fault cost measured here (2 µs per 4 KB page) is a preemption, not
+  // page faults; it is clamped so that one cannot hand the helpers too much.
+  const MAX_MS_PER_TOUCH = 4e-6;
+  let msPerMac = 0;
+  let msPerTouch = 0;
+
   function gemm(args: GemmArgs): void {
     const { transA, transB, m, n, k: kk, a, b, c, accumulate } = args;
     if (!isF32(a) || !isF32(b) || !isF32(c) || m * n * kk < t.gemm) return fallback.gemm(args);
@@ -146,13 +157,26 @@ function build(fallback: Backend, k: LoadedKernels, threads: number, useThreshol
     const w8 = workers !== null && m * n * kk >= t.gemmParallel && workers.ready() ? workers : null;
     const parts = w8 ? w8.count + 1 : 1;
     if (parts > 1 && n >= parts * 2 * NR) {
-      // Columns split at multiples of the 8-wide tile; the caller takes the first block.
-      const step = Math.ceil(n / parts / NR) * NR;
+      // Columns split at multiples of the 8-wide tile; the caller takes the first block, made
+      // narrower by the time it then spends touching the pages of C (see `msPerTouch`).
+      const share = n / parts;
+      const shift = msPerMac > 0 ? Math.min(share / 8, (msPerTouch * cLen * (parts - 1)) / (parts * msPerMac * m * kk)) : 0;
+      const mine = Math.max(NR, Math.round((share - shift) / NR) * NR);
+      const step = Math.ceil((n - mine) / (parts - 1) / NR) * NR;
       for (let w = 1; w < parts; w++) {
-        const j0 = Math.min(n, w * step);
+        const j0 = Math.min(n, mine + (w - 1) * step);
         w8!.post(w - 1, [...common, 0, m, j0, Math.min(n, j0 + step), works[w]!]);
       }
-      wx.gemm(common[0]!, common[1]!, m, n, kk, pa, pb, pc, common[8]!, 0, m, 0, Math.min(n, step), works[0]!);
+      const t0 = performance.now();
+      wx.gemm(common[0]!, common[1]!, m, n, kk, pa, pb, pc, common[8]!, 0, m, 0, mine, works[0]!);
+      const t1 = performance.now();
+      const co = args.cOffset;
+      for (let i = co; i < co + cLen; i += 1024) c[i] = 0;
+      c[co + cLen - 1] = 0;
+      const t2 = performance.now();
+      const rate = (t1 - t0) / (m * mine * kk);
+      msPerMac = msPerMac > 0 ? 0.5 * (msPerMac + rate) : rate;
+      msPerTouch = 0.5 * (msPerTouch + Math.min(MAX_MS_PER_TOUCH, (t2 - t1) / cLen));
       for (let w = 1; w < parts; w++) w8!.wait(w - 1);
     } else if (parts > 1 && m >= parts * 6) {
       const step = Math.ceil(m / parts / 6) * 6;
