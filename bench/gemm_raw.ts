@@ -1,7 +1,7 @@
 /**
  * The backend's gemm at the shapes of one MLP training step (784-256-128-10, batch 128), called
  * directly into a preallocated C: µs per call (best of 5 runs) and GFLOP/s.
- *   npx tsx bench/gemm_raw.ts            (CHAINRULE_NATIVE_THREADS=1 for one thread)
+ *   npx tsx bench/gemm_raw.ts            (CHAINRULE_NATIVE_THREADS=1 for one thread; CHAINRULE_BACKEND=wasm for the wasm backend)
  */
 import { backend } from '../src/backend/index.js';
 

@@ -3,7 +3,8 @@
  * shared machine hits both alike: median µs and GFLOP/s per shape for each.
  *   npx tsx bench/wasm_gemm_ab.ts /path/to/other/checkout [labels,comma,separated] [--rounds N] [--threads N] [--fresh]
  * --fresh: a new output array each call (allocateUninit, as Tensor.matmul does) instead of one reused.
- * Labels as in bench/wasm_gemm_shapes.ts (n1024, 128x784x256NT, ...).
+ * Labels: n1024, n512, n256, and the MLP step shapes in four layouts (128x784x256NT, ...); a label
+ * selects every case it begins. One checkout alone: CHAINRULE_BACKEND=wasm npx tsx bench/gemm_raw.ts.
  */
 import { referenceBackend } from '../src/backend/reference.js';
 import type { Backend } from '../src/backend/types.js';
