@@ -92,7 +92,8 @@ async function readFashion(source: Extract<DataSource, { kind: 'fashion-mnist' }
   const images = (t: RawTensor, labels: RawTensor) => {
     const [n, h, w] = t.shape as [number, number, number];
     if (n === 0) throw new FormatError(fm.dir, 'the dataset is empty: the IDX files hold 0 images');
-    return { x: Float32Array.from(t.data), y: Int32Array.from(labels.data), h, w };
+    // The typed-array constructors convert natively (Float32Array.from iterates: ~5× slower).
+    return { x: new Float32Array(t.data as ArrayLike<number>), y: new Int32Array(labels.data as ArrayLike<number>), h, w };
   };
   const train = images(fm.trainImages, fm.trainLabels);
   const test = images(fm.testImages, fm.testLabels);
@@ -144,11 +145,24 @@ export function computePreprocess(x: Float32Array, d: number, scale: number, per
   const k = perFeature ? d : 1;
   const sum = new Float64Array(k);
   const sq = new Float64Array(k);
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i]! * scale;
-    const j = perFeature ? i % d : 0;
-    sum[j]! += v;
-    sq[j]! += v * v;
+  if (perFeature) {
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i]! * scale;
+      const j = i % d;
+      sum[j]! += v;
+      sq[j]! += v * v;
+    }
+  } else {
+    // One pair of accumulators (the same sums, in the same order, without the index arithmetic).
+    let s = 0;
+    let q = 0;
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i]! * scale;
+      s += v;
+      q += v * v;
+    }
+    sum[0] = s;
+    sq[0] = q;
   }
   const count = x.length / k;
   const mean = Array.from(sum, (s) => s / count);
@@ -165,9 +179,16 @@ export function applyPreprocess(x: ArrayLike<number>, d: number, p: Preprocess):
   if (perFeature && p.mean.length !== d) {
     throw new ValueError(`the inputs have ${d} features but the normalisation was computed for ${p.mean.length}`);
   }
-  for (let i = 0; i < x.length; i++) {
-    const j = perFeature ? i % d : 0;
-    out[i] = (x[i]! * p.scale - p.mean[j]!) / p.std[j]!;
+  const scale = p.scale;
+  if (perFeature) {
+    for (let i = 0; i < x.length; i++) {
+      const j = i % d;
+      out[i] = (x[i]! * scale - p.mean[j]!) / p.std[j]!;
+    }
+  } else {
+    const mean = p.mean[0]!;
+    const std = p.std[0]!;
+    for (let i = 0; i < x.length; i++) out[i] = (x[i]! * scale - mean) / std;
   }
   return out;
 }
