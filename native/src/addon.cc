@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <string>
 
 #include "elementwise.h"
 #include "gemm.h"
@@ -183,6 +184,27 @@ napi_value AdamStepFn(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// The row indices of a gather (an Int32Array), each checked against the source's row count;
+// nullptr after throwing.
+const int* getRows(napi_env env, napi_value v, size_t srcLen, int64_t rowLen, size_t* count, const char* who) {
+  napi_typedarray_type type;
+  void* rows = nullptr;
+  napi_value ab;
+  size_t offset = 0;
+  if (napi_get_typedarray_info(env, v, &type, count, &rows, &ab, &offset) != napi_ok || type != napi_int32_array) {
+    fail(env, "chainrule native: expected an Int32Array");
+    return nullptr;
+  }
+  const int* r = static_cast<const int*>(rows);
+  const int64_t srcRows = rowLen == 0 ? 0 : static_cast<int64_t>(srcLen) / rowLen;
+  for (size_t i = 0; i < *count; ++i)
+    if (r[i] < 0 || r[i] >= srcRows) {
+      fail(env, (std::string("chainrule native: ") + who + " row out of range").c_str());
+      return nullptr;
+    }
+  return r;
+}
+
 // gatherRowsU8(src: Uint8Array, rowLen, rows: Int32Array, scale, shift, out: Float32Array)
 // out row i = src row rows[i] · scale + shift. Every row index is checked here.
 napi_value GatherRowsU8(napi_env env, napi_callback_info info) {
@@ -191,7 +213,6 @@ napi_value GatherRowsU8(napi_env env, napi_callback_info info) {
   napi_typedarray_type type;
   size_t srcLen = 0, rowsLen = 0;
   void* src = nullptr;
-  void* rows = nullptr;
   napi_value ab;
   size_t offset = 0;
   if (napi_get_typedarray_info(env, argv[0], &type, &srcLen, &src, &ab, &offset) != napi_ok || type != napi_uint8_array) {
@@ -200,10 +221,12 @@ napi_value GatherRowsU8(napi_env env, napi_callback_info info) {
   }
   int64_t rowLen;
   if (!getInt(env, argv[1], &rowLen)) return nullptr;
-  if (napi_get_typedarray_info(env, argv[2], &type, &rowsLen, &rows, &ab, &offset) != napi_ok || type != napi_int32_array) {
-    fail(env, "chainrule native: expected an Int32Array");
+  if (rowLen < 0) {
+    fail(env, "chainrule native: bad gatherRowsU8 sizes");
     return nullptr;
   }
+  const int* r = getRows(env, argv[2], srcLen, rowLen, &rowsLen, "gatherRowsU8");
+  if (r == nullptr) return nullptr;
   double scale, shift;
   if (napi_get_value_double(env, argv[3], &scale) != napi_ok || napi_get_value_double(env, argv[4], &shift) != napi_ok) {
     fail(env, "chainrule native: expected a number");
@@ -211,19 +234,36 @@ napi_value GatherRowsU8(napi_env env, napi_callback_info info) {
   }
   F32 out;
   if (!getF32(env, argv[5], &out)) return nullptr;
-  if (rowLen < 0 || out.length < rowsLen * static_cast<size_t>(rowLen)) {
+  if (out.length < rowsLen * static_cast<size_t>(rowLen)) {
     fail(env, "chainrule native: bad gatherRowsU8 sizes");
     return nullptr;
   }
-  const int* r = static_cast<const int*>(rows);
-  const int64_t srcRows = rowLen == 0 ? 0 : static_cast<int64_t>(srcLen) / rowLen;
-  for (size_t i = 0; i < rowsLen; ++i)
-    if (r[i] < 0 || r[i] >= srcRows) {
-      fail(env, "chainrule native: gatherRowsU8 row out of range");
-      return nullptr;
-    }
   chainrule::gatherRowsU8(static_cast<const unsigned char*>(src), static_cast<long>(rowLen), r, static_cast<long>(rowsLen), scale,
                           shift, out.data, chainrule::ThreadPool::instance().threads());
+  return nullptr;
+}
+
+// gatherRowsF32(src: Float32Array, rowLen, rows: Int32Array, out: Float32Array): out row i = src
+// row rows[i]. Every row index is checked here.
+napi_value GatherRowsF32(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!getArgs(env, info, argv)) return nullptr;
+  F32 src, out;
+  int64_t rowLen;
+  if (!getF32(env, argv[0], &src) || !getInt(env, argv[1], &rowLen)) return nullptr;
+  if (rowLen < 0) {
+    fail(env, "chainrule native: bad gatherRowsF32 sizes");
+    return nullptr;
+  }
+  size_t rowsLen = 0;
+  const int* r = getRows(env, argv[2], src.length, rowLen, &rowsLen, "gatherRowsF32");
+  if (r == nullptr || !getF32(env, argv[3], &out)) return nullptr;
+  if (out.length < rowsLen * static_cast<size_t>(rowLen)) {
+    fail(env, "chainrule native: bad gatherRowsF32 sizes");
+    return nullptr;
+  }
+  chainrule::gatherRowsF32(src.data, static_cast<long>(rowLen), r, static_cast<long>(rowsLen), out.data,
+                           chainrule::ThreadPool::instance().threads());
   return nullptr;
 }
 
@@ -273,6 +313,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"reduceSum", nullptr, ReduceSum, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adamStep", nullptr, AdamStepFn, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gatherRowsU8", nullptr, GatherRowsU8, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"gatherRowsF32", nullptr, GatherRowsF32, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setIsa", nullptr, SetIsa, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -193,26 +193,40 @@ CR_CLONES void bytesToFloat(const unsigned char* src, long n, double scale, doub
 }
 }  // namespace
 
-void gatherRowsU8(const unsigned char* src, long rowLen, const int* rows, long count, double scale, double shift, float* out,
-                  int threads) {
-  // Random rows of a large array: bound by memory latency, so a second thread (more misses in
-  // flight) pays from a few tens of kilobytes.
-  const int parts = static_cast<int>(std::max(1L, std::min<long>(threads, count * rowLen / (1L << 15))));
-  // Each row is read while the next kAhead rows are prefetched, so their cache misses overlap
-  // instead of each row waiting for its own.
+namespace {
+// Random rows of a large array: bound by memory latency, so a second thread (more misses in
+// flight) pays from a few tens of kilobytes, and each row is read while the next kAhead rows
+// are prefetched, so their cache misses overlap instead of each row waiting for its own.
+// copyRow(i, srcRow) writes output row i.
+template <typename T, typename CopyRow>
+void gatherRows(const T* src, long rowLen, const int* rows, long count, int threads, CopyRow copyRow) {
+  const long bytes = count * rowLen * static_cast<long>(sizeof(T));
+  const int parts = static_cast<int>(std::max(1L, std::min<long>(threads, bytes / (1L << 15))));
   constexpr long kAhead = 4;
   ThreadPool::instance().run(parts, [&](int t, int nt) {
     const long i0 = count * t / nt, i1 = count * (t + 1) / nt;
     auto prefetch = [&](long i) {
-      const unsigned char* row = src + static_cast<long>(rows[i]) * rowLen;
-      for (long b = 0; b < rowLen; b += 64) __builtin_prefetch(row + b);
+      const char* row = reinterpret_cast<const char*>(src + static_cast<long>(rows[i]) * rowLen);
+      for (long b = 0; b < rowLen * static_cast<long>(sizeof(T)); b += 64) __builtin_prefetch(row + b);
     };
     for (long i = i0; i < std::min(i1, i0 + kAhead); ++i) prefetch(i);
     for (long i = i0; i < i1; ++i) {
       if (i + kAhead < i1) prefetch(i + kAhead);
-      bytesToFloat(src + static_cast<long>(rows[i]) * rowLen, rowLen, scale, shift, out + i * rowLen);
+      copyRow(i, src + static_cast<long>(rows[i]) * rowLen);
     }
   });
+}
+}  // namespace
+
+void gatherRowsU8(const unsigned char* src, long rowLen, const int* rows, long count, double scale, double shift, float* out,
+                  int threads) {
+  gatherRows(src, rowLen, rows, count, threads,
+             [&](long i, const unsigned char* row) { bytesToFloat(row, rowLen, scale, shift, out + i * rowLen); });
+}
+
+void gatherRowsF32(const float* src, long rowLen, const int* rows, long count, float* out, int threads) {
+  gatherRows(src, rowLen, rows, count, threads,
+             [&](long i, const float* row) { std::memcpy(out + i * rowLen, row, static_cast<size_t>(rowLen) * sizeof(float)); });
 }
 
 void reduceSum(const float* x, long outer, long size, long inner, float* out) {

@@ -22,6 +22,9 @@ void binary(int op, const float* a, long ra, int sa, const float* b, long rb, in
 void gatherRowsU8(const unsigned char* src, long rowLen, const int* rows, long count, double scale, double shift, float* out,
                   int threads);
 
+/** out[i·rowLen + j] = src[rows[i]·rowLen + j]: rows of a float array. Rows must be in range. */
+void gatherRowsF32(const float* src, long rowLen, const int* rows, long count, float* out, int threads);
+
 /** Sum over the middle axis of [outer, size, inner], accumulated in double. */
 void reduceSum(const float* x, long outer, long size, long inner, float* out);
 

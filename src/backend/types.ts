@@ -130,4 +130,10 @@ export interface Backend {
    * Returns false when it cannot take the work; the caller then runs its own loop.
    */
   gatherRowsU8?(src: Uint8Array, rowLength: number, rows: Int32Array, scale: number, shift: number, out: Float32Array): boolean;
+
+  /**
+   * Optional: out row i = src row rows[i], rows of rowLength floats (a batch drawn from a
+   * dataset). Rows are in range (the caller checked). Returns false when it cannot take the work.
+   */
+  gatherRowsF32?(src: Float32Array, rowLength: number, rows: Int32Array, out: Float32Array): boolean;
 }

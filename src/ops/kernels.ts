@@ -247,6 +247,9 @@ export function whereK(cond: Tensor, a: Tensor, b: Tensor, shape: readonly numbe
 }
 
 /** Rows (along dim) of x picked by index; index is 1-D int32, already range-checked. */
+/** Elements below which indexSelect's own row copies beat a backend call. */
+const GATHER_ROWS_MIN = 1 << 14;
+
 export function indexSelectK(x: Tensor, dim: number, index: Tensor): Tensor {
   const shape = [...x.shape];
   shape[dim] = index.data.length;
@@ -255,6 +258,10 @@ export function indexSelectK(x: Tensor, dim: number, index: Tensor): Tensor {
   const out = outputArray(x.dtype, numel(shape)); // every element is written below
   const n = x.shape[dim]!;
   const m = index.data.length;
+  // Rows of a float32 table (a dataset's batch): one backend call, where the backend has one.
+  if (outer === 1 && out instanceof Float32Array && m * inner >= GATHER_ROWS_MIN && index.data instanceof Int32Array) {
+    if (backendFor(m * inner).gatherRowsF32?.(x.data as Float32Array, inner, index.data, out)) return make(out, shape, x.dtype);
+  }
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < m; j++) {
       const src = (o * n + index.data[j]!) * inner;

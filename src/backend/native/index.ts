@@ -25,6 +25,7 @@ interface Addon {
     beta1: number, beta2: number, eps: number, negStepSize: number, bias2Sqrt: number, l2: number, shrink: number, sign: number,
   ): void;
   gatherRowsU8(src: Uint8Array, rowLength: number, rows: Int32Array, scale: number, shift: number, out: Float32Array): void;
+  gatherRowsF32(src: Float32Array, rowLength: number, rows: Int32Array, out: Float32Array): void;
   info(): { isa: string; bestIsa: string; threads: number };
   setIsa(isa: string): string;
   setThreads(n: number): void;
@@ -152,10 +153,17 @@ export function createNativeBackend(fallback: Backend, options: NativeBackendOpt
     return true;
   }
 
+  function gatherRowsF32(src: Float32Array, rowLength: number, rows: Int32Array, out: Float32Array): boolean {
+    if (typeof addon!.gatherRowsF32 !== 'function') return false; // an addon built before this kernel existed
+    addon!.gatherRowsF32(src, rowLength, rows, out);
+    return true;
+  }
+
   return {
     name: `native-${info.isa}-${threads}t`,
     adamStep,
     gatherRowsU8,
+    gatherRowsF32,
     gemm,
     unary,
     binary,
