@@ -246,10 +246,10 @@ export function whereK(cond: Tensor, a: Tensor, b: Tensor, shape: readonly numbe
   return make(out, shape, a.dtype);
 }
 
-/** Rows (along dim) of x picked by index; index is 1-D int32, already range-checked. */
-/** Elements below which indexSelect's own row copies beat a backend call. */
+/** Elements (64 KB of float32) below which indexSelect copies the rows itself, without a backend call. */
 const GATHER_ROWS_MIN = 1 << 14;
 
+/** Rows (along dim) of x picked by index; index is 1-D int32, already range-checked. */
 export function indexSelectK(x: Tensor, dim: number, index: Tensor): Tensor {
   const shape = [...x.shape];
   shape[dim] = index.data.length;
