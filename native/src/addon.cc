@@ -140,6 +140,57 @@ napi_value ReduceSum(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// compare(op, a, ao, ra, sa, b, bo, rb, sb, out: Uint8Array, oo, rows, cols): binary's addressing.
+napi_value Compare(napi_env env, napi_callback_info info) {
+  napi_value argv[13];
+  if (!getArgs(env, info, argv)) return nullptr;
+  int64_t op, ao, ra, sa, bo, rb, sb, oo, rows, cols;
+  F32 a, b;
+  if (!getInt(env, argv[0], &op) || !getF32(env, argv[1], &a) || !getInt(env, argv[2], &ao) || !getInt(env, argv[3], &ra) ||
+      !getInt(env, argv[4], &sa) || !getF32(env, argv[5], &b) || !getInt(env, argv[6], &bo) || !getInt(env, argv[7], &rb) ||
+      !getInt(env, argv[8], &sb))
+    return nullptr;
+  napi_typedarray_type type;
+  size_t outLen = 0;
+  void* outData = nullptr;
+  napi_value ab;
+  size_t offset = 0;
+  if (napi_get_typedarray_info(env, argv[9], &type, &outLen, &outData, &ab, &offset) != napi_ok || type != napi_uint8_array) {
+    fail(env, "chainrule native: expected a Uint8Array");
+    return nullptr;
+  }
+  if (!getInt(env, argv[10], &oo) || !getInt(env, argv[11], &rows) || !getInt(env, argv[12], &cols)) return nullptr;
+  if (op < 0 || op >= chainrule::kCompareCount || (sa != 0 && sa != 1) || (sb != 0 && sb != 1) || rows < 1 || cols < 1 ||
+      ra < 0 || rb < 0 || oo < 0 || static_cast<uint64_t>(oo + rows * cols) > outLen) {
+    fail(env, "chainrule native: bad compare call");
+    return nullptr;
+  }
+  if (!fits(env, a, ao, (rows - 1) * ra + (cols - 1) * sa + 1) || !fits(env, b, bo, (rows - 1) * rb + (cols - 1) * sb + 1))
+    return nullptr;
+  chainrule::compare(static_cast<int>(op), a.data + ao, ra, static_cast<int>(sa), b.data + bo, rb, static_cast<int>(sb),
+                     static_cast<unsigned char*>(outData) + oo, rows, cols);
+  return nullptr;
+}
+
+// reduceMinMax(max: boolean, x, outer, size, inner, out)
+napi_value ReduceMinMax(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  if (!getArgs(env, info, argv)) return nullptr;
+  bool max;
+  int64_t outer, size, inner;
+  F32 x, o;
+  if (!getBool(env, argv[0], &max) || !getF32(env, argv[1], &x) || !getInt(env, argv[2], &outer) ||
+      !getInt(env, argv[3], &size) || !getInt(env, argv[4], &inner) || !getF32(env, argv[5], &o))
+    return nullptr;
+  if (outer < 0 || size < 1 || inner < 0) {
+    fail(env, "chainrule native: bad reduceMinMax call");
+    return nullptr;
+  }
+  if (!fits(env, x, 0, outer * size * inner) || !fits(env, o, 0, outer * inner)) return nullptr;
+  chainrule::reduceMinMax(max, x.data, outer, size, inner, o.data);
+  return nullptr;
+}
+
 bool getFloat(napi_env env, napi_value v, float* out) {
   double d;
   if (napi_get_value_double(env, v, &d) != napi_ok) return fail(env, "chainrule native: expected a number");
@@ -314,6 +365,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"adamStep", nullptr, AdamStepFn, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gatherRowsU8", nullptr, GatherRowsU8, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gatherRowsF32", nullptr, GatherRowsF32, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"compare", nullptr, Compare, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"reduceMinMax", nullptr, ReduceMinMax, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setIsa", nullptr, SetIsa, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -229,6 +229,49 @@ void gatherRowsF32(const float* src, long rowLen, const int* rows, long count, f
              [&](long i, const float* row) { std::memcpy(out + i * rowLen, row, static_cast<size_t>(rowLen) * sizeof(float)); });
 }
 
+namespace {
+template <typename Cmp>
+void compareRows(const float* a, long ra, int sa, const float* b, long rb, int sb, unsigned char* out, long rows,
+                             long cols, Cmp cmp) {
+  for (long r = 0; r < rows; ++r) {
+    const float* ar = a + r * ra;
+    const float* br = b + r * rb;
+    unsigned char* o = out + r * cols;
+    for (long j = 0; j < cols; ++j) o[j] = cmp(ar[j * sa], br[j * sb]) ? 1 : 0;
+  }
+}
+}  // namespace
+
+void compare(int op, const float* a, long ra, int sa, const float* b, long rb, int sb, unsigned char* out, long rows, long cols) {
+  // IEEE comparisons, as JavaScript's: every one but ne is false when an operand is NaN.
+  switch (op) {
+    case kCmpGt: return compareRows(a, ra, sa, b, rb, sb, out, rows, cols, [](float x, float y) { return x > y; });
+    case kCmpGe: return compareRows(a, ra, sa, b, rb, sb, out, rows, cols, [](float x, float y) { return x >= y; });
+    case kCmpLt: return compareRows(a, ra, sa, b, rb, sb, out, rows, cols, [](float x, float y) { return x < y; });
+    case kCmpLe: return compareRows(a, ra, sa, b, rb, sb, out, rows, cols, [](float x, float y) { return x <= y; });
+    case kCmpEq: return compareRows(a, ra, sa, b, rb, sb, out, rows, cols, [](float x, float y) { return x == y; });
+    default: return compareRows(a, ra, sa, b, rb, sb, out, rows, cols, [](float x, float y) { return x != y; });
+  }
+}
+
+CR_CLONES void reduceMinMax(bool max, const float* x, long outer, long size, long inner, float* out) {
+  // As the reference: the first NaN met is the result; otherwise the first extreme value.
+  for (long o = 0; o < outer; ++o) {
+    const float* base = x + o * size * inner;
+    float* ob = out + o * inner;
+    for (long j = 0; j < inner; ++j) ob[j] = base[j];
+    for (long r = 1; r < size; ++r) {
+      const float* row = base + r * inner;
+      for (long j = 0; j < inner; ++j) {
+        const float m = ob[j];
+        const float v = row[j];
+        const bool better = max ? v > m : v < m;
+        ob[j] = (m != m) ? m : ((v != v || better) ? v : m);
+      }
+    }
+  }
+}
+
 void reduceSum(const float* x, long outer, long size, long inner, float* out) {
   for (long o = 0; o < outer; ++o) {
     const float* base = x + o * size * inner;

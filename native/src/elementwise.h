@@ -25,6 +25,14 @@ void gatherRowsU8(const unsigned char* src, long rowLen, const int* rows, long c
 /** out[i·rowLen + j] = src[rows[i]·rowLen + j]: rows of a float array. Rows must be in range. */
 void gatherRowsF32(const float* src, long rowLen, const int* rows, long count, float* out, int threads);
 
+enum CompareOp { kCmpGt = 0, kCmpGe, kCmpLt, kCmpLe, kCmpEq, kCmpNe, kCompareCount };
+
+/** out[r·cols + j] = a[r·ra + j·sa] op b[r·rb + j·sb] ? 1 : 0 (sa, sb ∈ {0, 1}). */
+void compare(int op, const float* a, long ra, int sa, const float* b, long rb, int sb, unsigned char* out, long rows, long cols);
+
+/** Max (or min) over the middle axis of [outer, size ≥ 1, inner]; a NaN anywhere gives NaN. */
+void reduceMinMax(bool max, const float* x, long outer, long size, long inner, float* out);
+
 /** Sum over the middle axis of [outer, size, inner], accumulated in double. */
 void reduceSum(const float* x, long outer, long size, long inner, float* out);
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { BinaryKernel, UnaryKernel } from '../../src/backend/types.js';
+import { referenceBackend } from '../../src/backend/reference.js';
+import type { BinaryKernel, CompareKernel, UnaryKernel } from '../../src/backend/types.js';
 import { candidates, describeMismatch, firstMismatch, randomArray } from './helpers.js';
 
 const f = Math.fround;
@@ -175,13 +176,50 @@ describe.each(all.map((c) => [c.label, c] as const))('elementwise on %s', (_labe
     }
   });
 
-  it('max-reduce and compare reach the fallback', () => {
-    const x = Float32Array.of(1, 5, 2, -1, 7, 3);
-    const out = new Float32Array(2);
-    cand.backend.reduce('max', x, 2, 3, 1, out);
-    expect(Array.from(out)).toEqual([5, 7]);
+  it('compare ops match JavaScript comparisons with broadcasting strides, NaN and ±0 included', () => {
+    const COMPARE: Record<CompareKernel, (a: number, b: number) => boolean> = {
+      gt: (a, b) => a > b, ge: (a, b) => a >= b, lt: (a, b) => a < b, le: (a, b) => a <= b, eq: (a, b) => a === b, ne: (a, b) => a !== b,
+    };
+    // Max-pooling's backward compares [n, c, k, L] windows with [n, c, 1, L] maxima, and x with itself (NaN test).
+    const cmpShapes: [number[], number[], number[]][] = [...shapes, [[4, 3, 9, 50], [4, 3, 9, 50], [4, 3, 1, 50]], [[2, 3, 4, 5], [2, 3, 4, 5], [2, 3, 4, 5]]];
+    for (const [op, fn] of Object.entries(COMPARE) as [CompareKernel, (a: number, b: number) => boolean][]) {
+      for (const [shape, sa, sb] of cmpShapes) {
+        const an = sa.reduce((x, y) => x * y, 1);
+        const bn = sb.reduce((x, y) => x * y, 1);
+        const a = inputs(an, an + 5);
+        const b = inputs(bn, bn + 13);
+        for (let i = 0; i < Math.min(an, bn); i += 4) b[i] = a[i]!; // equal pairs (NaN = NaN among them)
+        const as = broadcastStrides(sa, shape);
+        const bs = broadcastStrides(sb, shape);
+        const want = naiveBinary((x, y) => (fn(x, y) ? 1 : 0), a, as, b, bs, shape);
+        const got = new Uint8Array(want.length).fill(7); // every element must be written
+        cand.backend.compare(op, a, as, b, bs, got, shape);
+        const k = want.findIndex((w, i) => got[i] !== w);
+        expect(k, `${op} ${JSON.stringify([shape, sa, sb])} at ${k}: got ${got[k]}, want ${want[k]}`).toBe(-1);
+      }
+    }
     const c = new Uint8Array(3);
-    cand.backend.compare('gt', Float32Array.of(1, 2, 3), [1], Float32Array.of(2), [0], c, [3]);
+    cand.backend.compare('gt', Float64Array.of(1, 2, 3), [1], Float64Array.of(2), [0], c, [3]); // float64: the fallback
     expect(Array.from(c)).toEqual([0, 0, 1]);
+  });
+
+  it('max- and min-reduce match the reference over [outer, size, inner], NaN and ±0 included', () => {
+    const cases = [[1, 1, 1], [1, 1000, 1], [3, 7, 5], [4, 33, 17], [1, 5, 4096], [6, 2, 1], [512, 4, 196]];
+    for (const op of ['max', 'min'] as const) {
+      for (const [outer, size, inner] of cases as [number, number, number][]) {
+        const x = inputs(outer * size * inner, size * 3 + inner);
+        if (x.length > 40) x[40] = NaN; // one NaN in a row that has others (it must win)
+        const want = new Float32Array(outer * inner);
+        referenceBackend.reduce(op, x, outer, size, inner, want);
+        const got = new Float32Array(outer * inner).fill(42);
+        cand.backend.reduce(op, x, outer, size, inner, got);
+        const k = Array.from(want).findIndex((w, i) => !Object.is(got[i], w));
+        expect(k, `${op} ${[outer, size, inner]} at ${k}: got ${got[k]}, want ${want[k]}`).toBe(-1);
+      }
+    }
+    // The first of equal extremes is kept: max(−0, +0) is −0, as the reference.
+    const z = new Float32Array(1);
+    cand.backend.reduce('max', Float32Array.of(-0, 0), 1, 2, 1, z);
+    expect(Object.is(z[0], -0)).toBe(true);
   });
 });

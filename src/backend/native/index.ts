@@ -1,4 +1,4 @@
-import type { AdamArgs, Backend, BinaryKernel, FloatArray, GemmArgs, ReduceKernel, TypedArray, UnaryKernel } from '../types.js';
+import type { AdamArgs, Backend, BinaryKernel, CompareKernel, FloatArray, GemmArgs, ReduceKernel, TypedArray, UnaryKernel } from '../types.js';
 import { nodeBuiltin } from '../wasm/loader.js';
 import { BINARY_CODES, UNARY_CODES, forEachOuterBlock, rowBlocks } from '../wasm/ops.js';
 
@@ -26,6 +26,11 @@ interface Addon {
   ): void;
   gatherRowsU8(src: Uint8Array, rowLength: number, rows: Int32Array, scale: number, shift: number, out: Float32Array): void;
   gatherRowsF32(src: Float32Array, rowLength: number, rows: Int32Array, out: Float32Array): void;
+  compare?(
+    op: number, a: Float32Array, ao: number, ra: number, sa: number, b: Float32Array, bo: number, rb: number, sb: number,
+    out: Uint8Array, oo: number, rows: number, cols: number,
+  ): void;
+  reduceMinMax?(max: boolean, x: Float32Array, outer: number, size: number, inner: number, out: Float32Array): void;
   info(): { isa: string; bestIsa: string; threads: number };
   setIsa(isa: string): string;
   setThreads(n: number): void;
@@ -46,6 +51,8 @@ export interface NativeBackendOptions {
  */
 const THRESHOLDS = { gemm: 32, unaryCheap: 64, unaryTranscendental: 16, binary: 128, reduce: 128, adam: 64 };
 const TRANSCENDENTAL = new Set<UnaryKernel>(['exp', 'tanh', 'sigmoid', 'expm1']);
+/** The addon's comparison codes (the CompareOp enum in native/src/elementwise.h). */
+const COMPARE_CODES: Record<CompareKernel, number> = { gt: 0, ge: 1, lt: 2, le: 3, eq: 4, ne: 5 };
 
 const ADDON_PATHS = [
   // from src/backend/native/ and from dist/backend/native/ alike
@@ -135,8 +142,26 @@ export function createNativeBackend(fallback: Backend, options: NativeBackendOpt
   }
 
   function reduce(op: ReduceKernel, x: TypedArray, outer: number, size: number, inner: number, out: TypedArray): void {
-    if (op !== 'sum' || !isF32(x) || !isF32(out) || x.length < t.reduce) return fallback.reduce(op, x, outer, size, inner, out);
-    addon!.reduceSum(x, outer, size, inner, out);
+    if (!isF32(x) || !isF32(out) || x.length < t.reduce) return fallback.reduce(op, x, outer, size, inner, out);
+    if (op === 'sum') return addon!.reduceSum(x, outer, size, inner, out);
+    // max/min (max-pooling's windows): an addon built before this kernel existed falls back.
+    if ((op === 'max' || op === 'min') && size > 0 && addon!.reduceMinMax) return addon!.reduceMinMax(op === 'max', x, outer, size, inner, out);
+    fallback.reduce(op, x, outer, size, inner, out);
+  }
+
+  function compare(
+    op: CompareKernel, a: TypedArray, aStrides: readonly number[], b: TypedArray, bStrides: readonly number[],
+    out: Uint8Array, outShape: readonly number[],
+  ): void {
+    const kernel = addon!.compare; // absent from an addon built before this kernel existed
+    if (!isF32(a) || !isF32(b) || out.length < t.binary || !kernel) return fallback.compare(op, a, aStrides, b, bStrides, out, outShape);
+    const plan = rowBlocks(outShape, aStrides, bStrides);
+    if (plan === null) return fallback.compare(op, a, aStrides, b, bStrides, out, outShape);
+    const code = COMPARE_CODES[op];
+    const { rows, cols, ra, sa, rb, sb } = plan;
+    const fa: Float32Array = a;
+    const fb: Float32Array = b;
+    forEachOuterBlock(plan.c, (ao, bo, oo) => kernel(code, fa, ao, ra, sa, fb, bo, rb, sb, out, oo, rows, cols));
   }
 
   function adamStep(s: AdamArgs): boolean {
@@ -167,7 +192,7 @@ export function createNativeBackend(fallback: Backend, options: NativeBackendOpt
     gemm,
     unary,
     binary,
-    compare: (op, a, as, b, bs, out, shape) => fallback.compare(op, a, as, b, bs, out, shape),
+    compare,
     reduce,
   };
 }
