@@ -198,6 +198,56 @@ bool getFloat(napi_env env, napi_value v, float* out) {
   return true;
 }
 
+// The geometry arguments shared by im2col and col2im: planes, h, w, kh, kw, sh, sw, ph, pw, dh, dw
+// at argv[1..11]; false after throwing.
+bool getWindowGeometry(napi_env env, napi_value* argv, int64_t* planes, chainrule::WindowGeometry* g) {
+  int64_t v[11];
+  for (int i = 0; i < 11; ++i)
+    if (!getInt(env, argv[1 + i], &v[i])) return false;
+  *planes = v[0];
+  g->h = v[1], g->w = v[2], g->kh = v[3], g->kw = v[4], g->sh = v[5], g->sw = v[6], g->ph = v[7], g->pw = v[8], g->dh = v[9],
+  g->dw = v[10];
+  if (*planes < 0 || g->h < 0 || g->w < 0 || g->kh < 1 || g->kw < 1 || g->sh < 1 || g->sw < 1 || g->ph < 0 || g->pw < 0 ||
+      g->dh < 1 || g->dw < 1)
+    return fail(env, "chainrule native: bad window geometry");
+  const int64_t spanH = g->h + 2 * g->ph - g->dh * (g->kh - 1) - 1;
+  const int64_t spanW = g->w + 2 * g->pw - g->dw * (g->kw - 1) - 1;
+  if (spanH < 0 || spanW < 0) return fail(env, "chainrule native: the window is larger than the padded image");
+  g->oh = spanH / g->sh + 1;
+  g->ow = spanW / g->sw + 1;
+  return true;
+}
+
+// im2col(x, planes, h, w, kh, kw, sh, sw, ph, pw, dh, dw, padValue, out)
+napi_value Im2col(napi_env env, napi_callback_info info) {
+  napi_value argv[14];
+  if (!getArgs(env, info, argv)) return nullptr;
+  F32 x, o;
+  int64_t planes;
+  chainrule::WindowGeometry g;
+  float padValue;
+  if (!getF32(env, argv[0], &x) || !getWindowGeometry(env, argv, &planes, &g) || !getFloat(env, argv[12], &padValue) ||
+      !getF32(env, argv[13], &o))
+    return nullptr;
+  if (!fits(env, x, 0, planes * g.h * g.w) || !fits(env, o, 0, planes * g.kh * g.kw * g.oh * g.ow)) return nullptr;
+  chainrule::im2col(x.data, planes, g, padValue, o.data, chainrule::ThreadPool::instance().threads());
+  return nullptr;
+}
+
+// col2im(cols, planes, h, w, kh, kw, sh, sw, ph, pw, dh, dw, out)
+napi_value Col2im(napi_env env, napi_callback_info info) {
+  napi_value argv[13];
+  if (!getArgs(env, info, argv)) return nullptr;
+  F32 c, o;
+  int64_t planes;
+  chainrule::WindowGeometry g;
+  if (!getF32(env, argv[0], &c) || !getWindowGeometry(env, argv, &planes, &g) || !getF32(env, argv[12], &o)) return nullptr;
+  if (!fits(env, c, 0, planes * g.kh * g.kw * g.oh * g.ow) || !fits(env, o, 0, planes * g.h * g.w)) return nullptr;
+  chainrule::col2im(c.data, planes, g, o.data, chainrule::ThreadPool::instance().threads());
+  return nullptr;
+}
+
+
 // adamStep(param, grad, expAvg, expAvgSq, maxExpAvgSq | null,
 //          beta1, beta2, eps, negStepSize, bias2Sqrt, l2, shrink, sign)
 napi_value AdamStepFn(napi_env env, napi_callback_info info) {
@@ -367,6 +417,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"gatherRowsF32", nullptr, GatherRowsF32, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"compare", nullptr, Compare, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reduceMinMax", nullptr, ReduceMinMax, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"im2col", nullptr, Im2col, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"col2im", nullptr, Col2im, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setIsa", nullptr, SetIsa, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},

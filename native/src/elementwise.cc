@@ -302,3 +302,75 @@ void reduceSum(const float* x, long outer, long size, long inner, float* out) {
 }
 
 }  // namespace chainrule
+
+namespace chainrule {
+
+namespace {
+long ceilDiv(long a, long b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
+long floorDiv(long a, long b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+// One image plane's windows, in the order of walkWindows in src/ops/rules/conv.ts (kernel row,
+// kernel column, output row): row(rowStart, pixelStart, lo, hi) for an output row whose columns
+// [lo, hi) read pixels pixelStart + ox·sw, or pad(rowStart) when it lies wholly in the padding.
+template <typename Row, typename Pad>
+void walkWindows(const WindowGeometry& g, Row row, Pad pad) {
+  const long l = g.oh * g.ow;
+  for (long ki = 0; ki < g.kh; ++ki) {
+    for (long kj = 0; kj < g.kw; ++kj) {
+      const long x0 = kj * g.dw - g.pw;
+      const long lo = std::min(g.ow, std::max(0L, ceilDiv(-x0, g.sw)));
+      const long hi = std::max(lo, std::min(g.ow, floorDiv(g.w - 1 - x0, g.sw) + 1));
+      const long block = (ki * g.kw + kj) * l;
+      for (long oy = 0; oy < g.oh; ++oy) {
+        const long y = oy * g.sh - g.ph + ki * g.dh;
+        if (y < 0 || y >= g.h) pad(block + oy * g.ow);
+        else row(block + oy * g.ow, y * g.w + x0, lo, hi);
+      }
+    }
+  }
+}
+
+// Planes are independent (each writes its own block of the output): split them over threads.
+template <typename PlaneFn>
+void forPlanes(long planes, long work, int threads, PlaneFn fn) {
+  const int parts = static_cast<int>(std::max(1L, std::min<long>({static_cast<long>(threads), planes, work / (1L << 15)})));
+  ThreadPool::instance().run(parts, [&](int t, int nt) {
+    for (long p = planes * t / nt; p < planes * (t + 1) / nt; ++p) fn(p);
+  });
+}
+}  // namespace
+
+void im2col(const float* x, long planes, const WindowGeometry& g, float padValue, float* out, int threads) {
+  const long l = g.oh * g.ow;
+  forPlanes(planes, planes * g.kh * g.kw * l, threads, [&](long p) {
+    const float* in = x + p * g.h * g.w;
+    float* o = out + p * g.kh * g.kw * l;
+    walkWindows(
+        g,
+        [&](long r, long pix, long lo, long hi) {
+          float* dst = o + r;
+          const float* src = in + pix;
+          for (long ox = 0; ox < lo; ++ox) dst[ox] = padValue;
+          for (long ox = lo; ox < hi; ++ox) dst[ox] = src[ox * g.sw];
+          for (long ox = hi; ox < g.ow; ++ox) dst[ox] = padValue;
+        },
+        [&](long r) { std::fill(o + r, o + r + g.ow, padValue); });
+  });
+}
+
+void col2im(const float* cols, long planes, const WindowGeometry& g, float* out, int threads) {
+  const long l = g.oh * g.ow;
+  forPlanes(planes, planes * g.kh * g.kw * l, threads, [&](long p) {
+    float* img = out + p * g.h * g.w;
+    const float* c = cols + p * g.kh * g.kw * l;
+    std::fill(img, img + g.h * g.w, 0.0f);
+    walkWindows(
+        g,
+        [&](long r, long pix, long lo, long hi) {
+          for (long ox = lo; ox < hi; ++ox) img[pix + ox * g.sw] += c[r + ox];
+        },
+        [](long) {});
+  });
+}
+
+}  // namespace chainrule

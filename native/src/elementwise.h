@@ -33,6 +33,17 @@ void compare(int op, const float* a, long ra, int sa, const float* b, long rb, i
 /** Max (or min) over the middle axis of [outer, size ≥ 1, inner]; a NaN anywhere gives NaN. */
 void reduceMinMax(bool max, const float* x, long outer, long size, long inner, float* out);
 
+/** A sliding window over one H×W plane, with its output size oh×ow (floor mode). */
+struct WindowGeometry {
+  long h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow;
+};
+
+/** Each of `planes` H×W planes to [kh·kw, oh·ow] window columns (PyTorch's unfold); padding reads padValue. */
+void im2col(const float* x, long planes, const WindowGeometry& g, float padValue, float* out, int threads);
+
+/** im2col's adjoint: columns summed back into zeroed H×W planes, in the same order as the TypeScript loop. */
+void col2im(const float* cols, long planes, const WindowGeometry& g, float* out, int threads);
+
 /** Sum over the middle axis of [outer, size, inner], accumulated in double. */
 void reduceSum(const float* x, long outer, long size, long inner, float* out);
 

@@ -136,4 +136,22 @@ export interface Backend {
    * dataset). Rows are in range (the caller checked). Returns false when it cannot take the work.
    */
   gatherRowsF32?(src: Float32Array, rowLength: number, rows: Int32Array, out: Float32Array): boolean;
+
+  /**
+   * Optional: each of `planes` h×w planes of x to its [kh·kw, oh·ow] window columns (im2col;
+   * see ops/rules/conv.ts for the layout), window positions over the padding reading padValue.
+   * Returns false when it cannot take the work.
+   */
+  im2col?(x: Float32Array, planes: number, h: number, w: number, g: WindowArgs, padValue: number, out: Float32Array): boolean;
+
+  /** Optional: im2col's adjoint, columns summed into `planes` h×w planes of out (col2im). */
+  col2im?(cols: Float32Array, planes: number, h: number, w: number, g: WindowArgs, out: Float32Array): boolean;
+}
+
+/** A 2-D sliding window: [height, width] pairs. */
+export interface WindowArgs {
+  kernel: readonly number[];
+  stride: readonly number[];
+  padding: readonly number[];
+  dilation: readonly number[];
 }

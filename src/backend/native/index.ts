@@ -1,4 +1,4 @@
-import type { AdamArgs, Backend, BinaryKernel, CompareKernel, FloatArray, GemmArgs, ReduceKernel, TypedArray, UnaryKernel } from '../types.js';
+import type { AdamArgs, Backend, BinaryKernel, CompareKernel, FloatArray, GemmArgs, ReduceKernel, TypedArray, UnaryKernel, WindowArgs } from '../types.js';
 import { nodeBuiltin } from '../wasm/loader.js';
 import { BINARY_CODES, UNARY_CODES, forEachOuterBlock, rowBlocks } from '../wasm/ops.js';
 
@@ -31,6 +31,10 @@ interface Addon {
     out: Uint8Array, oo: number, rows: number, cols: number,
   ): void;
   reduceMinMax?(max: boolean, x: Float32Array, outer: number, size: number, inner: number, out: Float32Array): void;
+  im2col?(x: Float32Array, planes: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number,
+    dh: number, dw: number, padValue: number, out: Float32Array): void;
+  col2im?(cols: Float32Array, planes: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number,
+    dh: number, dw: number, out: Float32Array): void;
   info(): { isa: string; bestIsa: string; threads: number };
   setIsa(isa: string): string;
   setThreads(n: number): void;
@@ -184,8 +188,23 @@ export function createNativeBackend(fallback: Backend, options: NativeBackendOpt
     return true;
   }
 
+  // Absent from an addon built before these kernels existed: the TypeScript loops then run.
+  function im2col(x: Float32Array, planes: number, h: number, w: number, g: WindowArgs, padValue: number, out: Float32Array): boolean {
+    if (!addon!.im2col) return false;
+    addon!.im2col(x, planes, h, w, g.kernel[0]!, g.kernel[1]!, g.stride[0]!, g.stride[1]!, g.padding[0]!, g.padding[1]!, g.dilation[0]!, g.dilation[1]!, padValue, out);
+    return true;
+  }
+
+  function col2im(cols: Float32Array, planes: number, h: number, w: number, g: WindowArgs, out: Float32Array): boolean {
+    if (!addon!.col2im) return false;
+    addon!.col2im(cols, planes, h, w, g.kernel[0]!, g.kernel[1]!, g.stride[0]!, g.stride[1]!, g.padding[0]!, g.padding[1]!, g.dilation[0]!, g.dilation[1]!, out);
+    return true;
+  }
+
   return {
     name: `native-${info.isa}-${threads}t`,
+    im2col,
+    col2im,
     adamStep,
     gatherRowsU8,
     gatherRowsF32,

@@ -1,5 +1,6 @@
 import { allocate, type DType } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
+import { backendFor } from '../../backend/index.js';
 import type { FloatArray } from '../../backend/types.js';
 import { apply, type OpAttrs, type OpRule } from '../registry.js';
 
@@ -7,8 +8,8 @@ import { apply, type OpAttrs, type OpRule } from '../registry.js';
  * im2col and col2im, the two halves of a convolution: im2col copies every kernel window of an
  * NCHW image into a column, so a convolution becomes one matrix product; col2im adds the
  * columns back into image positions. Each is the other's adjoint, so each one's VJP is the
- * other (and a double backward works). The loops live here rather than behind the backend
- * interface because they are pure data movement, like permute and gather in kernels.ts.
+ * other (and a double backward works). The loops below are the reference; a backend may take
+ * float32 planes itself (the native addon does, in the same order, so the sums agree).
  *
  * Layout (PyTorch's unfold): image [N, C, H, W] ↔ columns [N, C·kh·kw, oh·ow], row index
  * (c·kh + i)·kw + j, column index y·ow + x.
@@ -72,6 +73,9 @@ export function im2colK(x: Tensor, g: WindowGeometry, padValue: number): Tensor 
   const rows = c * kh * kw;
   const src = x.data as FloatArray;
   const out = allocate(x.dtype, n * rows * l) as FloatArray;
+  if (src instanceof Float32Array && backendFor(out.length).im2col?.(src, n * c, h, w, g, padValue, out as Float32Array)) {
+    return new Tensor(out, [n, rows, l], x.dtype);
+  }
   let inBase = 0;
   let outBase = 0;
   const row = (r: number, p: number, lo: number, hi: number) => {
@@ -98,6 +102,9 @@ export function col2imK(cols: Tensor, size: readonly number[], g: WindowGeometry
   const sw = g.stride[1]!;
   const src = cols.data as FloatArray;
   const out = allocate(dtype, n * c * h * w) as FloatArray;
+  if (src instanceof Float32Array && out instanceof Float32Array && backendFor(src.length).col2im?.(src, n * c, h, w, g, out)) {
+    return new Tensor(out, [n, c, h, w], dtype);
+  }
   let imBase = 0;
   let colBase = 0;
   const row = (r: number, p: number, lo: number, hi: number) => {
