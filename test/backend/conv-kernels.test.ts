@@ -4,15 +4,18 @@ import { referenceBackend } from '../../src/backend/reference.js';
 import type { WindowArgs } from '../../src/backend/types.js';
 import { randomArray } from './helpers.js';
 
-/** im2col from its definition: row (c·kh + i)·kw + j, column oy·ow + ox, padding reads padValue. */
-function naiveIm2col(x: Float32Array, planes: number, h: number, w: number, g: WindowArgs, padValue: number) {
+/**
+ * Every window position by definition, in the columns' order (plane, kernel row i, kernel
+ * column j, output row, output column): visit(k, pixel) with k the column-array index and
+ * pixel the image index it reads, or −1 where it falls on the padding.
+ */
+function forEachWindow(planes: number, h: number, w: number, g: WindowArgs, visit: (k: number, pixel: number) => void): void {
   const [kh, kw] = g.kernel as [number, number];
   const [sh, sw] = g.stride as [number, number];
   const [ph, pw] = g.padding as [number, number];
   const [dh, dw] = g.dilation as [number, number];
   const oh = Math.floor((h + 2 * ph - dh * (kh - 1) - 1) / sh) + 1;
   const ow = Math.floor((w + 2 * pw - dw * (kw - 1) - 1) / sw) + 1;
-  const out = new Float32Array(planes * kh * kw * oh * ow);
   let k = 0;
   for (let p = 0; p < planes; p++)
     for (let i = 0; i < kh; i++)
@@ -20,27 +23,24 @@ function naiveIm2col(x: Float32Array, planes: number, h: number, w: number, g: W
         for (let oy = 0; oy < oh; oy++)
           for (let ox = 0; ox < ow; ox++) {
             const y = oy * sh - ph + i * dh;
-            const xx = ox * sw - pw + j * dw;
-            out[k++] = y >= 0 && y < h && xx >= 0 && xx < w ? x[p * h * w + y * w + xx]! : padValue;
+            const x = ox * sw - pw + j * dw;
+            visit(k++, y >= 0 && y < h && x >= 0 && x < w ? p * h * w + y * w + x : -1);
           }
-  return { out, oh, ow };
 }
 
-/** col2im from its definition, summing in float32 in the same order (kernel row, column, output row, column). */
-function naiveCol2im(cols: Float32Array, planes: number, h: number, w: number, g: WindowArgs, oh: number, ow: number) {
-  const [kh, kw] = g.kernel as [number, number];
+/** im2col from its definition; padding reads padValue. */
+function naiveIm2col(x: Float32Array, planes: number, h: number, w: number, g: WindowArgs, padValue: number): Float32Array {
+  const vals: number[] = [];
+  forEachWindow(planes, h, w, g, (k, pixel) => (vals[k] = pixel < 0 ? padValue : x[pixel]!));
+  return Float32Array.from(vals);
+}
+
+/** col2im from its definition, summing in float32 in the columns' order. */
+function naiveCol2im(cols: Float32Array, planes: number, h: number, w: number, g: WindowArgs): Float32Array {
   const out = new Float32Array(planes * h * w);
-  let k = 0;
-  for (let p = 0; p < planes; p++)
-    for (let i = 0; i < kh; i++)
-      for (let j = 0; j < kw; j++)
-        for (let oy = 0; oy < oh; oy++)
-          for (let ox = 0; ox < ow; ox++) {
-            const y = oy * g.stride[0]! - g.padding[0]! + i * g.dilation[0]!;
-            const xx = ox * g.stride[1]! - g.padding[1]! + j * g.dilation[1]!;
-            const v = cols[k++]!;
-            if (y >= 0 && y < h && xx >= 0 && xx < w) out[p * h * w + y * w + xx] = Math.fround(out[p * h * w + y * w + xx]! + v);
-          }
+  forEachWindow(planes, h, w, g, (k, pixel) => {
+    if (pixel >= 0) out[pixel] = Math.fround(out[pixel]! + cols[k]!);
+  });
   return out;
 }
 
@@ -59,14 +59,14 @@ describe('native im2col and col2im', () => {
     if (!native?.im2col || !native.col2im) return; // no addon here: conv.ts's loops are what runs
     const x = randomArray(planes * h * w, planes + h);
     const want = naiveIm2col(x, planes, h, w, g, -Infinity);
-    const got = new Float32Array(want.out.length).fill(NaN);
+    const got = new Float32Array(want.length).fill(NaN);
     expect(native.im2col(x, planes, h, w, g, -Infinity, got)).toBe(true);
-    expect(Array.from(got)).toEqual(Array.from(want.out));
+    expect(Array.from(got)).toEqual(Array.from(want));
 
-    const cols = randomArray(want.out.length, 7);
+    const cols = randomArray(want.length, 7);
     const img = new Float32Array(planes * h * w).fill(NaN); // col2im must zero what no window covers
     expect(native.col2im(cols, planes, h, w, g, img)).toBe(true);
-    expect(Array.from(img)).toEqual(Array.from(naiveCol2im(cols, planes, h, w, g, want.oh, want.ow)));
+    expect(Array.from(img)).toEqual(Array.from(naiveCol2im(cols, planes, h, w, g)));
   });
 
   it('refuses a window larger than the padded image, and arrays too short', () => {
