@@ -1,6 +1,6 @@
 import type { AdamArgs, Backend, BinaryKernel, CompareKernel, FloatArray, GemmArgs, ReduceKernel, TypedArray, UnaryKernel, WindowArgs } from '../types.js';
 import { nodeBuiltin } from '../wasm/loader.js';
-import { BINARY_CODES, UNARY_CODES, forEachOuterBlock, rowBlocks } from '../wasm/ops.js';
+import { BINARY_CODES, COMPARE_CODES, UNARY_CODES, forEachOuterBlock, rowBlocks } from '../wasm/ops.js';
 
 /**
  * The optional N-API addon (native/, built at install time where a compiler exists): AVX-512 /
@@ -55,8 +55,6 @@ export interface NativeBackendOptions {
  */
 const THRESHOLDS = { gemm: 32, unaryCheap: 64, unaryTranscendental: 16, binary: 128, reduce: 128, adam: 64 };
 const TRANSCENDENTAL = new Set<UnaryKernel>(['exp', 'tanh', 'sigmoid', 'expm1']);
-/** The addon's comparison codes (the CompareOp enum in native/src/elementwise.h). */
-const COMPARE_CODES: Record<CompareKernel, number> = { gt: 0, ge: 1, lt: 2, le: 3, eq: 4, ne: 5 };
 
 const ADDON_PATHS = [
   // from src/backend/native/ and from dist/backend/native/ alike

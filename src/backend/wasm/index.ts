@@ -1,6 +1,6 @@
 import type { AdamArgs, Backend, BinaryKernel, CompareKernel, FloatArray, GemmArgs, ReduceKernel, TypedArray, UnaryKernel } from '../types.js';
 import { loadKernels, loadKernelsSync, readEnv, type LoadedKernels } from './loader.js';
-import { BINARY_CODES, UNARY_CODES, forEachOuterBlock, rowBlocks } from './ops.js';
+import { BINARY_CODES, COMPARE_CODES, UNARY_CODES, forEachOuterBlock, rowBlocks } from './ops.js';
 import { CTRL_INTS, GemmWorkers } from './threads.js';
 
 /**
@@ -247,6 +247,7 @@ function build(fallback: Backend, k: LoadedKernels, threads: number, useThreshol
   }
 
   function reduce(op: ReduceKernel, x: TypedArray, outer: number, size: number, inner: number, out: TypedArray): void {
+    if ((op === 'max' || op === 'min') && size > 0) return reduceMinMax(op === 'max', x, outer, size, inner, out);
     if (op !== 'sum' || !isF32(x) || !isF32(out) || x.length < t.reduce || outer * inner === 0) {
       return fallback.reduce(op, x, outer, size, inner, out);
     }
@@ -261,11 +262,36 @@ function build(fallback: Backend, k: LoadedKernels, threads: number, useThreshol
     out.set(f32.subarray(po >> 2, (po >> 2) + outer * inner));
   }
 
+  function reduceMinMax(max: boolean, x: TypedArray, outer: number, size: number, inner: number, out: TypedArray): void {
+    const total = outer * size * inner;
+    const px = isF32(x) && isF32(out) && x.length >= t.reduce && outer * inner > 0 ? arena.reserve(total + outer * inner + 8) : -1;
+    if (px < 0) return fallback.reduce(max ? 'max' : 'min', x, outer, size, inner, out);
+    const po = align16(px + total * 4);
+    const f32 = arena.f32;
+    f32.set(x.length === total ? x : x.subarray(0, total), px >> 2);
+    wx.reduceMinMax(max ? 1 : 0, px, outer, size, inner, po);
+    out.set(f32.subarray(po >> 2, (po >> 2) + outer * inner));
+  }
+
   function compare(
     op: CompareKernel, a: TypedArray, aStrides: readonly number[], b: TypedArray, bStrides: readonly number[],
     out: Uint8Array, outShape: readonly number[],
   ): void {
-    fallback.compare(op, a, aStrides, b, bStrides, out, outShape);
+    const n = out.length;
+    const plan = isF32(a) && isF32(b) && n >= t.binary && n > 0 ? rowBlocks(outShape, aStrides, bStrides) : null;
+    // a, b and the bytes out, one after another (the out region in floats, rounded up).
+    const pa = plan === null ? -1 : arena.reserve(a.length + b.length + Math.ceil(n / 4) + 8);
+    if (plan === null || pa < 0) return fallback.compare(op, a, aStrides, b, bStrides, out, outShape);
+    const pb = align16(pa + a.length * 4);
+    const po = align16(pb + b.length * 4);
+    arena.f32.set(a as Float32Array, pa >> 2);
+    arena.f32.set(b as Float32Array, pb >> 2);
+    const code = COMPARE_CODES[op];
+    const { rows, cols, ra, sa, rb, sb } = plan;
+    forEachOuterBlock(plan.c, (ao, bo, oo) => {
+      wx.compare(code, pa + ao * 4, ra, sa, pb + bo * 4, rb, sb, po + oo, rows, cols);
+    });
+    out.set(new Uint8Array(arena.f32.buffer, po, n));
   }
 
   /** Adam without amsgrad, streamed through the module in cache-sized chunks (4 arrays in, 3 out). */

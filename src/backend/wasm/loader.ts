@@ -17,6 +17,8 @@ export interface WasmExports {
   unary(op: number, x: number, out: number, n: number): void;
   binary(op: number, a: number, ra: number, sa: number, b: number, rb: number, sb: number, out: number, rows: number, cols: number): void;
   reduceSum(x: number, outer: number, size: number, inner: number, out: number, acc: number): void;
+  compare(op: number, a: number, ra: number, sa: number, b: number, rb: number, sb: number, out: number, rows: number, cols: number): void;
+  reduceMinMax(isMax: number, x: number, outer: number, size: number, inner: number, out: number): void;
   adamStep(
     x: number, g: number, m: number, v: number, n: number,
     b1: number, b2: number, k1: number, k2: number, eps: number, step: number, invBias2: number, l2: number, shrink: number, sign: number,

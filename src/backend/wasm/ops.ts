@@ -1,4 +1,4 @@
-import type { BinaryKernel, UnaryKernel } from '../types.js';
+import type { BinaryKernel, CompareKernel, UnaryKernel } from '../types.js';
 
 /** Op codes of the wasm kernels; they mirror the constants at the top of assembly/elementwise.as. */
 export const UNARY_CODES: Partial<Record<UnaryKernel, number>> = {
@@ -8,6 +8,9 @@ export const UNARY_CODES: Partial<Record<UnaryKernel, number>> = {
 export const BINARY_CODES: Partial<Record<BinaryKernel, number>> = {
   add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, reluGrad: 6, sigmoidGrad: 7, tanhGrad: 8,
 };
+
+/** Comparison codes of the wasm and native compare kernels (assembly/elementwise.as, native/src/elementwise.h). */
+export const COMPARE_CODES: Record<CompareKernel, number> = { gt: 0, ge: 1, lt: 2, le: 3, eq: 4, ne: 5 };
 
 export interface Collapsed {
   shape: number[];

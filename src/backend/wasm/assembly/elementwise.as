@@ -233,3 +233,52 @@ export function reduceSum(x: usize, outer: i32, size: i32, inner: i32, out: usiz
     for (let j = 0; j < inner; j++) store<f32>(ob + <usize>j * 4, <f32>load<f64>(acc + <usize>j * 8));
   }
 }
+
+// Comparison codes, as COMPARE_CODES in ../ops.ts (and the native addon's CompareOp).
+const C_GT = 0, C_GE = 1, C_LT = 2, C_LE = 3, C_EQ = 4;
+
+// @ts-ignore: decorator
+@inline function cmp(op: i32, x: f32, y: f32): bool {
+  if (op == C_GT) return x > y;
+  if (op == C_GE) return x >= y;
+  if (op == C_LT) return x < y;
+  if (op == C_LE) return x <= y;
+  if (op == C_EQ) return x == y;
+  return x != y;
+}
+
+/** out[r·cols + j] = a[r·ra + j·sa] op b[r·rb + j·sb] ? 1 : 0, one byte each (binary's addressing). */
+export function compare(op: i32, a: usize, ra: i32, sa: i32, b: usize, rb: i32, sb: i32, out: usize, rows: i32, cols: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const ar = a + <usize>(r * ra) * 4;
+    const br = b + <usize>(r * rb) * 4;
+    const o = out + <usize>(r * cols);
+    for (let j = 0; j < cols; j++) {
+      const x = load<f32>(ar + <usize>(j * sa) * 4);
+      const y = load<f32>(br + <usize>(j * sb) * 4);
+      store<u8>(o + <usize>j, cmp(op, x, y) ? 1 : 0);
+    }
+  }
+}
+
+/**
+ * Max (isMax = 1) or min of the middle axis of x viewed as [outer, size ≥ 1, inner], as the
+ * reference: a NaN anywhere gives NaN, otherwise the first extreme value is kept.
+ */
+export function reduceMinMax(isMax: i32, x: usize, outer: i32, size: i32, inner: i32, out: usize): void {
+  for (let o = 0; o < outer; o++) {
+    const base = x + <usize>(o * size) * <usize>inner * 4;
+    const ob = out + <usize>(o * inner) * 4;
+    memory.copy(ob, base, <usize>inner * 4);
+    for (let r = 1; r < size; r++) {
+      const row = base + <usize>(r * inner) * 4;
+      for (let j = 0; j < inner; j++) {
+        const d = ob + <usize>j * 4;
+        const m = load<f32>(d);
+        const v = load<f32>(row + <usize>j * 4);
+        const better = isMax ? v > m : v < m;
+        if (m == m && (v != v || better)) store<f32>(d, v);
+      }
+    }
+  }
+}
