@@ -42,6 +42,8 @@ function withIsa(b: Backend, select: () => void): Backend {
     binary: (op, a, as, bb, bs, out, shape) => (select(), b.binary(op, a, as, bb, bs, out, shape)),
     compare: (op, a, as, bb, bs, out, shape) => (select(), b.compare(op, a, as, bb, bs, out, shape)),
     reduce: (op, x, o, s, i, out) => (select(), b.reduce(op, x, o, s, i, out)),
+    im2col: b.im2col && ((x, planes, h, w, g, pad, out) => (select(), b.im2col!(x, planes, h, w, g, pad, out))),
+    col2im: b.col2im && ((cols, planes, h, w, g, out) => (select(), b.col2im!(cols, planes, h, w, g, out))),
   };
 }
 

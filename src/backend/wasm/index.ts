@@ -1,4 +1,4 @@
-import type { AdamArgs, Backend, BinaryKernel, CompareKernel, FloatArray, GemmArgs, ReduceKernel, TypedArray, UnaryKernel } from '../types.js';
+import type { AdamArgs, Backend, BinaryKernel, CompareKernel, FloatArray, GemmArgs, ReduceKernel, TypedArray, UnaryKernel, WindowArgs } from '../types.js';
 import { loadKernels, loadKernelsSync, readEnv, type LoadedKernels } from './loader.js';
 import { BINARY_CODES, COMPARE_CODES, UNARY_CODES, forEachOuterBlock, rowBlocks } from './ops.js';
 import { CTRL_INTS, GemmWorkers } from './threads.js';
@@ -294,6 +294,30 @@ function build(fallback: Backend, k: LoadedKernels, threads: number, useThreshol
     out.set(new Uint8Array(arena.f32.buffer, po, n));
   }
 
+  /** im2col (toCols) or col2im through the module: the window walk of ops/rules/conv.ts, one thread. */
+  function windows(toCols: boolean, src: Float32Array, planes: number, h: number, w: number, g: WindowArgs, padValue: number, out: Float32Array): boolean {
+    const [kh, kw] = g.kernel as [number, number];
+    const [sh, sw] = g.stride as [number, number];
+    const [ph, pw] = g.padding as [number, number];
+    const [dh, dw] = g.dilation as [number, number];
+    const oh = Math.floor((h + 2 * ph - dh * (kh - 1) - 1) / sh) + 1;
+    const ow = Math.floor((w + 2 * pw - dw * (kw - 1) - 1) / sw) + 1;
+    const colLen = planes * kh * kw * oh * ow;
+    const imgLen = planes * h * w;
+    const srcLen = toCols ? imgLen : colLen;
+    if (oh < 1 || ow < 1 || src.length < srcLen || out.length < (toCols ? colLen : imgLen)) return false;
+    const ps = arena.reserve(imgLen + colLen + 8);
+    if (ps < 0) return false;
+    const pd = align16(ps + srcLen * 4);
+    const f32 = arena.f32;
+    f32.set(src.length === srcLen ? src : src.subarray(0, srcLen), ps >> 2);
+    if (toCols) wx.im2col(ps, planes, h, w, kh, kw, sh, sw, ph, pw, dh, dw, padValue, pd);
+    else wx.col2im(ps, planes, h, w, kh, kw, sh, sw, ph, pw, dh, dw, pd);
+    const n = toCols ? colLen : imgLen;
+    out.set(f32.subarray(pd >> 2, (pd >> 2) + n));
+    return true;
+  }
+
   /** Adam without amsgrad, streamed through the module in cache-sized chunks (4 arrays in, 3 out). */
   function adamStep(s: AdamArgs): boolean {
     const { param: x, grad: g, expAvg: m, expAvgSq: v } = s;
@@ -320,5 +344,9 @@ function build(fallback: Backend, k: LoadedKernels, threads: number, useThreshol
   }
 
   const name = `wasm${k.relaxed ? '-relaxed' : ''}-${threads}t`;
-  return { name, gemm, unary, binary, compare, reduce, adamStep, threadsReady };
+  return {
+    name, gemm, unary, binary, compare, reduce, adamStep, threadsReady,
+    im2col: (x, planes, h, w, g, padValue, out) => windows(true, x, planes, h, w, g, padValue, out),
+    col2im: (cols, planes, h, w, g, out) => windows(false, cols, planes, h, w, g, 0, out),
+  };
 }

@@ -19,6 +19,10 @@ export interface WasmExports {
   reduceSum(x: number, outer: number, size: number, inner: number, out: number, acc: number): void;
   compare(op: number, a: number, ra: number, sa: number, b: number, rb: number, sb: number, out: number, rows: number, cols: number): void;
   reduceMinMax(isMax: number, x: number, outer: number, size: number, inner: number, out: number): void;
+  im2col(x: number, planes: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number,
+    dh: number, dw: number, padValue: number, out: number): void;
+  col2im(cols: number, planes: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number,
+    dh: number, dw: number, out: number): void;
   adamStep(
     x: number, g: number, m: number, v: number, n: number,
     b1: number, b2: number, k1: number, k2: number, eps: number, step: number, invBias2: number, l2: number, shrink: number, sign: number,

@@ -282,3 +282,70 @@ export function reduceMinMax(isMax: i32, x: usize, outer: i32, size: i32, inner:
     }
   }
 }
+
+// @ts-ignore: decorator
+@inline function ceilDiv(a: i32, b: i32): i32 {
+  return a >= 0 ? (a + b - 1) / b : -((-a) / b);
+}
+
+// @ts-ignore: decorator
+@inline function floorDiv(a: i32, b: i32): i32 {
+  return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+/**
+ * One plane's windows in the order of walkWindows in ../../../ops/rules/conv.ts (kernel row,
+ * kernel column, output row): for each output row, the columns [lo, hi) that read pixels
+ * (y·w + x0 + ox·sw); the others (and rows with y outside the image) fall on the padding.
+ * im2col (toCols = 1) writes the columns, padValue on the padding; col2im adds them back.
+ * The caller checked that the window fits the padded image (oh, ow ≥ 1).
+ */
+function windows(toCols: i32, img: usize, cols: usize, planes: i32, h: i32, w: i32, kh: i32, kw: i32, sh: i32, sw: i32,
+                 ph: i32, pw: i32, dh: i32, dw: i32, padValue: f32): void {
+  const oh = (h + 2 * ph - dh * (kh - 1) - 1) / sh + 1;
+  const ow = (w + 2 * pw - dw * (kw - 1) - 1) / sw + 1;
+  const l = oh * ow;
+  for (let p = 0; p < planes; p++) {
+    const plane = img + <usize>(p * h * w) * 4;
+    const block = cols + <usize>(p * kh * kw * l) * 4;
+    if (!toCols) memory.fill(plane, 0, <usize>(h * w) * 4);
+    for (let ki = 0; ki < kh; ki++) {
+      for (let kj = 0; kj < kw; kj++) {
+        const x0 = kj * dw - pw;
+        const lo = min(ow, max(0, ceilDiv(-x0, sw)));
+        const hi = max(lo, min(ow, floorDiv(w - 1 - x0, sw) + 1));
+        for (let oy = 0; oy < oh; oy++) {
+          const y = oy * sh - ph + ki * dh;
+          const c = block + <usize>((ki * kw + kj) * l + oy * ow) * 4;
+          if (y < 0 || y >= h) {
+            if (toCols) for (let ox = 0; ox < ow; ox++) store<f32>(c + <usize>ox * 4, padValue);
+            continue;
+          }
+          const pix = y * w + x0;
+          if (toCols) {
+            for (let ox = 0; ox < lo; ox++) store<f32>(c + <usize>ox * 4, padValue);
+            for (let ox = lo; ox < hi; ox++) store<f32>(c + <usize>ox * 4, load<f32>(plane + <usize>(pix + ox * sw) * 4));
+            for (let ox = hi; ox < ow; ox++) store<f32>(c + <usize>ox * 4, padValue);
+          } else {
+            for (let ox = lo; ox < hi; ox++) {
+              const d = plane + <usize>(pix + ox * sw) * 4;
+              store<f32>(d, load<f32>(d) + load<f32>(c + <usize>ox * 4));
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Each of `planes` h×w planes at x to its [kh·kw, oh·ow] window columns at out. */
+export function im2col(x: usize, planes: i32, h: i32, w: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32,
+                       dw: i32, padValue: f32, out: usize): void {
+  windows(1, x, out, planes, h, w, kh, kw, sh, sw, ph, pw, dh, dw, padValue);
+}
+
+/** im2col's adjoint: the columns at cols summed into `planes` zeroed h×w planes at out. */
+export function col2im(cols: usize, planes: i32, h: i32, w: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32,
+                       dw: i32, out: usize): void {
+  windows(0, out, cols, planes, h, w, kh, kw, sh, sw, ph, pw, dh, dw, 0);
+}
