@@ -1,5 +1,6 @@
 import type { AdamArgs, Backend, BinaryKernel, CompareKernel, FloatArray, GemmArgs, ReduceKernel, TypedArray, UnaryKernel, WindowArgs } from '../types.js';
 import { loadKernels, loadKernelsSync, readEnv, type LoadedKernels } from './loader.js';
+import { windowCount } from '../window.js';
 import { BINARY_CODES, COMPARE_CODES, UNARY_CODES, forEachOuterBlock, rowBlocks } from './ops.js';
 import { CTRL_INTS, GemmWorkers } from './threads.js';
 
@@ -300,8 +301,8 @@ function build(fallback: Backend, k: LoadedKernels, threads: number, useThreshol
     const [sh, sw] = g.stride as [number, number];
     const [ph, pw] = g.padding as [number, number];
     const [dh, dw] = g.dilation as [number, number];
-    const oh = Math.floor((h + 2 * ph - dh * (kh - 1) - 1) / sh) + 1;
-    const ow = Math.floor((w + 2 * pw - dw * (kw - 1) - 1) / sw) + 1;
+    const oh = windowCount(h, kh, sh, ph, dh);
+    const ow = windowCount(w, kw, sw, pw, dw);
     const colLen = planes * kh * kw * oh * ow;
     const imgLen = planes * h * w;
     const srcLen = toCols ? imgLen : colLen;

@@ -1,6 +1,7 @@
 import { allocate, type DType } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { backendFor } from '../../backend/index.js';
+import { windowCount } from '../../backend/window.js';
 import type { FloatArray } from '../../backend/types.js';
 import { apply, type OpAttrs, type OpRule } from '../registry.js';
 
@@ -21,10 +22,7 @@ export interface WindowGeometry {
   dilation: number[];
 }
 
-/** Output size of a sliding window along one axis (floor mode). */
-export function windowCount(size: number, k: number, stride: number, pad: number, dilation: number): number {
-  return Math.floor((size + 2 * pad - dilation * (k - 1) - 1) / stride) + 1;
-}
+export { windowCount };
 
 /**
  * Walk one image plane's windows: for every kernel position (ki, kj) and output row oy, call
