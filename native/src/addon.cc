@@ -198,8 +198,8 @@ bool getFloat(napi_env env, napi_value v, float* out) {
   return true;
 }
 
-// The geometry arguments shared by im2col and col2im: planes, h, w, kh, kw, sh, sw, ph, pw, dh, dw
-// at argv[1..11]; false after throwing.
+// The window geometry arguments planes, h, w, kh, kw, sh, sw, ph, pw, dh, dw at argv[1..11] of the
+// array passed; false after throwing.
 bool getWindowGeometry(napi_env env, napi_value* argv, int64_t* planes, chainrule::WindowGeometry* g) {
   int64_t v[11];
   for (int i = 0; i < 11; ++i)
@@ -218,32 +218,25 @@ bool getWindowGeometry(napi_env env, napi_value* argv, int64_t* planes, chainrul
   return true;
 }
 
-// im2col(x, planes, h, w, kh, kw, sh, sw, ph, pw, dh, dw, padValue, out)
-napi_value Im2col(napi_env env, napi_callback_info info) {
-  napi_value argv[14];
+// windows(toCols, src, planes, h, w, kh, kw, sh, sw, ph, pw, dh, dw, padValue, out): im2col of the
+// image planes at src (toCols) or col2im of the columns at src; only im2col reads padValue.
+napi_value Windows(napi_env env, napi_callback_info info) {
+  napi_value argv[15];
   if (!getArgs(env, info, argv)) return nullptr;
-  F32 x, o;
+  bool toCols;
+  F32 src, o;
   int64_t planes;
   chainrule::WindowGeometry g;
   float padValue;
-  if (!getF32(env, argv[0], &x) || !getWindowGeometry(env, argv, &planes, &g) || !getFloat(env, argv[12], &padValue) ||
-      !getF32(env, argv[13], &o))
+  if (!getBool(env, argv[0], &toCols) || !getF32(env, argv[1], &src) || !getWindowGeometry(env, argv + 1, &planes, &g) ||
+      !getFloat(env, argv[13], &padValue) || !getF32(env, argv[14], &o))
     return nullptr;
-  if (!fits(env, x, 0, planes * g.h * g.w) || !fits(env, o, 0, planes * g.kh * g.kw * g.oh * g.ow)) return nullptr;
-  chainrule::im2col(x.data, planes, g, padValue, o.data, chainrule::ThreadPool::instance().threads());
-  return nullptr;
-}
-
-// col2im(cols, planes, h, w, kh, kw, sh, sw, ph, pw, dh, dw, out)
-napi_value Col2im(napi_env env, napi_callback_info info) {
-  napi_value argv[13];
-  if (!getArgs(env, info, argv)) return nullptr;
-  F32 c, o;
-  int64_t planes;
-  chainrule::WindowGeometry g;
-  if (!getF32(env, argv[0], &c) || !getWindowGeometry(env, argv, &planes, &g) || !getF32(env, argv[12], &o)) return nullptr;
-  if (!fits(env, c, 0, planes * g.kh * g.kw * g.oh * g.ow) || !fits(env, o, 0, planes * g.h * g.w)) return nullptr;
-  chainrule::col2im(c.data, planes, g, o.data, chainrule::ThreadPool::instance().threads());
+  const int64_t imageLen = planes * g.h * g.w;
+  const int64_t colsLen = planes * g.kh * g.kw * g.oh * g.ow;
+  if (!fits(env, src, 0, toCols ? imageLen : colsLen) || !fits(env, o, 0, toCols ? colsLen : imageLen)) return nullptr;
+  const int threads = chainrule::ThreadPool::instance().threads();
+  if (toCols) chainrule::im2col(src.data, planes, g, padValue, o.data, threads);
+  else chainrule::col2im(src.data, planes, g, o.data, threads);
   return nullptr;
 }
 
@@ -417,8 +410,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"gatherRowsF32", nullptr, GatherRowsF32, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"compare", nullptr, Compare, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reduceMinMax", nullptr, ReduceMinMax, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"im2col", nullptr, Im2col, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"col2im", nullptr, Col2im, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"windows", nullptr, Windows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setIsa", nullptr, SetIsa, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},

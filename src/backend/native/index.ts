@@ -31,10 +31,9 @@ interface Addon {
     out: Uint8Array, oo: number, rows: number, cols: number,
   ): void;
   reduceMinMax?(max: boolean, x: Float32Array, outer: number, size: number, inner: number, out: Float32Array): void;
-  im2col?(x: Float32Array, planes: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number,
-    dh: number, dw: number, padValue: number, out: Float32Array): void;
-  col2im?(cols: Float32Array, planes: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number,
-    dh: number, dw: number, out: Float32Array): void;
+  /** im2col of the image planes at src (toCols) or col2im of the columns at src. */
+  windows?(toCols: boolean, src: Float32Array, planes: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number,
+    ph: number, pw: number, dh: number, dw: number, padValue: number, out: Float32Array): void;
   info(): { isa: string; bestIsa: string; threads: number };
   setIsa(isa: string): string;
   setThreads(n: number): void;
@@ -186,23 +185,18 @@ export function createNativeBackend(fallback: Backend, options: NativeBackendOpt
     return true;
   }
 
-  // Absent from an addon built before these kernels existed: the TypeScript loops then run.
-  function im2col(x: Float32Array, planes: number, h: number, w: number, g: WindowArgs, padValue: number, out: Float32Array): boolean {
-    if (!addon!.im2col) return false;
-    addon!.im2col(x, planes, h, w, g.kernel[0]!, g.kernel[1]!, g.stride[0]!, g.stride[1]!, g.padding[0]!, g.padding[1]!, g.dilation[0]!, g.dilation[1]!, padValue, out);
-    return true;
-  }
-
-  function col2im(cols: Float32Array, planes: number, h: number, w: number, g: WindowArgs, out: Float32Array): boolean {
-    if (!addon!.col2im) return false;
-    addon!.col2im(cols, planes, h, w, g.kernel[0]!, g.kernel[1]!, g.stride[0]!, g.stride[1]!, g.padding[0]!, g.padding[1]!, g.dilation[0]!, g.dilation[1]!, out);
+  /** im2col (toCols) or col2im; absent from an addon built before it existed: the TypeScript loops then run. */
+  function windows(toCols: boolean, src: Float32Array, planes: number, h: number, w: number, g: WindowArgs, padValue: number, out: Float32Array): boolean {
+    if (!addon!.windows) return false;
+    const { kernel: k, stride: s, padding: p, dilation: d } = g;
+    addon!.windows(toCols, src, planes, h, w, k[0]!, k[1]!, s[0]!, s[1]!, p[0]!, p[1]!, d[0]!, d[1]!, padValue, out);
     return true;
   }
 
   return {
     name: `native-${info.isa}-${threads}t`,
-    im2col,
-    col2im,
+    im2col: (x, planes, h, w, g, padValue, out) => windows(true, x, planes, h, w, g, padValue, out),
+    col2im: (cols, planes, h, w, g, out) => windows(false, cols, planes, h, w, g, 0, out),
     adamStep,
     gatherRowsU8,
     gatherRowsF32,
