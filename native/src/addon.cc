@@ -61,25 +61,47 @@ bool fits(napi_env env, const F32& a, int64_t offset, int64_t count) {
   return true;
 }
 
+// The arguments gemm and gemmFused share: transA, transB, m, n, k, a, aOffset, b, bOffset, c, cOffset.
+bool getGemm(napi_env env, napi_value* argv, chainrule::GemmProblem* p) {
+  bool ta, tb;
+  int64_t m, n, k, ao, bo, co;
+  F32 a, b, c;
+  if (!getBool(env, argv[0], &ta) || !getBool(env, argv[1], &tb) || !getInt(env, argv[2], &m) ||
+      !getInt(env, argv[3], &n) || !getInt(env, argv[4], &k) || !getF32(env, argv[5], &a) || !getInt(env, argv[6], &ao) ||
+      !getF32(env, argv[7], &b) || !getInt(env, argv[8], &bo) || !getF32(env, argv[9], &c) || !getInt(env, argv[10], &co))
+    return false;
+  if (m < 0 || n < 0 || k < 0 || m > INT32_MAX || n > INT32_MAX || k > INT32_MAX) return fail(env, "chainrule native: bad gemm sizes");
+  if (!fits(env, a, ao, m * k) || !fits(env, b, bo, k * n) || !fits(env, c, co, m * n)) return false;
+  *p = chainrule::GemmProblem{ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), a.data + ao, b.data + bo, c.data + co, false};
+  return true;
+}
+
 // gemm(transA, transB, m, n, k, a, aOffset, b, bOffset, c, cOffset, accumulate, threads)
 napi_value Gemm(napi_env env, napi_callback_info info) {
   napi_value argv[13];
   if (!getArgs(env, info, argv)) return nullptr;
-  bool ta, tb, acc;
-  int64_t m, n, k, ao, bo, co, threads;
-  F32 a, b, c;
-  if (!getBool(env, argv[0], &ta) || !getBool(env, argv[1], &tb) || !getInt(env, argv[2], &m) ||
-      !getInt(env, argv[3], &n) || !getInt(env, argv[4], &k) || !getF32(env, argv[5], &a) || !getInt(env, argv[6], &ao) ||
-      !getF32(env, argv[7], &b) || !getInt(env, argv[8], &bo) || !getF32(env, argv[9], &c) ||
-      !getInt(env, argv[10], &co) || !getBool(env, argv[11], &acc) || !getInt(env, argv[12], &threads))
-    return nullptr;
-  if (m < 0 || n < 0 || k < 0 || m > INT32_MAX || n > INT32_MAX || k > INT32_MAX) {
-    fail(env, "chainrule native: bad gemm sizes");
-    return nullptr;
+  chainrule::GemmProblem p;
+  int64_t threads;
+  if (!getGemm(env, argv, &p) || !getBool(env, argv[11], &p.accumulate) || !getInt(env, argv[12], &threads)) return nullptr;
+  chainrule::gemm(p, static_cast<int>(threads));
+  return nullptr;
+}
+
+// gemmFused(transA, transB, m, n, k, a, aOffset, b, bOffset, c, cOffset, bias | null, relu, threads): a linear
+// layer's C = [relu](bias + op(A)·op(B)), the bias (n floats) in every row.
+napi_value GemmFused(napi_env env, napi_callback_info info) {
+  napi_value argv[14];
+  if (!getArgs(env, info, argv)) return nullptr;
+  chainrule::GemmProblem p;
+  int64_t threads;
+  if (!getGemm(env, argv, &p) || !getBool(env, argv[12], &p.relu) || !getInt(env, argv[13], &threads)) return nullptr;
+  napi_valuetype type;
+  napi_typeof(env, argv[11], &type);
+  if (type != napi_null && type != napi_undefined) {
+    F32 bias;
+    if (!getF32(env, argv[11], &bias) || !fits(env, bias, 0, p.n)) return nullptr;
+    p.bias = bias.data;
   }
-  if (!fits(env, a, ao, m * k) || !fits(env, b, bo, k * n) || !fits(env, c, co, m * n)) return nullptr;
-  chainrule::GemmProblem p{ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k),
-                           a.data + ao, b.data + bo, c.data + co, acc};
   chainrule::gemm(p, static_cast<int>(threads));
   return nullptr;
 }
@@ -402,6 +424,7 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
 napi_value Init(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"gemmFused", nullptr, GemmFused, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reduceSum", nullptr, ReduceSum, nullptr, nullptr, nullptr, napi_default, nullptr},

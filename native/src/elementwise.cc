@@ -159,6 +159,10 @@ constexpr long kParallelTranscendental = 1L << 14;
 
 }  // namespace
 
+void reluRows(float* c, long ld, long rows, long cols) {
+  for (long r = 0; r < rows; ++r) unaryChunk(kRelu, c + r * ld, c + r * ld, cols);
+}
+
 void unary(int op, const float* x, float* y, long n, int threads) {
   const long minPer = transcendental(op) ? kParallelTranscendental : kParallelCheap;
   const int parts = static_cast<int>(std::max(1L, std::min<long>(threads, n / minPer)));

@@ -11,6 +11,9 @@ enum BinaryOp { kAdd = 0, kSub, kMul, kDiv, kMax, kMin, kReluGrad, kSigmoidGrad,
 /** y[i] = op(x[i]) for i in [0, n); x and y may alias. */
 void unary(int op, const float* x, float* y, long n, int threads);
 
+/** The relu kernel in place on a rows×cols block of a row-major matrix with row stride ld. */
+void reluRows(float* c, long ld, long rows, long cols);
+
 /** out[r·cols + c] = op(a[r·ra + c·sa], b[r·rb + c·sb]) with sa, sb ∈ {0, 1}. */
 void binary(int op, const float* a, long ra, int sa, const float* b, long rb, int sb, float* out, long rows, long cols,
             int threads);
@@ -46,5 +49,6 @@ void col2im(const float* cols, long planes, const WindowGeometry& g, float* out,
 
 /** Sum over the middle axis of [outer, size, inner], accumulated in double. */
 void reduceSum(const float* x, long outer, long size, long inner, float* out);
+
 
 }  // namespace chainrule

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <utility>
 
+#include "elementwise.h"
 #include "thread_pool.h"
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
@@ -34,11 +35,20 @@ namespace chainrule {
 
 namespace {
 
-// A micro-kernel: C[rows×cols] (ldc floats apart) = (add ? C : 0) + A·B over kc steps, where
-// element (r, q) of A is a[q·lda + r] (acol) or a[r·lda + q], and element (q, j) of B is
-// b[q·ldb + j]. rows ≤ mr, cols ≤ nr.
+// A micro-kernel: C[rows×cols] (ldc floats apart) = (add ? C : bias ? bias : 0) + A·B over kc
+// steps, then relu(C) when asked (the epilogue of a linear layer, on the tile still in registers),
+// where element (r, q) of A is a[q·lda + r] (acol) or a[r·lda + q], element (q, j) of B is
+// b[q·ldb + j], and bias[j] is the same for every row. rows ≤ mr, cols ≤ nr.
 using Kernel = void (*)(int kc, const float* a, long lda, const float* b, long ldb, float* c, long ldc, int add,
-                        int rows, int cols);
+                        int rows, int cols, const float* bias, bool relu);
+
+/** The relu kernel's element function: NaN kept, everything not above 0 (−0 included) to +0. */
+inline float reluOne(float x) { return x > 0.f ? x : (x == x ? 0.f : x); }
+
+/** The start a tile's sum is added to: C, the bias, or nothing. */
+inline float startOf(const float* c, int add, const float* bias, int j, float sum) {
+  return add ? *c + sum : bias ? bias[j] + sum : sum;
+}
 
 struct Family {
   int mr, nr;  // register tile
@@ -54,7 +64,8 @@ struct Family {
 // ---- generic and AVX2 kernels: packed, full tiles ----
 
 template <int MR, int NR>
-void kernelGeneric(int kc, const float* ap, long, const float* bp, long, float* c, long ldc, int add, int rows, int cols) {
+void kernelGeneric(int kc, const float* ap, long, const float* bp, long, float* c, long ldc, int add, int rows, int cols,
+                   const float* bias, bool relu) {
   float acc[MR][NR] = {};
   for (int q = 0; q < kc; ++q) {
     for (int r = 0; r < MR; ++r) {
@@ -64,19 +75,18 @@ void kernelGeneric(int kc, const float* ap, long, const float* bp, long, float* 
     ap += MR;
     bp += NR;
   }
-  if (rows == MR && cols == NR) {
-    for (int r = 0; r < MR; ++r)
-      for (int j = 0; j < NR; ++j) c[r * ldc + j] = add ? c[r * ldc + j] + acc[r][j] : acc[r][j];
-  } else {
-    for (int r = 0; r < rows; ++r)
-      for (int j = 0; j < cols; ++j) c[r * ldc + j] = add ? c[r * ldc + j] + acc[r][j] : acc[r][j];
-  }
+  for (int r = 0; r < rows; ++r)
+    for (int j = 0; j < cols; ++j) {
+      float* cp = c + r * ldc + j;
+      const float v = startOf(cp, add, bias, j, acc[r][j]);
+      *cp = relu ? reluOne(v) : v;
+    }
 }
 
 #if CR_X86
 template <int MR, int NV>
 CR_TARGET("avx2,fma")
-void tileAvx2(int kc, const float* ap, const float* bp, float* c, long ldc, int add) {
+void tileAvx2(int kc, const float* ap, const float* bp, float* c, long ldc, int add, const float* bias, bool relu) {
   __m256 acc[MR][NV];
   CR_UNROLL for (int r = 0; r < MR; ++r) CR_UNROLL for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_setzero_ps();
   for (int q = 0; q < kc; ++q) {
@@ -89,19 +99,27 @@ void tileAvx2(int kc, const float* ap, const float* bp, float* c, long ldc, int 
     ap += MR;
     bp += 8 * NV;
   }
+  const __m256 zero = _mm256_setzero_ps();
   CR_UNROLL for (int r = 0; r < MR; ++r) CR_UNROLL for (int v = 0; v < NV; ++v) {
     float* cp = c + r * ldc + 8 * v;
-    _mm256_storeu_ps(cp, add ? _mm256_add_ps(acc[r][v], _mm256_loadu_ps(cp)) : acc[r][v]);
+    __m256 x = add ? _mm256_add_ps(acc[r][v], _mm256_loadu_ps(cp)) : bias ? _mm256_add_ps(acc[r][v], _mm256_loadu_ps(bias + 8 * v)) : acc[r][v];
+    if (relu) x = _mm256_and_ps(x, _mm256_or_ps(_mm256_cmp_ps(x, zero, _CMP_GT_OQ), _mm256_cmp_ps(x, x, _CMP_UNORD_Q)));
+    _mm256_storeu_ps(cp, x);
   }
 }
 
 template <int MR, int NV>
-void kernelAvx2(int kc, const float* ap, long, const float* bp, long, float* c, long ldc, int add, int rows, int cols) {
-  if (rows == MR && cols == 8 * NV) return tileAvx2<MR, NV>(kc, ap, bp, c, ldc, add);
+void kernelAvx2(int kc, const float* ap, long, const float* bp, long, float* c, long ldc, int add, int rows, int cols,
+                const float* bias, bool relu) {
+  if (rows == MR && cols == 8 * NV) return tileAvx2<MR, NV>(kc, ap, bp, c, ldc, add, bias, relu);
   alignas(32) float tmp[MR * 8 * NV];
-  tileAvx2<MR, NV>(kc, ap, bp, tmp, 8 * NV, 0);
+  tileAvx2<MR, NV>(kc, ap, bp, tmp, 8 * NV, 0, nullptr, false);
   for (int r = 0; r < rows; ++r)
-    for (int j = 0; j < cols; ++j) c[r * ldc + j] = add ? c[r * ldc + j] + tmp[r * 8 * NV + j] : tmp[r * 8 * NV + j];
+    for (int j = 0; j < cols; ++j) {
+      float* cp = c + r * ldc + j;
+      const float v = startOf(cp, add, bias, j, tmp[r * 8 * NV + j]);
+      *cp = relu ? reluOne(v) : v;
+    }
 }
 
 // ---- AVX-512: R×(16·NV) tiles for every R ≤ MR, the last vector of a row masked ----
@@ -111,7 +129,8 @@ constexpr int kNv512 = 2;
 
 template <int R, int NV, bool ACOL>
 CR_TARGET("avx512f,fma")
-void tile512(int kc, const float* a, long lda, const float* b, long ldb, float* c, long ldc, int add, __mmask16 last) {
+void tile512(int kc, const float* a, long lda, const float* b, long ldb, float* c, long ldc, int add, __mmask16 last,
+             const float* bias, bool relu) {
   __m512 acc[R][NV];
   CR_UNROLL for (int r = 0; r < R; ++r) CR_UNROLL for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
   for (int q = 0; q < kc; ++q) {
@@ -124,17 +143,22 @@ void tile512(int kc, const float* a, long lda, const float* b, long ldb, float* 
     a += ACOL ? lda : 1;
     b += ldb;
   }
+  __m512 bv[NV];
+  if (!add && bias) CR_UNROLL for (int v = 0; v < NV; ++v) bv[v] = _mm512_maskz_loadu_ps(v == NV - 1 ? last : 0xFFFF, bias + 16 * v);
   CR_UNROLL for (int r = 0; r < R; ++r) CR_UNROLL for (int v = 0; v < NV; ++v) {
     float* cp = c + r * ldc + 16 * v;
-    if (v == NV - 1) {
-      _mm512_mask_storeu_ps(cp, last, add ? _mm512_add_ps(acc[r][v], _mm512_maskz_loadu_ps(last, cp)) : acc[r][v]);
-    } else {
-      _mm512_storeu_ps(cp, add ? _mm512_add_ps(acc[r][v], _mm512_loadu_ps(cp)) : acc[r][v]);
+    const __mmask16 m = v == NV - 1 ? last : 0xFFFF;
+    __m512 x = add ? _mm512_add_ps(acc[r][v], _mm512_maskz_loadu_ps(m, cp)) : bias ? _mm512_add_ps(acc[r][v], bv[v]) : acc[r][v];
+    if (relu) {
+      // Kept where above zero or NaN, +0 elsewhere: the relu kernel's element function.
+      const __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GT_OQ) | _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+      x = _mm512_maskz_mov_ps(keep, x);
     }
+    _mm512_mask_storeu_ps(cp, m, x);
   }
 }
 
-using Tile512 = void (*)(int, const float*, long, const float*, long, float*, long, int, __mmask16);
+using Tile512 = void (*)(int, const float*, long, const float*, long, float*, long, int, __mmask16, const float*, bool);
 
 template <bool ACOL, int... R>
 constexpr auto tableFor(std::integer_sequence<int, R...>) {
@@ -145,12 +169,13 @@ constexpr auto tableFor(std::integer_sequence<int, R...>) {
 }
 
 template <bool ACOL>
-void kernel512(int kc, const float* a, long lda, const float* b, long ldb, float* c, long ldc, int add, int rows, int cols) {
+void kernel512(int kc, const float* a, long lda, const float* b, long ldb, float* c, long ldc, int add, int rows, int cols,
+               const float* bias, bool relu) {
   static constexpr auto table = tableFor<ACOL>(std::make_integer_sequence<int, kMr512>{});
   const int nv = (cols + 15) >> 4;
   const int tail = cols - 16 * (nv - 1);
   const __mmask16 last = static_cast<__mmask16>(tail == 16 ? 0xFFFF : (1u << tail) - 1);
-  table.t[rows - 1][nv - 1](kc, a, lda, b, ldb, c, ldc, add, last);
+  table.t[rows - 1][nv - 1](kc, a, lda, b, ldb, c, ldc, add, last, bias, relu);
 }
 #endif
 
@@ -331,10 +356,17 @@ float* workBuffer(size_t floats) {
 }
 
 /** The product restricted to C rows [i0,i1) × columns [j0,j1), on one thread. */
+/** C rows [i0, i1) × columns [j0, j1) from the bias, before the first k block adds to them. */
+void fillBias(const GemmProblem& p, int i0, int i1, int j0, int j1) {
+  for (int i = i0; i < i1; ++i) std::memcpy(p.c + static_cast<long>(i) * p.n + j0, p.bias + j0, sizeof(float) * (j1 - j0));
+}
+
 void gemmBlock(const GemmProblem& p, const Family& f, int i0, int i1, int j0, int j1) {
   if (p.k == 0) {
-    if (!p.accumulate)
+    if (p.bias) fillBias(p, i0, i1, j0, j1);
+    else if (!p.accumulate)
       for (int i = i0; i < i1; ++i) std::memset(p.c + static_cast<long>(i) * p.n + j0, 0, sizeof(float) * (j1 - j0));
+    if (p.relu) reluRows(p.c + static_cast<long>(i0) * p.n + j0, p.n, i1 - i0, j1 - j0);
     return;
   }
   const int rows = i1 - i0, cols = j1 - j0;
@@ -358,6 +390,8 @@ void gemmBlock(const GemmProblem& p, const Family& f, int i0, int i1, int j0, in
     for (int pc = 0; pc < p.k; pc += kcStd) {
       const int kc = std::min(kcStd, p.k - pc);
       const int add = (p.accumulate || pc > 0) ? 1 : 0;
+      const float* bias = pc == 0 ? p.bias : nullptr;  // the start of C's sums, with the first block
+      const bool relu = p.relu && pc + kc >= p.k;       // on the sums complete, with the last
       const float* bsrc;
       long ldb, bstep;  // row stride of a sliver, distance between slivers
       if (doPackB) {
@@ -385,7 +419,8 @@ void gemmBlock(const GemmProblem& p, const Family& f, int i0, int i1, int j0, in
           const float* bs = bsrc + s * bstep;
           for (int ir = 0, t = 0; ir < mc; ir += f.mr, ++t) {
             const int rh = std::min(f.mr, mc - ir);
-            kern(kc, asrc + t * astep, lda, bs, ldb, p.c + static_cast<long>(ic + ir) * p.n + jc + jr, p.n, add, rh, cw);
+            kern(kc, asrc + t * astep, lda, bs, ldb, p.c + static_cast<long>(ic + ir) * p.n + jc + jr, p.n, add, rh, cw,
+                 bias ? bias + jc + jr : nullptr, relu);
           }
         }
       }

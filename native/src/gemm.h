@@ -1,4 +1,4 @@
-// fp32 GEMM: C[m×n] (+)= op(A)·op(B), row-major, with op(A)/op(B) reached by packing, never by
+// fp32 GEMM: C[m×n] (+)= op(A)·op(B) (optionally + bias, then relu), row-major, with op(A)/op(B) reached by packing, never by
 // materialising a transpose. Register-tiled micro-kernels for AVX-512, AVX2+FMA and plain C++,
 // chosen at run time from what the CPU supports.
 #pragma once
@@ -15,6 +15,12 @@ struct GemmProblem {
   const float* b;  // k×n, or n×k when transB
   float* c;        // m×n
   bool accumulate;
+  // The epilogue of a linear layer, done by each thread on its own block of C while it is in
+  // cache: C starts from `bias` (n floats) in every row instead of from zero (never with
+  // accumulate), and the relu kernel runs on the finished C. The sums are those of filling C
+  // with the bias and accumulating, so the values do not change.
+  const float* bias = nullptr;
+  bool relu = false;
 };
 
 /** The best ISA this CPU (and this compiler) supports. */

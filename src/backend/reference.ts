@@ -1,4 +1,5 @@
 import type { Backend, BinaryKernel, CompareKernel, FloatArray, GemmArgs, ReduceKernel, TypedArray, UnaryKernel } from './types.js';
+import { gemmWithEpilogue } from './epilogue.js';
 
 /**
  * The reference kernels: plain TypeScript loops, every dtype, every case. They define what
@@ -145,7 +146,19 @@ function isScalarRead(strides: readonly number[]): boolean {
   return strides.every((s) => s === 0);
 }
 
-function gemm({ transA, transB, m, n, k, a, aOffset, b, bOffset, c, cOffset, accumulate }: GemmArgs): void {
+function relu(x: FloatArray, out: FloatArray): void {
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    out[i] = v > 0 ? v : v !== v ? v : 0;
+  }
+}
+
+function gemm(args: GemmArgs): void {
+  if (args.bias || args.relu) gemmWithEpilogue(args, gemmPlain, (x) => relu(x, x));
+  else gemmPlain(args);
+}
+
+function gemmPlain({ transA, transB, m, n, k, a, aOffset, b, bOffset, c, cOffset, accumulate }: GemmArgs): void {
   if (!accumulate) c.fill(0, cOffset, cOffset + m * n);
   // A(i,p) and B(p,j) addressed through the stored layouts; the i-p-j order keeps the
   // innermost loop contiguous in C and (without transB) in B.
@@ -180,13 +193,7 @@ export const referenceBackend: Backend = {
   gemm,
   unary(op: UnaryKernel, x: FloatArray, out: FloatArray): void {
     const f = UNARY[op];
-    if (op === 'relu') {
-      for (let i = 0; i < x.length; i++) {
-        const v = x[i]!;
-        out[i] = v > 0 ? v : v !== v ? v : 0;
-      }
-      return;
-    }
+    if (op === 'relu') return relu(x, out);
     for (let i = 0; i < x.length; i++) out[i] = f(x[i]!);
   },
   binary(op, a, aStrides, b, bStrides, out, outShape): void {

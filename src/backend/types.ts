@@ -51,6 +51,13 @@ export interface GemmArgs {
   cOffset: number;
   /** true: C += op(A)·op(B); false: C = op(A)·op(B). */
   accumulate: boolean;
+  /**
+   * A linear layer's bias (n floats, from offset 0): C = bias + op(A)·op(B), the bias in every
+   * row, summed exactly as filling C with it and accumulating. Never given with accumulate.
+   */
+  bias?: FloatArray | null;
+  /** Then the relu kernel on C (max(x, 0), NaN kept, −0 → +0). */
+  relu?: boolean;
 }
 
 /**

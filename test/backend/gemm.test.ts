@@ -97,6 +97,62 @@ describe.each(all.map((c) => [c.label, c] as const))('gemm on %s', (_label, cand
     expect(firstMismatch(got, want, 1e-5, 1e-4)).toBe(-1);
   });
 
+  it('adds a bias and applies relu as its epilogue, with the values of fill + accumulate + relu', () => {
+    // The fused epilogue (native: inside each thread's block of C) must give exactly what the
+    // separate steps give on the same backend, and those the float64 product.
+    const shapes: [number, number, number][] = [[1, 1, 1], [5, 17, 9], [13, 33, 70], [128, 256, 784], [130, 200, 300], [300, 20, 260], [7, 530, 70], [37, 1100, 600]];
+    for (const [m, n, k] of shapes) {
+      for (const [transA, transB] of layouts) {
+        // (The float64 check and the offsets only on the smaller products: naive loops are slow.)
+        const small = m * n * k <= 1e6;
+        for (const pad of small ? [0, 3] : [0]) {
+          const seed = m * 31 + n * 7 + k + (transA ? 5 : 0) + (transB ? 11 : 0) + pad;
+          const a = randomArray(pad + m * k, seed);
+          const b = randomArray(pad + k * n, seed + 1);
+          const bias = randomArray(n + 2, seed + 2);
+          const base = { transA, transB, m, n, k, a, aOffset: pad, b, bOffset: pad, cOffset: pad };
+          for (const withBias of [true, false]) {
+            for (const relu of [true, false]) {
+              if (!withBias && !relu) continue;
+              const got = randomArray(pad + m * n + pad, seed + 3);
+              const steps = got.slice();
+              cand.backend.gemm({ ...base, c: got, accumulate: false, bias: withBias ? bias : null, relu });
+              if (withBias) for (let i = 0; i < m; i++) steps.set(bias.subarray(0, n), pad + i * n);
+              cand.backend.gemm({ ...base, c: steps, accumulate: withBias });
+              if (relu) referenceBackend.unary('relu', steps.subarray(pad, pad + m * n), steps.subarray(pad, pad + m * n));
+              const what = `${cand.label} ${m}×${n}×${k} tA=${transA} tB=${transB} pad=${pad} bias=${withBias} relu=${relu}`;
+              const i = firstMismatch(got, steps, 0, 0);
+              expect(i, `${what} vs fill + accumulate + relu: ${describeMismatch(got, steps, i)}`).toBe(-1);
+              if (!small) continue;
+              const want = randomArray(pad + m * n + pad, seed + 3);
+              if (withBias) for (let r = 0; r < m; r++) want.set(bias.subarray(0, n), pad + r * n);
+              naiveGemm({ ...base, c: want, accumulate: withBias });
+              if (relu) for (let e = pad; e < pad + m * n; e++) want[e] = Math.max(want[e]!, 0);
+              const j = firstMismatch(got, want, 1e-5, 2e-6 * (k + 1));
+              expect(j, `${what} vs float64: ${describeMismatch(got, want, j)}`).toBe(-1);
+            }
+          }
+        }
+      }
+    }
+  });
+
+  it('keeps NaN and turns −0 into +0 in the relu epilogue, as the relu kernel', () => {
+    const bias = Float32Array.from([-0, NaN, -1, 2, 0, -Infinity, Infinity]);
+    const n = bias.length;
+    for (const k of [0, 3]) {
+      // With k = 3 the product adds exact zeros, which keep each bias as it is except −0 (−0 + 0 = +0).
+      const a = new Float32Array(2 * k);
+      const b = new Float32Array(k * n);
+      const c = randomArray(2 * n, 9);
+      cand.backend.gemm({ transA: false, transB: false, m: 2, n, k, a, aOffset: 0, b, bOffset: 0, c, cOffset: 0, accumulate: false, bias, relu: true });
+      for (let r = 0; r < 2; r++) {
+        const row = Array.from(c.subarray(r * n, (r + 1) * n));
+        expect(row.map((v) => (Object.is(v, -0) ? '-0' : String(v))), `${cand.label} k=${k}`).toEqual(['0', 'NaN', '0', '2', '0', '0', 'Infinity']);
+      }
+    }
+  });
+
   it('treats k = 0 as an empty sum', () => {
     check(cand, 5, 7, 0, false, false, false);
     check(cand, 5, 7, 0, true, true, true);

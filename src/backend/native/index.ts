@@ -1,4 +1,5 @@
 import type { AdamArgs, Backend, BinaryKernel, CompareKernel, FloatArray, GemmArgs, ReduceKernel, TypedArray, UnaryKernel, WindowArgs } from '../types.js';
+import { gemmWithEpilogue } from '../epilogue.js';
 import { nodeBuiltin } from '../wasm/loader.js';
 import { BINARY_CODES, COMPARE_CODES, UNARY_CODES, forEachOuterBlock, rowBlocks } from '../wasm/ops.js';
 
@@ -13,6 +14,12 @@ interface Addon {
     transA: boolean, transB: boolean, m: number, n: number, k: number,
     a: Float32Array, aOffset: number, b: Float32Array, bOffset: number, c: Float32Array, cOffset: number,
     accumulate: boolean, threads: number,
+  ): void;
+  /** A linear layer's C = [relu](bias + op(A)·op(B)) (see GemmArgs), each thread on its own block. */
+  gemmFused?(
+    transA: boolean, transB: boolean, m: number, n: number, k: number,
+    a: Float32Array, aOffset: number, b: Float32Array, bOffset: number, c: Float32Array, cOffset: number,
+    bias: Float32Array | null, relu: boolean, threads: number,
   ): void;
   unary(op: number, x: Float32Array, out: Float32Array, threads: number): void;
   binary(
@@ -117,6 +124,12 @@ export function createNativeBackend(fallback: Backend, options: NativeBackendOpt
   function gemm(args: GemmArgs): void {
     const { a, b, c, m, n, k } = args;
     if (!isF32(a) || !isF32(b) || !isF32(c) || m * n * k < t.gemm) return fallback.gemm(args);
+    const { bias, relu } = args;
+    if (bias || relu) {
+      const fused = addon!.gemmFused; // absent from an addon built before it existed
+      if (!fused || args.accumulate || (bias && !isF32(bias))) return gemmWithEpilogue(args, gemm, (x) => unary('relu', x, x));
+      return fused(args.transA, args.transB, m, n, k, a, args.aOffset, b, args.bOffset, c, args.cOffset, bias ?? null, !!relu, threads);
+    }
     addon!.gemm(args.transA, args.transB, m, n, k, a, args.aOffset, b, args.bOffset, c, args.cOffset, args.accumulate, threads);
   }
 

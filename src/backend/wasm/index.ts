@@ -1,6 +1,7 @@
 import type { AdamArgs, Backend, BinaryKernel, CompareKernel, FloatArray, GemmArgs, ReduceKernel, TypedArray, UnaryKernel, WindowArgs } from '../types.js';
 import { loadKernels, loadKernelsSync, readEnv, type LoadedKernels } from './loader.js';
 import { windowCount } from '../window.js';
+import { gemmWithEpilogue } from '../epilogue.js';
 import { BINARY_CODES, COMPARE_CODES, UNARY_CODES, forEachOuterBlock, rowBlocks } from './ops.js';
 import { CTRL_INTS, GemmWorkers } from './threads.js';
 
@@ -142,6 +143,7 @@ function build(fallback: Backend, k: LoadedKernels, threads: number, useThreshol
   function gemm(args: GemmArgs): void {
     const { transA, transB, m, n, k: kk, a, b, c, accumulate } = args;
     if (!isF32(a) || !isF32(b) || !isF32(c) || m * n * kk < t.gemm) return fallback.gemm(args);
+    if (args.bias || args.relu) return gemmWithEpilogue(args, gemm, (x) => unary('relu', x, x));
     if (m === 0 || n === 0) return;
     const aLen = m * kk;
     const bLen = kk * n;

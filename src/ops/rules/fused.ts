@@ -35,17 +35,13 @@ function linearRule(relu: boolean): OpRule<{}> {
       const inF = x!.shape[1]!;
       const outF = w!.shape[0]!;
       const out = allocateUninit(x!.dtype as 'float32' | 'float64', n * outF);
-      if (b && n > 0) {
-        out.set(b.data as FloatArray, 0);
-        // Doubling copies fill the remaining rows with the bias (memcpy-speed).
-        for (let filled = outF; filled < n * outF; filled *= 2) out.copyWithin(filled, 0, Math.min(filled, n * outF - filled));
-      }
+      // The bias and (linearRelu) the activation as the product's epilogue: the backward needs
+      // the activated output.
       backendFor(n * outF * inF).gemm({
         transA: false, transB: true, m: n, n: outF, k: inF,
-        a: x!.data as FloatArray, aOffset: 0, b: w!.data as FloatArray, bOffset: 0, c: out, cOffset: 0, accumulate: b !== undefined,
+        a: x!.data as FloatArray, aOffset: 0, b: w!.data as FloatArray, bOffset: 0, c: out, cOffset: 0, accumulate: false,
+        bias: b ? (b.data as FloatArray) : null, relu,
       });
-      // linearRelu: the activation in place on the fresh output, which the backward then needs.
-      if (relu) backendFor(out.length).unary('relu', out, out);
       const y = new Tensor(out, [n, outF], x!.dtype);
       if (relu) c.save(x!, w!, y);
       else c.save(x!, w!);
