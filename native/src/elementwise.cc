@@ -153,8 +153,10 @@ CR_CLONES void binaryChunk(int op, const float* a, long ra, int sa, const float*
 
 bool transcendental(int op) { return op == kExp || op == kTanh || op == kSigmoid || op == kExpm1; }
 
-// Work per thread below which a second thread does not pay for its wake-up.
-constexpr long kParallelCheap = 1L << 18;
+// Work per thread below which a second thread does not pay for its wake-up. With the worker
+// polling between the kernels of a training step, 32K-element relu and reluGrad passes take
+// 2.2-2.8 µs on two threads against 3.0-4.0 µs on one (65K: 3-4.5 against 5.3-8).
+constexpr long kParallelCheap = 1L << 14;
 constexpr long kParallelTranscendental = 1L << 14;
 
 }  // namespace
