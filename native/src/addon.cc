@@ -262,6 +262,65 @@ napi_value Windows(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+bool getI32(napi_env env, napi_value v, int32_t** data, size_t* length) {
+  napi_typedarray_type type;
+  void* p = nullptr;
+  napi_value ab;
+  size_t offset = 0;
+  if (napi_get_typedarray_info(env, v, &type, length, &p, &ab, &offset) != napi_ok || type != napi_int32_array)
+    return fail(env, "chainrule native: expected an Int32Array");
+  *data = static_cast<int32_t*>(p);
+  return true;
+}
+
+// maxPool(x, planes, h, w, kh, kw, sh, sw, ph, pw, dh, dw, out, picks: Int32Array)
+napi_value MaxPool(napi_env env, napi_callback_info info) {
+  napi_value argv[14];
+  if (!getArgs(env, info, argv)) return nullptr;
+  F32 x, o;
+  int64_t planes;
+  chainrule::WindowGeometry g;
+  int32_t* picks;
+  size_t picksLen;
+  if (!getF32(env, argv[0], &x) || !getWindowGeometry(env, argv, &planes, &g) || !getF32(env, argv[12], &o) ||
+      !getI32(env, argv[13], &picks, &picksLen))
+    return nullptr;
+  if (2 * g.ph > g.kh || 2 * g.pw > g.kw) {
+    fail(env, "chainrule native: maxPool padding over half the kernel");  // a window could lie wholly in the padding
+    return nullptr;
+  }
+  const int64_t outLen = planes * g.oh * g.ow;
+  if (!fits(env, x, 0, planes * g.h * g.w) || !fits(env, o, 0, outLen)) return nullptr;
+  if (static_cast<int64_t>(picksLen) < outLen) {
+    fail(env, "chainrule native: range outside the array");
+    return nullptr;
+  }
+  chainrule::maxPool(x.data, planes, g, o.data, picks, chainrule::ThreadPool::instance().threads());
+  return nullptr;
+}
+
+// maxPoolBackward(grad, picks: Int32Array, planes, size, l, out)
+napi_value MaxPoolBackward(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  if (!getArgs(env, info, argv)) return nullptr;
+  F32 g, o;
+  int32_t* picks;
+  size_t picksLen;
+  int64_t planes, size, l;
+  if (!getF32(env, argv[0], &g) || !getI32(env, argv[1], &picks, &picksLen) || !getInt(env, argv[2], &planes) ||
+      !getInt(env, argv[3], &size) || !getInt(env, argv[4], &l) || !getF32(env, argv[5], &o))
+    return nullptr;
+  if (planes < 0 || size < 0 || l < 0 || !fits(env, g, 0, planes * l) || !fits(env, o, 0, planes * size) ||
+      static_cast<int64_t>(picksLen) < planes * l)
+    return nullptr;
+  for (int64_t i = 0; i < planes * l; ++i)
+    if (picks[i] < 0 || picks[i] >= size) {
+      fail(env, "chainrule native: maxPoolBackward pick outside the plane");
+      return nullptr;
+    }
+  chainrule::maxPoolBackward(g.data, picks, planes, size, l, o.data, chainrule::ThreadPool::instance().threads());
+  return nullptr;
+}
 
 // adamStep(param, grad, expAvg, expAvgSq, maxExpAvgSq | null,
 //          beta1, beta2, eps, negStepSize, bias2Sqrt, l2, shrink, sign)
@@ -434,6 +493,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"compare", nullptr, Compare, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reduceMinMax", nullptr, ReduceMinMax, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"windows", nullptr, Windows, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPool", nullptr, MaxPool, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPoolBackward", nullptr, MaxPoolBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setIsa", nullptr, SetIsa, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 
 #include "thread_pool.h"
 
@@ -361,6 +362,50 @@ void im2col(const float* x, long planes, const WindowGeometry& g, float padValue
           for (long ox = hi; ox < g.ow; ++ox) dst[ox] = padValue;
         },
         [&](long r) { std::fill(o + r, o + r + g.ow, padValue); });
+  });
+}
+
+void maxPool(const float* x, long planes, const WindowGeometry& g, float* out, int* picks, int threads) {
+  const long l = g.oh * g.ow;
+  forPlanes(planes, planes * g.kh * g.kw * l, threads, [&](long p) {
+    const float* in = x + p * g.h * g.w;
+    float* o = out + p * l;
+    int* pk = picks + p * l;
+    for (long oy = 0; oy < g.oh; ++oy) {
+      long y0 = oy * g.sh - g.ph;
+      const long y1 = std::min(y0 + (g.kh - 1) * g.dh + 1, g.h);
+      while (y0 < 0) y0 += g.dh;
+      for (long ox = 0; ox < g.ow; ++ox) {
+        long x0 = ox * g.sw - g.pw;
+        const long x1 = std::min(x0 + (g.kw - 1) * g.dw + 1, g.w);
+        while (x0 < 0) x0 += g.dw;
+        // ops/rules/conv.ts's scan: the first largest, a NaN over any number (the last NaN), the
+        // first real element when all are −∞.
+        float best = -std::numeric_limits<float>::infinity();
+        long pick = y0 * g.w + x0;
+        for (long yy = y0; yy < y1; yy += g.dh) {
+          for (long i = yy * g.w + x0, end = yy * g.w + x1; i < end; i += g.dw) {
+            const float v = in[i];
+            if (v > best || v != v) {
+              best = v;
+              pick = i;
+            }
+          }
+        }
+        o[oy * g.ow + ox] = best;
+        pk[oy * g.ow + ox] = static_cast<int>(pick);
+      }
+    }
+  });
+}
+
+void maxPoolBackward(const float* grad, const int* picks, long planes, long size, long l, float* out, int threads) {
+  forPlanes(planes, planes * (size + l), threads, [&](long p) {
+    float* o = out + p * size;
+    std::fill(o, o + size, 0.0f);
+    const float* gp = grad + p * l;
+    const int* pk = picks + p * l;
+    for (long k = 0; k < l; ++k) o[pk[k]] += gp[k];
   });
 }
 

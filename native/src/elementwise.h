@@ -47,6 +47,16 @@ void im2col(const float* x, long planes, const WindowGeometry& g, float padValue
 /** im2col's adjoint: columns summed back into zeroed H×W planes, in the same order as the TypeScript loop. */
 void col2im(const float* cols, long planes, const WindowGeometry& g, float* out, int threads);
 
+/**
+ * Max pooling of `planes` H×W planes: out[p, k] the largest value of window k, picks[p, k] the
+ * plane offset of the element it takes (the scan of src/ops/rules/conv.ts, whose gradient goes
+ * there). The padding never wins.
+ */
+void maxPool(const float* x, long planes, const WindowGeometry& g, float* out, int* picks, int threads);
+
+/** Its backward: out[p] (size floats, zeroed first) gets grad[p, k] added at picks[p, k]. Picks must be in range. */
+void maxPoolBackward(const float* grad, const int* picks, long planes, long size, long l, float* out, int threads);
+
 /** Sum over the middle axis of [outer, size, inner], accumulated in double. */
 void reduceSum(const float* x, long outer, long size, long inner, float* out);
 

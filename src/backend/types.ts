@@ -153,6 +153,16 @@ export interface Backend {
 
   /** Optional: im2col's adjoint, columns summed into `planes` h×w planes of out (col2im). */
   col2im?(cols: Float32Array, planes: number, h: number, w: number, g: WindowArgs, out: Float32Array): boolean;
+
+  /**
+   * Optional: max pooling of `planes` h×w planes with PyTorch's scan (see ops/rules/conv.ts):
+   * out gets each window's largest value, picks the plane offset of the element whose gradient
+   * it is. Padding at most half the kernel. Returns false when it cannot take the work.
+   */
+  maxPool?(x: Float32Array, planes: number, h: number, w: number, g: WindowArgs, out: Float32Array, picks: Int32Array): boolean;
+
+  /** Optional: its backward, each plane of `size` floats zeroed, then grad[p, k] added at picks[p, k] (l windows a plane). */
+  maxPoolBackward?(grad: Float32Array, picks: Int32Array, planes: number, size: number, l: number, out: Float32Array): boolean;
 }
 
 /** A 2-D sliding window: [height, width] pairs. */

@@ -47,6 +47,7 @@ export interface OpAttrs {
   scatterAdd: { dim: number };
   im2col: { kernel: number[]; stride: number[]; padding: number[]; dilation: number[]; padValue: number };
   col2im: { kernel: number[]; stride: number[]; padding: number[]; dilation: number[]; size: number[] };
+  maxPool2d: { kernel: number[]; stride: number[]; padding: number[]; dilation: number[] };
   // fused (rules/fused.ts)
   linear: {};
   linearRelu: {};

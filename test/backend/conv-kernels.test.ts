@@ -82,6 +82,67 @@ describe.each(all.map((c) => [c.label, c] as const))('im2col and col2im on %s', 
   });
 });
 
+/** Max pooling from its definition: each window's kernel positions in row-major order, the padding skipped. */
+function naiveMaxPool(x: Float32Array, planes: number, h: number, w: number, g: WindowArgs): { out: Float32Array; picks: Int32Array } {
+  const [kh, kw] = g.kernel as [number, number];
+  const [sh, sw] = g.stride as [number, number];
+  const [ph, pw] = g.padding as [number, number];
+  const [dh, dw] = g.dilation as [number, number];
+  const oh = Math.floor((h + 2 * ph - dh * (kh - 1) - 1) / sh) + 1;
+  const ow = Math.floor((w + 2 * pw - dw * (kw - 1) - 1) / sw) + 1;
+  const out = new Float32Array(planes * oh * ow);
+  const picks = new Int32Array(planes * oh * ow);
+  for (let p = 0, o = 0; p < planes; p++)
+    for (let oy = 0; oy < oh; oy++)
+      for (let ox = 0; ox < ow; ox++, o++) {
+        let best = -Infinity;
+        let pick = -1;
+        for (let i = 0; i < kh; i++)
+          for (let j = 0; j < kw; j++) {
+            const y = oy * sh - ph + i * dh;
+            const xx = ox * sw - pw + j * dw;
+            if (y < 0 || y >= h || xx < 0 || xx >= w) continue;
+            const v = x[p * h * w + y * w + xx]!;
+            if (pick < 0) pick = y * w + xx; // the first real element, if nothing beats −∞
+            if (v > best || Number.isNaN(v)) [best, pick] = [v, y * w + xx];
+          }
+        out[o] = best;
+        picks[o] = pick;
+      }
+  return { out, picks };
+}
+
+describe.each(all.map((c) => [c.label, c] as const))('max pooling on %s', (_label, cand) => {
+  it.each(geometries)('%s: values and picks as PyTorch’s scan, ties, NaN and −∞ included; the backward scatter', (_g, planes, h, w, g) => {
+    const b = cand.backend;
+    if (!b.maxPool || !b.maxPoolBackward) return; // this backend leaves them to conv.ts's loops
+    // Values on a grid of ½ after a ReLU (ties everywhere), a few NaNs, and one plane of −∞.
+    const x = randomArray(planes * h * w, planes + w).map((v) => Math.max(0, Math.round(v * 4) / 2));
+    for (let i = 0; i < x.length; i += 97) x[i] = NaN;
+    x.fill(-Infinity, 0, h * w);
+    const want = naiveMaxPool(x, planes, h, w, g);
+    const got = new Float32Array(want.out.length).fill(7);
+    const picks = new Int32Array(want.out.length).fill(-5);
+    expect(b.maxPool(x, planes, h, w, g, got, picks)).toBe(true);
+    const k = firstDifference(got, want.out);
+    expect(k, `value at ${k}: got ${got[k]}, want ${want.out[k]}`).toBe(-1);
+    const j = picks.findIndex((v, i) => v !== want.picks[i]);
+    expect(j, `pick at ${j}: got ${picks[j]}, want ${want.picks[j]}`).toBe(-1);
+
+    const l = want.out.length / planes;
+    const grad = randomArray(want.out.length, 3);
+    const gx = new Float32Array(planes * h * w).fill(NaN); // every element not picked must come back 0
+    expect(b.maxPoolBackward(grad, picks, planes, h * w, l, gx)).toBe(true);
+    const back = new Float32Array(planes * h * w);
+    for (let i = 0; i < grad.length; i++) {
+      const at = Math.floor(i / l) * h * w + picks[i]!;
+      back[at] = Math.fround(back[at]! + grad[i]!);
+    }
+    const m = firstDifference(gx, back);
+    expect(m, `backward at ${m}: got ${gx[m]}, want ${back[m]}`).toBe(-1);
+  });
+});
+
 describe('native im2col and col2im', () => {
   const native = createNativeBackend(referenceBackend);
 
@@ -92,5 +153,14 @@ describe('native im2col and col2im', () => {
     const ok = { kernel: [2, 2], stride: [1, 1], padding: [0, 0], dilation: [1, 1] };
     expect(() => native.im2col!(new Float32Array(8), 1, 3, 3, ok, 0, new Float32Array(16))).toThrow('outside the array');
     expect(() => native.col2im!(new Float32Array(16), 1, 3, 3, ok, new Float32Array(8))).toThrow('outside the array');
+  });
+
+  it('max pooling refuses padding over half the kernel, short arrays and picks outside the plane', () => {
+    if (!native?.maxPool) return;
+    const wide = { kernel: [2, 2], stride: [1, 1], padding: [2, 0], dilation: [1, 1] };
+    expect(() => native.maxPool!(new Float32Array(9), 1, 3, 3, wide, new Float32Array(20), new Int32Array(20))).toThrow('over half the kernel');
+    const ok = { kernel: [2, 2], stride: [1, 1], padding: [0, 0], dilation: [1, 1] };
+    expect(() => native.maxPool!(new Float32Array(9), 1, 3, 3, ok, new Float32Array(4), new Int32Array(3))).toThrow('outside the array');
+    expect(() => native.maxPoolBackward!(new Float32Array(4), Int32Array.of(0, 1, 9, 2), 1, 9, 4, new Float32Array(9))).toThrow('outside the plane');
   });
 });

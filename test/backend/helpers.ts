@@ -44,6 +44,8 @@ function withIsa(b: Backend, select: () => void): Backend {
     reduce: (op, x, o, s, i, out) => (select(), b.reduce(op, x, o, s, i, out)),
     im2col: b.im2col && ((x, planes, h, w, g, pad, out) => (select(), b.im2col!(x, planes, h, w, g, pad, out))),
     col2im: b.col2im && ((cols, planes, h, w, g, out) => (select(), b.col2im!(cols, planes, h, w, g, out))),
+    maxPool: b.maxPool && ((x, planes, h, w, g, out, picks) => (select(), b.maxPool!(x, planes, h, w, g, out, picks))),
+    maxPoolBackward: b.maxPoolBackward && ((gr, picks, planes, size, l, out) => (select(), b.maxPoolBackward!(gr, picks, planes, size, l, out))),
   };
 }
 

@@ -85,6 +85,16 @@ describe('gradcheck: layers', () => {
     ok((x) => new nn.MaxPool2d(2).call(x), [grad(r(1, 2, 4, 6))]);
   });
 
+  it('MaxPool2d second derivatives (overlapping, dilated windows)', () => {
+    const fn = (...xs: Tensor[]) =>
+      enableGrad(() => {
+        const x = xs[0]!.requiresGrad ? xs[0]! : xs[0]!.detach().requiresGrad_(true);
+        const y = F.maxPool2d(x, 3, { stride: 1, padding: 1, dilation: [1, 2] });
+        return autogradGrad(y.square().sum(), [x], { createGraph: true }) as Tensor[];
+      });
+    ok(fn, [grad(r(1, 2, 5, 6))]);
+  });
+
   it('AvgPool2d, with and without padding in the count', () => {
     ok((x) => new nn.AvgPool2d(3, { stride: 2, padding: 1 }).call(x), [grad(r(2, 2, 6, 6))]);
     ok((x) => new nn.AvgPool2d(3, { stride: 2, padding: 1, countIncludePad: false }).call(x), [grad(r(1, 2, 5, 5))]);

@@ -46,6 +46,13 @@ const conv = (k: Kw) =>
     dtype,
   });
 
+const maxPool = (k: Kw) =>
+  new nn.MaxPool2d(k.kernel_size as number, {
+    stride: k.stride as number | undefined,
+    padding: k.padding as number | undefined,
+    dilation: k.dilation as number | undefined,
+  });
+
 const builders: Record<string, (c: LayerCase) => nn.AnyModule> = {
   Linear: (c) => new nn.Linear(c.args![0] as number, c.args![1] as number, { dtype }),
   Linear3d: (c) => new nn.Linear(c.args![0] as number, c.args![1] as number, { dtype }),
@@ -78,6 +85,10 @@ const builders: Record<string, (c: LayerCase) => nn.AnyModule> = {
       countIncludePad: c.kwargs!.count_include_pad as boolean,
     }),
   AvgPool2dSimple: (c) => new nn.AvgPool2d(c.kwargs!.kernel_size as number[]),
+  // Tied maxima (ReLU zeros, values on a grid of ½) in plain, overlapping and dilated windows.
+  MaxPool2dTies: (c) => maxPool(c.kwargs!),
+  MaxPool2dTiesOverlap: (c) => maxPool(c.kwargs!),
+  MaxPool2dTiesDilation: (c) => maxPool(c.kwargs!),
   Embedding: (c) => new nn.Embedding(c.args![0] as number, c.args![1] as number, { dtype }),
   EmbeddingPadding: (c) => new nn.Embedding(c.args![0] as number, c.args![1] as number, { dtype, paddingIdx: c.paddingIdx! }),
 };

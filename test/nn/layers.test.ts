@@ -115,6 +115,29 @@ describe('layer behaviour and errors', () => {
     expect(() => F.maxPool2d(x, 2, { padding: 2 })).toThrow(/at most half of the kernel size/);
   });
 
+  it('MaxPool2d passes each window’s gradient to one element, as PyTorch: first maximum, last NaN, a real element when all are −∞', () => {
+    const grads = (plane: number[], k: number, opts: F.PoolOptions = {}) => {
+      const x = tensor(Float64Array.from(plane)).reshape([1, 1, 2, plane.length / 2]).requiresGrad_(true);
+      const y = F.maxPool2d(x, k, opts);
+      y.sum().backward();
+      return { y: Array.from(y.data), g: Array.from(x.grad!.data) };
+    };
+    // One window of zeros (a ReLU's output): all of the gradient to its first element.
+    expect(grads([0, 0, 0, 0], 2).g).toEqual([1, 0, 0, 0]);
+    // Ties at 3: the first in row-major window order wins.
+    expect(grads([1, 3, 3, 2], 2).g).toEqual([0, 1, 0, 0]);
+    // A NaN wins over any number, and the last NaN over earlier ones.
+    const nan = grads([NaN, 5, NaN, 1], 2);
+    expect(Number.isNaN(nan.y[0])).toBe(true);
+    expect(nan.g).toEqual([0, 0, 1, 0]);
+    // Windows half in the padding, all real values −∞: the first real element, never the padding.
+    const inf = grads([-Infinity, -Infinity, -Infinity, -Infinity], 2, { stride: 1, padding: 1 });
+    expect(inf.y).toEqual(Array(9).fill(-Infinity));
+    expect(inf.g).toEqual([4, 2, 2, 1]);
+    // Overlapping windows add up where they pick the same element (stride 1, kernel 2 over 1×4).
+    expect(grads([1, 9, 2, 7, 1, 1, 1, 1], 2, { stride: 1 }).g).toEqual([0, 2, 0, 1, 0, 0, 0, 0]);
+  });
+
   it('oneHot', () => {
     expect(F.oneHot(tensor(Int32Array.from([2, 0]))).toArray()).toEqual([[0, 0, 1], [1, 0, 0]]);
     expect(F.oneHot(tensor(Int32Array.from([1])), 4).shape).toEqual([1, 4]);

@@ -41,6 +41,9 @@ interface Addon {
   /** im2col of the image planes at src (toCols) or col2im of the columns at src. */
   windows?(toCols: boolean, src: Float32Array, planes: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number,
     ph: number, pw: number, dh: number, dw: number, padValue: number, out: Float32Array): void;
+  maxPool?(x: Float32Array, planes: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number,
+    ph: number, pw: number, dh: number, dw: number, out: Float32Array, picks: Int32Array): void;
+  maxPoolBackward?(grad: Float32Array, picks: Int32Array, planes: number, size: number, l: number, out: Float32Array): void;
   info(): { isa: string; bestIsa: string; threads: number };
   setIsa(isa: string): string;
   setThreads(n: number): void;
@@ -208,6 +211,17 @@ export function createNativeBackend(fallback: Backend, options: NativeBackendOpt
 
   return {
     name: `native-${info.isa}-${threads}t`,
+    maxPool(x: Float32Array, planes: number, h: number, w: number, g: WindowArgs, out: Float32Array, picks: Int32Array): boolean {
+      if (!addon!.maxPool) return false; // an addon built before this kernel existed
+      const [k, s, p, d] = [g.kernel, g.stride, g.padding, g.dilation];
+      addon!.maxPool(x, planes, h, w, k[0]!, k[1]!, s[0]!, s[1]!, p[0]!, p[1]!, d[0]!, d[1]!, out, picks);
+      return true;
+    },
+    maxPoolBackward(grad: Float32Array, picks: Int32Array, planes: number, size: number, l: number, out: Float32Array): boolean {
+      if (!addon!.maxPoolBackward) return false;
+      addon!.maxPoolBackward(grad, picks, planes, size, l, out);
+      return true;
+    },
     im2col: (x, planes, h, w, g, padValue, out) => windows(true, x, planes, h, w, g, padValue, out),
     col2im: (cols, planes, h, w, g, out) => windows(false, cols, planes, h, w, g, 0, out),
     adamStep,

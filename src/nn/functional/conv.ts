@@ -1,6 +1,6 @@
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../../errors.js';
 import { matmulT } from '../../ops/functional.js';
-import { col2im, im2col, im2colK, windowCount, type WindowGeometry } from '../../ops/rules/conv.js';
+import { col2im, im2col, im2colK, maxPool2d as maxPool2dOp, windowCount, type WindowGeometry } from '../../ops/rules/conv.js';
 import { isFloat } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
 import '../../ops/methods.js';
@@ -113,24 +113,29 @@ export interface PoolOptions {
   padding?: Size2;
 }
 
-function poolWindows(who: string, x4: Tensor, kernelSize: Size2, opts: PoolOptions & { dilation?: Size2 }, padValue: number) {
+function poolGeometry(who: string, x4: Tensor, kernelSize: Size2, opts: PoolOptions & { dilation?: Size2 }) {
   const g = geometryFor(who, x4, kernelSize, { ...opts, stride: opts.stride ?? undefined }, kernelSize);
   if (g.padding[0]! * 2 > g.kernel[0]! || g.padding[1]! * 2 > g.kernel[1]!) {
     throw new ValueError(`${who}: padding ${g.padding.join(',')} should be at most half of the kernel size ${g.kernel.join('x')}`);
   }
+  return g;
+}
+
+function poolWindows(who: string, x4: Tensor, kernelSize: Size2, opts: PoolOptions, padValue: number) {
+  const g = poolGeometry(who, x4, kernelSize, opts);
   const [n, c] = x4.shape as [number, number];
   const windows = im2col(x4, g, padValue).reshape([n, c, g.kernel[0]! * g.kernel[1]!, g.out[0] * g.out[1]]);
   return { g, windows, n, c };
 }
 
 /**
- * Largest value of each window. Padding counts as −∞; stride defaults to the kernel size.
- * On ties inside a window the gradient is shared equally (PyTorch picks one element).
+ * Largest value of each window, as PyTorch's max_pool2d: stride defaults to the kernel size, the
+ * padding never wins, and each window passes its gradient to one element, the first largest in
+ * the window's row-major order (a NaN wins, the last one); see ops/rules/conv.ts.
  */
 export function maxPool2d(x: Tensor, kernelSize: Size2, opts: PoolOptions & { dilation?: Size2 } = {}): Tensor {
   const [x4, unbatch] = batched('maxPool2d', x);
-  const { g, windows, n, c } = poolWindows('maxPool2d', x4, kernelSize, opts, -Infinity);
-  return unbatch(windows.amax(2).reshape([n, c, g.out[0], g.out[1]]));
+  return unbatch(maxPool2dOp(x4, poolGeometry('maxPool2d', x4, kernelSize, opts)));
 }
 
 export interface AvgPoolOptions extends PoolOptions {

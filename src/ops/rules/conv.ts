@@ -1,9 +1,12 @@
-import { allocate, type DType } from '../../tensor/dtype.js';
+import { allocate, allocateUninit, type DType } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { backendFor } from '../../backend/index.js';
 import { windowCount } from '../../backend/window.js';
 import type { FloatArray } from '../../backend/types.js';
 import { apply, type OpAttrs, type OpRule } from '../registry.js';
+import { isGradEnabled } from '../../autograd/grad-mode.js';
+import { scatterAdd } from '../functional.js';
+import { zerosK } from '../kernels.js';
 
 /**
  * im2col and col2im, the two halves of a convolution: im2col copies every kernel window of an
@@ -136,7 +139,94 @@ export function col2im(cols: Tensor, size: readonly number[], g: WindowGeometry)
   return apply('col2im', [cols], { ...geometry(g), size: [...size] });
 }
 
-export const convRules: { im2col: OpRule<OpAttrs['im2col']>; col2im: OpRule<OpAttrs['col2im']> } = {
+/**
+ * Max pooling as PyTorch's max_pool2d: [N,C,H,W] → [N,C,oh,ow], each window's largest value.
+ * Each window passes its gradient to one element, the one PyTorch's scan picks: the first
+ * largest in row-major window order, a NaN over any number (the last NaN), the first real
+ * (unpadded) element when all are −∞. Overlapping windows add up where they pick the same one.
+ */
+export function maxPool2d(x: Tensor, g: WindowGeometry): Tensor {
+  return apply('maxPool2d', [x], geometry(g));
+}
+
+/** The pooled values and, per window, the plane offset of the element picked. */
+function maxPoolK(x: Tensor, g: WindowGeometry): { y: Tensor; picks: Tensor } {
+  const [n, c, h, w] = x.shape as [number, number, number, number];
+  const [kh, kw] = g.kernel as [number, number];
+  const [sh, sw] = g.stride as [number, number];
+  const [ph, pw] = g.padding as [number, number];
+  const [dh, dw] = g.dilation as [number, number];
+  const oh = windowCount(h, kh, sh, ph, dh);
+  const ow = windowCount(w, kw, sw, pw, dw);
+  // Each window's real rows [r0, r1) and columns [c0, c1), stepping by the dilation.
+  const r0 = new Int32Array(oh);
+  const r1 = new Int32Array(oh);
+  const c0 = new Int32Array(ow);
+  const c1 = new Int32Array(ow);
+  for (let oy = 0; oy < oh; oy++) {
+    let a = oy * sh - ph;
+    r1[oy] = Math.min(a + (kh - 1) * dh + 1, h);
+    while (a < 0) a += dh;
+    r0[oy] = a;
+  }
+  for (let ox = 0; ox < ow; ox++) {
+    let a = ox * sw - pw;
+    c1[ox] = Math.min(a + (kw - 1) * dw + 1, w);
+    while (a < 0) a += dw;
+    c0[ox] = a;
+  }
+  const y = allocateUninit(x.dtype as 'float32' | 'float64', n * c * oh * ow);
+  const picks = new Int32Array(n * c * oh * ow);
+  const xd = x.data as FloatArray;
+  if (!(xd instanceof Float32Array && backendFor(xd.length).maxPool?.(xd, n * c, h, w, g, y as Float32Array, picks))) {
+    maxPoolPlanes(xd, n * c, h, w, r0, r1, dh, c0, c1, dw, y, picks);
+  }
+  return { y: new Tensor(y, [n, c, oh, ow], x.dtype), picks: new Tensor(picks, [n, c, oh * ow], 'int32') };
+}
+
+/** The scan itself, in a function of its own (only loops: V8 optimizes it once and keeps it). */
+function maxPoolPlanes(
+  xd: FloatArray, planes: number, h: number, w: number, r0: Int32Array, r1: Int32Array, dh: number,
+  c0: Int32Array, c1: Int32Array, dw: number, y: FloatArray, picks: Int32Array,
+): void {
+  const oh = r0.length;
+  const ow = c0.length;
+  for (let p = 0, o = 0; p < planes; p++) {
+    const base = p * h * w;
+    for (let oy = 0; oy < oh; oy++) {
+      const ya = r0[oy]!;
+      const yb = r1[oy]!;
+      for (let ox = 0; ox < ow; ox++, o++) {
+        const xa = c0[ox]!;
+        const xb = c1[ox]!;
+        // The first real position stands in when every value is −∞.
+        let best = -Infinity;
+        let pick = ya * w + xa;
+        for (let yy = ya; yy < yb; yy += dh) {
+          for (let i = yy * w + xa, end = yy * w + xb; i < end; i += dw) {
+            const v = xd[base + i]!;
+            if (v > best || v !== v) {
+              best = v;
+              pick = i;
+            }
+          }
+        }
+        y[o] = best;
+        picks[o] = pick;
+      }
+    }
+  }
+}
+
+/** gx[plane p, picks[p, k]] += g[p, k]: each window's gradient to the element it picked. */
+function scatterPicks(gd: FloatArray, pd: Int32Array, planes: number, size: number, l: number, gx: FloatArray): void {
+  for (let p = 0, o = 0; p < planes; p++) {
+    const base = p * size;
+    for (let k = 0; k < l; k++, o++) gx[base + pd[o]!]! += gd[o]!;
+  }
+}
+
+export const convRules: { im2col: OpRule<OpAttrs['im2col']>; col2im: OpRule<OpAttrs['col2im']>; maxPool2d: OpRule<OpAttrs['maxPool2d']> } = {
   im2col: {
     forward: (_c, [x], attrs) => im2colK(x!, attrs, attrs.padValue),
     // Padding positions are not inputs: their cotangents are dropped.
@@ -145,5 +235,32 @@ export const convRules: { im2col: OpRule<OpAttrs['im2col']>; col2im: OpRule<OpAt
   col2im: {
     forward: (_c, [cols], attrs) => col2imK(cols!, attrs.size, attrs, cols!.dtype),
     backward: (_c, g, attrs) => [im2col(g, attrs, 0)],
+  },
+  maxPool2d: {
+    forward: (c, [x], attrs) => {
+      const { y, picks } = maxPoolK(x!, attrs);
+      c.save(picks);
+      return y;
+    },
+    backward: (c, g) => {
+      const [picks] = c.saved as [Tensor];
+      const [n, ch, h, w] = c.inputShapes[0]! as [number, number, number, number];
+      const l = picks.shape[2]!;
+      if (isGradEnabled()) {
+        // Recorded, for a double backward: scatterAdd's own gradient is a gather at the picks.
+        const zeros = zerosK([n, ch, h * w], g.dtype);
+        return [scatterAdd(zeros, 2, picks, g.reshape([n, ch, l])).reshape([n, ch, h, w])];
+      }
+      const gd = g.data as FloatArray;
+      const pd = picks.data as Int32Array;
+      const b = backendFor(gd.length);
+      if (gd instanceof Float32Array && b.maxPoolBackward) {
+        const gx = allocateUninit('float32', n * ch * h * w) as Float32Array; // the kernel zeroes it
+        if (b.maxPoolBackward(gd, pd, n * ch, h * w, l, gx)) return [new Tensor(gx, [n, ch, h, w], g.dtype)];
+      }
+      const gx = allocate(g.dtype, n * ch * h * w) as FloatArray;
+      scatterPicks(gd, pd, n * ch, h * w, l, gx);
+      return [new Tensor(gx, [n, ch, h, w], g.dtype)];
+    },
   },
 };
