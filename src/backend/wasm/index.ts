@@ -1,6 +1,6 @@
 import type { AdamArgs, Backend, BinaryKernel, CompareKernel, FloatArray, GemmArgs, ReduceKernel, TypedArray, UnaryKernel, WindowArgs } from '../types.js';
 import { loadKernels, loadKernelsSync, readEnv, type LoadedKernels } from './loader.js';
-import { windowCount } from '../window.js';
+import { windowNumbers } from '../window.js';
 import { gemmWithEpilogue } from '../epilogue.js';
 import { BINARY_CODES, COMPARE_CODES, UNARY_CODES, forEachOuterBlock, rowBlocks } from './ops.js';
 import { CTRL_INTS, GemmWorkers } from './threads.js';
@@ -299,12 +299,7 @@ function build(fallback: Backend, k: LoadedKernels, threads: number, useThreshol
 
   /** im2col (toCols) or col2im through the module: the window walk of ops/rules/conv.ts, one thread. */
   function windows(toCols: boolean, src: Float32Array, planes: number, h: number, w: number, g: WindowArgs, padValue: number, out: Float32Array): boolean {
-    const [kh, kw] = g.kernel as [number, number];
-    const [sh, sw] = g.stride as [number, number];
-    const [ph, pw] = g.padding as [number, number];
-    const [dh, dw] = g.dilation as [number, number];
-    const oh = windowCount(h, kh, sh, ph, dh);
-    const ow = windowCount(w, kw, sw, pw, dw);
+    const { kh, kw, sh, sw, ph, pw, dh, dw, oh, ow } = windowNumbers(h, w, g);
     const colLen = planes * kh * kw * oh * ow;
     const imgLen = planes * h * w;
     const srcLen = toCols ? imgLen : colLen;

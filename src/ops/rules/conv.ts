@@ -1,7 +1,7 @@
 import { allocate, allocateUninit, type DType } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { backendFor } from '../../backend/index.js';
-import { windowCount } from '../../backend/window.js';
+import { windowCount, windowNumbers } from '../../backend/window.js';
 import type { FloatArray } from '../../backend/types.js';
 import { apply, type OpAttrs, type OpRule } from '../registry.js';
 import { isGradEnabled } from '../../autograd/grad-mode.js';
@@ -41,12 +41,7 @@ function walkWindows(
   row: (rowStart: number, pixelStart: number, lo: number, hi: number) => void,
   pad: (rowStart: number) => void,
 ): void {
-  const [kh, kw] = g.kernel as [number, number];
-  const [sh, sw] = g.stride as [number, number];
-  const [ph, pw] = g.padding as [number, number];
-  const [dh, dw] = g.dilation as [number, number];
-  const oh = windowCount(h, kh, sh, ph, dh);
-  const ow = windowCount(w, kw, sw, pw, dw);
+  const { kh, kw, sh, sw, ph, pw, dh, dw, oh, ow } = windowNumbers(h, w, g);
   const l = oh * ow;
   for (let ki = 0; ki < kh; ki++) {
     for (let kj = 0; kj < kw; kj++) {
@@ -66,10 +61,7 @@ function walkWindows(
 
 export function im2colK(x: Tensor, g: WindowGeometry, padValue: number): Tensor {
   const [n, c, h, w] = x.shape as [number, number, number, number];
-  const [kh, kw] = g.kernel as [number, number];
-  const sw = g.stride[1]!;
-  const oh = windowCount(h, kh, g.stride[0]!, g.padding[0]!, g.dilation[0]!);
-  const ow = windowCount(w, kw, sw, g.padding[1]!, g.dilation[1]!);
+  const { kh, kw, sw, oh, ow } = windowNumbers(h, w, g);
   const l = oh * ow;
   const rows = c * kh * kw;
   const src = x.data as FloatArray;
@@ -152,12 +144,7 @@ export function maxPool2d(x: Tensor, g: WindowGeometry): Tensor {
 /** The pooled values and, per window, the plane offset of the element picked. */
 function maxPoolK(x: Tensor, g: WindowGeometry): { y: Tensor; picks: Tensor } {
   const [n, c, h, w] = x.shape as [number, number, number, number];
-  const [kh, kw] = g.kernel as [number, number];
-  const [sh, sw] = g.stride as [number, number];
-  const [ph, pw] = g.padding as [number, number];
-  const [dh, dw] = g.dilation as [number, number];
-  const oh = windowCount(h, kh, sh, ph, dh);
-  const ow = windowCount(w, kw, sw, pw, dw);
+  const { kh, kw, sh, sw, ph, pw, dh, dw, oh, ow } = windowNumbers(h, w, g);
   // Each window's real rows [r0, r1) and columns [c0, c1), stepping by the dilation.
   const r0 = new Int32Array(oh);
   const r1 = new Int32Array(oh);
