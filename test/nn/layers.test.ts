@@ -138,6 +138,14 @@ describe('layer behaviour and errors', () => {
     expect(grads([1, 9, 2, 7, 1, 1, 1, 1], 2, { stride: 1 }).g).toEqual([0, 2, 0, 1, 0, 0, 0, 0]);
   });
 
+  it('F.linear names what is wrong: a weight that is not 2-D, a feature count, a dtype', () => {
+    const x = randn([2, 3]);
+    expect(() => F.linear(x, randn([3]))).toThrow('linear: weight must be 2-D [out, in], got shape [3]');
+    expect(() => F.linear(x, randn([4, 5]), null, () => 'Linear(fc1)')).toThrow('Linear(fc1): input has 3 features (shape [2,3]) but inFeatures is 5');
+    expect(() => F.linear(x, randn([4, 3], { dtype: 'float64' }))).toThrow("linear: input is float32 but the weight is float64; convert one (x.to('float64') or module.to('float32'))");
+    expect(() => F.linear(randn([]), randn([4, 3]))).toThrow('linear: input has 0 features (shape []) but inFeatures is 3');
+  });
+
   it('oneHot', () => {
     expect(F.oneHot(tensor(Int32Array.from([2, 0]))).toArray()).toEqual([[0, 0, 1], [1, 0, 0]]);
     expect(F.oneHot(tensor(Int32Array.from([1])), 4).shape).toEqual([1, 4]);

@@ -20,30 +20,29 @@ export function linearRelu(x: Tensor, weight: Tensor, bias: Tensor | null = null
 }
 
 function linearOp(op: 'linear' | 'linearRelu', x: Tensor, weight: Tensor, bias: Tensor | null, whoName: string | (() => string)): Tensor {
-  // The name only goes into error messages; a module passes a function so it is built only then.
-  const who = { toString: () => (typeof whoName === 'string' ? whoName : whoName()) };
-  if (weight.ndim !== 2) throw new ShapeError(`${who}: weight must be 2-D [out, in], got shape ${fmtShape(weight.shape)}`);
   const inF = weight.shape[1]!;
-  if (x.ndim === 0 || x.shape[x.ndim - 1] !== inF) {
-    throw new ShapeError(
-      `${who}: input has ${x.ndim === 0 ? 0 : x.shape[x.ndim - 1]} features (shape ${fmtShape(x.shape)}) but inFeatures is ${inF}`,
-    );
-  }
-  if (x.dtype !== weight.dtype) {
-    throw new DTypeError(`${who}: input is ${x.dtype} but the weight is ${weight.dtype}; convert one (x.to('${weight.dtype}') or module.to('${x.dtype}'))`);
-  }
+  if (weight.ndim !== 2 || x.ndim === 0 || x.shape[x.ndim - 1] !== inF || x.dtype !== weight.dtype) throw linearError(x, weight, whoName);
   const outF = weight.shape[0]!;
   if (!bias || (bias.ndim === 1 && bias.shape[0] === outF && bias.dtype === x.dtype)) {
     // One fused op (bias written into the product's output): see ops/rules/fused.ts.
-    const inputs = (x2: Tensor) => (bias ? [x2, weight, bias] : [x2, weight]);
-    if (x.ndim === 2) return apply(op, inputs(x), {});
-    if (x.ndim === 1) return apply(op, inputs(x.unsqueeze(0)), {}).squeeze(0);
-    const lead = x.shape.slice(0, -1);
-    return apply(op, inputs(x.reshape([-1, inF])), {}).reshape([...lead, outF]);
+    const x2 = x.ndim === 2 ? x : x.ndim === 1 ? x.unsqueeze(0) : x.reshape([-1, inF]);
+    const y = apply(op, bias ? [x2, weight, bias] : [x2, weight], {});
+    return x.ndim === 2 ? y : x.ndim === 1 ? y.squeeze(0) : y.reshape([...x.shape.slice(0, -1), outF]);
   }
   // Any other bias broadcasts as in an add (and reports a mismatch as one).
   const y = x.ndim === 1 ? matmulT(x.unsqueeze(0), weight, false, true).squeeze(0) : matmulT(x, weight, false, true);
   return op === 'linearRelu' ? y.add(bias).relu() : y.add(bias);
+}
+
+/** What is wrong with linear's arguments (the name only goes into the message; a module passes a function so it is built only then). */
+function linearError(x: Tensor, weight: Tensor, whoName: string | (() => string)): Error {
+  const who = typeof whoName === 'string' ? whoName : whoName();
+  if (weight.ndim !== 2) return new ShapeError(`${who}: weight must be 2-D [out, in], got shape ${fmtShape(weight.shape)}`);
+  const inF = weight.shape[1]!;
+  if (x.ndim === 0 || x.shape[x.ndim - 1] !== inF) {
+    return new ShapeError(`${who}: input has ${x.ndim === 0 ? 0 : x.shape[x.ndim - 1]} features (shape ${fmtShape(x.shape)}) but inFeatures is ${inF}`);
+  }
+  return new DTypeError(`${who}: input is ${x.dtype} but the weight is ${weight.dtype}; convert one (x.to('${weight.dtype}') or module.to('${x.dtype}'))`);
 }
 
 /**
