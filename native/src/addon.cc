@@ -37,6 +37,17 @@ bool getF32(napi_env env, napi_value v, F32* out) {
   return true;
 }
 
+bool getI32(napi_env env, napi_value v, int32_t** data, size_t* length) {
+  napi_typedarray_type type;
+  void* p = nullptr;
+  napi_value ab;
+  size_t offset = 0;
+  if (napi_get_typedarray_info(env, v, &type, length, &p, &ab, &offset) != napi_ok || type != napi_int32_array)
+    return fail(env, "chainrule native: expected an Int32Array");
+  *data = static_cast<int32_t*>(p);
+  return true;
+}
+
 bool getInt(napi_env env, napi_value v, int64_t* out) {
   if (napi_get_value_int64(env, v, out) != napi_ok) return fail(env, "chainrule native: expected a number");
   return true;
@@ -262,17 +273,6 @@ napi_value Windows(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-bool getI32(napi_env env, napi_value v, int32_t** data, size_t* length) {
-  napi_typedarray_type type;
-  void* p = nullptr;
-  napi_value ab;
-  size_t offset = 0;
-  if (napi_get_typedarray_info(env, v, &type, length, &p, &ab, &offset) != napi_ok || type != napi_int32_array)
-    return fail(env, "chainrule native: expected an Int32Array");
-  *data = static_cast<int32_t*>(p);
-  return true;
-}
-
 // maxPool(x, planes, h, w, kh, kw, sh, sw, ph, pw, dh, dw, out, picks: Int32Array)
 napi_value MaxPool(napi_env env, napi_callback_info info) {
   napi_value argv[14];
@@ -362,15 +362,8 @@ napi_value AdamStepFn(napi_env env, napi_callback_info info) {
 // The row indices of a gather (an Int32Array), each checked against the source's row count;
 // nullptr after throwing.
 const int* getRows(napi_env env, napi_value v, size_t srcLen, int64_t rowLen, size_t* count, const char* who) {
-  napi_typedarray_type type;
-  void* rows = nullptr;
-  napi_value ab;
-  size_t offset = 0;
-  if (napi_get_typedarray_info(env, v, &type, count, &rows, &ab, &offset) != napi_ok || type != napi_int32_array) {
-    fail(env, "chainrule native: expected an Int32Array");
-    return nullptr;
-  }
-  const int* r = static_cast<const int*>(rows);
+  int32_t* r;
+  if (!getI32(env, v, &r, count)) return nullptr;
   const int64_t srcRows = rowLen == 0 ? 0 : static_cast<int64_t>(srcLen) / rowLen;
   for (size_t i = 0; i < *count; ++i)
     if (r[i] < 0 || r[i] >= srcRows) {

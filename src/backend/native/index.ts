@@ -109,6 +109,12 @@ export function loadAddon(): Addon | null {
   return cached;
 }
 
+/** A window geometry as the addon takes it: kh, kw, sh, sw, ph, pw, dh, dw. */
+function windowArgs(g: WindowArgs): [number, number, number, number, number, number, number, number] {
+  const { kernel: k, stride: s, padding: p, dilation: d } = g;
+  return [k[0]!, k[1]!, s[0]!, s[1]!, p[0]!, p[1]!, d[0]!, d[1]!];
+}
+
 function isF32(x: TypedArray): x is Float32Array {
   return x instanceof Float32Array;
 }
@@ -204,8 +210,7 @@ export function createNativeBackend(fallback: Backend, options: NativeBackendOpt
   /** im2col (toCols) or col2im; absent from an addon built before it existed: the TypeScript loops then run. */
   function windows(toCols: boolean, src: Float32Array, planes: number, h: number, w: number, g: WindowArgs, padValue: number, out: Float32Array): boolean {
     if (!addon!.windows) return false;
-    const { kernel: k, stride: s, padding: p, dilation: d } = g;
-    addon!.windows(toCols, src, planes, h, w, k[0]!, k[1]!, s[0]!, s[1]!, p[0]!, p[1]!, d[0]!, d[1]!, padValue, out);
+    addon!.windows(toCols, src, planes, h, w, ...windowArgs(g), padValue, out);
     return true;
   }
 
@@ -213,8 +218,7 @@ export function createNativeBackend(fallback: Backend, options: NativeBackendOpt
     name: `native-${info.isa}-${threads}t`,
     maxPool(x: Float32Array, planes: number, h: number, w: number, g: WindowArgs, out: Float32Array, picks: Int32Array): boolean {
       if (!addon!.maxPool) return false; // an addon built before this kernel existed
-      const [k, s, p, d] = [g.kernel, g.stride, g.padding, g.dilation];
-      addon!.maxPool(x, planes, h, w, k[0]!, k[1]!, s[0]!, s[1]!, p[0]!, p[1]!, d[0]!, d[1]!, out, picks);
+      addon!.maxPool(x, planes, h, w, ...windowArgs(g), out, picks);
       return true;
     },
     maxPoolBackward(grad: Float32Array, picks: Int32Array, planes: number, size: number, l: number, out: Float32Array): boolean {

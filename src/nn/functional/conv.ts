@@ -121,13 +121,6 @@ function poolGeometry(who: string, x4: Tensor, kernelSize: Size2, opts: PoolOpti
   return g;
 }
 
-function poolWindows(who: string, x4: Tensor, kernelSize: Size2, opts: PoolOptions, padValue: number) {
-  const g = poolGeometry(who, x4, kernelSize, opts);
-  const [n, c] = x4.shape as [number, number];
-  const windows = im2col(x4, g, padValue).reshape([n, c, g.kernel[0]! * g.kernel[1]!, g.out[0] * g.out[1]]);
-  return { g, windows, n, c };
-}
-
 /**
  * Largest value of each window, as PyTorch's max_pool2d: stride defaults to the kernel size, the
  * padding never wins, and each window passes its gradient to one element, the first largest in
@@ -147,7 +140,9 @@ export interface AvgPoolOptions extends PoolOptions {
 /** Mean of each window; stride defaults to the kernel size. */
 export function avgPool2d(x: Tensor, kernelSize: Size2, opts: AvgPoolOptions = {}): Tensor {
   const [x4, unbatch] = batched('avgPool2d', x);
-  const { g, windows, n, c } = poolWindows('avgPool2d', x4, kernelSize, opts, 0);
+  const g = poolGeometry('avgPool2d', x4, kernelSize, opts);
+  const [n, c] = x4.shape as [number, number];
+  const windows = im2col(x4, g).reshape([n, c, g.kernel[0]! * g.kernel[1]!, g.out[0] * g.out[1]]);
   const sums = windows.sum(2);
   let y: Tensor;
   if (opts.divisorOverride) y = sums.div(opts.divisorOverride);

@@ -144,6 +144,18 @@ export function maxPool2d(x: Tensor, g: WindowGeometry): Tensor {
 /** The pooled values and, per window, the plane offset of the element picked. */
 function maxPoolK(x: Tensor, g: WindowGeometry): { y: Tensor; picks: Tensor } {
   const [n, c, h, w] = x.shape as [number, number, number, number];
+  const { oh, ow } = windowNumbers(h, w, g);
+  const y = allocateUninit(x.dtype as 'float32' | 'float64', n * c * oh * ow);
+  const picks = new Int32Array(n * c * oh * ow);
+  const xd = x.data as FloatArray;
+  if (!(xd instanceof Float32Array && backendFor(xd.length).maxPool?.(xd, n * c, h, w, g, y as Float32Array, picks))) {
+    maxPoolPlanes(xd, n * c, h, w, g, y, picks);
+  }
+  return { y: new Tensor(y, [n, c, oh, ow], x.dtype), picks: new Tensor(picks, [n, c, oh * ow], 'int32') };
+}
+
+/** The scan itself, in a function of its own (loops only, no array literal after them: V8 optimizes it once and keeps it). */
+function maxPoolPlanes(xd: FloatArray, planes: number, h: number, w: number, g: WindowGeometry, y: FloatArray, picks: Int32Array): void {
   const { kh, kw, sh, sw, ph, pw, dh, dw, oh, ow } = windowNumbers(h, w, g);
   // Each window's real rows [r0, r1) and columns [c0, c1), stepping by the dilation.
   const r0 = new Int32Array(oh);
@@ -162,22 +174,6 @@ function maxPoolK(x: Tensor, g: WindowGeometry): { y: Tensor; picks: Tensor } {
     while (a < 0) a += dw;
     c0[ox] = a;
   }
-  const y = allocateUninit(x.dtype as 'float32' | 'float64', n * c * oh * ow);
-  const picks = new Int32Array(n * c * oh * ow);
-  const xd = x.data as FloatArray;
-  if (!(xd instanceof Float32Array && backendFor(xd.length).maxPool?.(xd, n * c, h, w, g, y as Float32Array, picks))) {
-    maxPoolPlanes(xd, n * c, h, w, r0, r1, dh, c0, c1, dw, y, picks);
-  }
-  return { y: new Tensor(y, [n, c, oh, ow], x.dtype), picks: new Tensor(picks, [n, c, oh * ow], 'int32') };
-}
-
-/** The scan itself, in a function of its own (only loops: V8 optimizes it once and keeps it). */
-function maxPoolPlanes(
-  xd: FloatArray, planes: number, h: number, w: number, r0: Int32Array, r1: Int32Array, dh: number,
-  c0: Int32Array, c1: Int32Array, dw: number, y: FloatArray, picks: Int32Array,
-): void {
-  const oh = r0.length;
-  const ow = c0.length;
   for (let p = 0, o = 0; p < planes; p++) {
     const base = p * h * w;
     for (let oy = 0; oy < oh; oy++) {
