@@ -4,18 +4,24 @@ import { referenceBackend } from '../../src/backend/reference.js';
 import type { WindowArgs } from '../../src/backend/types.js';
 import { candidates, randomArray } from './helpers.js';
 
-/**
- * Every window position by definition, in the columns' order (plane, kernel row i, kernel
- * column j, output row, output column): visit(k, pixel) with k the column-array index and
- * pixel the image index it reads, or −1 where it falls on the padding.
- */
-function forEachWindow(planes: number, h: number, w: number, g: WindowArgs, visit: (k: number, pixel: number) => void): void {
+/** The geometry's numbers and its output size (floor mode), derived here rather than taken from the code under test. */
+function unpack(h: number, w: number, g: WindowArgs) {
   const [kh, kw] = g.kernel as [number, number];
   const [sh, sw] = g.stride as [number, number];
   const [ph, pw] = g.padding as [number, number];
   const [dh, dw] = g.dilation as [number, number];
   const oh = Math.floor((h + 2 * ph - dh * (kh - 1) - 1) / sh) + 1;
   const ow = Math.floor((w + 2 * pw - dw * (kw - 1) - 1) / sw) + 1;
+  return { kh, kw, sh, sw, ph, pw, dh, dw, oh, ow };
+}
+
+/**
+ * Every window position by definition, in the columns' order (plane, kernel row i, kernel
+ * column j, output row, output column): visit(k, pixel) with k the column-array index and
+ * pixel the image index it reads, or −1 where it falls on the padding.
+ */
+function forEachWindow(planes: number, h: number, w: number, g: WindowArgs, visit: (k: number, pixel: number) => void): void {
+  const { kh, kw, sh, sw, ph, pw, dh, dw, oh, ow } = unpack(h, w, g);
   let k = 0;
   for (let p = 0; p < planes; p++)
     for (let i = 0; i < kh; i++)
@@ -84,12 +90,7 @@ describe.each(all.map((c) => [c.label, c] as const))('im2col and col2im on %s', 
 
 /** Max pooling from its definition: each window's kernel positions in row-major order, the padding skipped. */
 function naiveMaxPool(x: Float32Array, planes: number, h: number, w: number, g: WindowArgs): { out: Float32Array; picks: Int32Array } {
-  const [kh, kw] = g.kernel as [number, number];
-  const [sh, sw] = g.stride as [number, number];
-  const [ph, pw] = g.padding as [number, number];
-  const [dh, dw] = g.dilation as [number, number];
-  const oh = Math.floor((h + 2 * ph - dh * (kh - 1) - 1) / sh) + 1;
-  const ow = Math.floor((w + 2 * pw - dw * (kw - 1) - 1) / sw) + 1;
+  const { kh, kw, sh, sw, ph, pw, dh, dw, oh, ow } = unpack(h, w, g);
   const out = new Float32Array(planes * oh * ow);
   const picks = new Int32Array(planes * oh * ow);
   for (let p = 0, o = 0; p < planes; p++)
