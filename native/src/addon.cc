@@ -117,6 +117,37 @@ napi_value GemmFused(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// gemmBatched(transA, transB, m, n, k, a, aOffsets, b, bOffsets, c, cOffset, accumulate, threads): item i of
+// aOffsets.length is C[cOffset + i·m·n ..] (+)= op(A at aOffsets[i])·op(B at bOffsets[i]).
+napi_value GemmBatched(napi_env env, napi_callback_info info) {
+  napi_value argv[13];
+  if (!getArgs(env, info, argv)) return nullptr;
+  bool ta, tb, acc;
+  int64_t m, n, k, co, threads;
+  F32 a, b, c;
+  int32_t *aOffsets, *bOffsets;
+  size_t count, bCount;
+  if (!getBool(env, argv[0], &ta) || !getBool(env, argv[1], &tb) || !getInt(env, argv[2], &m) || !getInt(env, argv[3], &n) ||
+      !getInt(env, argv[4], &k) || !getF32(env, argv[5], &a) || !getI32(env, argv[6], &aOffsets, &count) || !getF32(env, argv[7], &b) ||
+      !getI32(env, argv[8], &bOffsets, &bCount) || !getF32(env, argv[9], &c) || !getInt(env, argv[10], &co) || !getBool(env, argv[11], &acc) ||
+      !getInt(env, argv[12], &threads))
+    return nullptr;
+  if (m < 0 || n < 0 || k < 0 || m > INT32_MAX || n > INT32_MAX || k > INT32_MAX) {
+    fail(env, "chainrule native: bad gemm sizes");
+    return nullptr;
+  }
+  if (count != bCount || count > INT32_MAX) {
+    fail(env, "chainrule native: gemmBatched needs one A and one B offset per item");
+    return nullptr;
+  }
+  if (!fits(env, c, co, static_cast<int64_t>(count) * m * n)) return nullptr;
+  for (size_t i = 0; i < count; ++i)
+    if (!fits(env, a, aOffsets[i], m * k) || !fits(env, b, bOffsets[i], k * n)) return nullptr;
+  chainrule::GemmProblem p{ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), a.data, b.data, c.data + co, acc};
+  chainrule::gemmBatched(p, aOffsets, bOffsets, static_cast<int>(count), static_cast<int>(threads));
+  return nullptr;
+}
+
 // unary(op, x, out, threads)
 napi_value Unary(napi_env env, napi_callback_info info) {
   napi_value argv[4];
@@ -477,6 +508,7 @@ napi_value Init(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gemmFused", nullptr, GemmFused, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"gemmBatched", nullptr, GemmBatched, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reduceSum", nullptr, ReduceSum, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -485,4 +485,30 @@ void gemm(const GemmProblem& p, int threads) {
   });
 }
 
+void gemmBatched(const GemmProblem& p, const int* aOffsets, const int* bOffsets, int count, int threads) {
+  if (count <= 0 || p.m == 0 || p.n == 0) return;
+  const long cStep = static_cast<long>(p.m) * p.n;
+  auto item = [&](int i) {
+    GemmProblem q = p;
+    q.a = p.a + aOffsets[i];
+    q.b = p.b + bOffsets[i];
+    q.c = p.c + i * cStep;
+    return q;
+  };
+  const double flops = 2.0 * p.m * p.n * p.k;
+  const int parts = std::min(threads, ThreadPool::instance().threads());
+  // Whole items per thread, unless there are too few of them to share out evenly and each is
+  // big enough to be split well by gemm() itself (or all together are too small for a second thread).
+  if (parts <= 1 || flops * count < 2.5e5 || (count < 4 * parts && flops >= 4e6)) {
+    for (int i = 0; i < count; ++i) gemm(item(i), threads);
+    return;
+  }
+  const Family& f = family();
+  const int chunks = std::min(count, 4 * parts);
+  ThreadPool::instance().run(chunks, [&](int t, int n) {
+    for (int i = static_cast<int>(static_cast<long>(count) * t / n), end = static_cast<int>(static_cast<long>(count) * (t + 1) / n); i < end; ++i)
+      gemmBlock(item(i), f, 0, p.m, 0, p.n);
+  });
+}
+
 }  // namespace chainrule

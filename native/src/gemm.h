@@ -33,4 +33,11 @@ const char* isaName(Isa isa);
 /** Runs the product on up to `threads` threads of the shared pool. */
 void gemm(const GemmProblem& p, int threads);
 
+/**
+ * `count` products of p's shape and layout (no bias or relu): item i reads A at p.a + aOffsets[i],
+ * B at p.b + bOffsets[i], and writes C at p.c + i·m·n. Small items are shared out whole among the
+ * threads (one call, no per-item wake-up); each item's values are those gemm() gives it.
+ */
+void gemmBatched(const GemmProblem& p, const int* aOffsets, const int* bOffsets, int count, int threads);
+
 }  // namespace chainrule

@@ -91,6 +91,14 @@ export interface Backend {
 
   gemm(args: GemmArgs): void;
 
+  /**
+   * Optional: aOffsets.length products of one shape and layout (a batched matmul). Item i is
+   * C at g.cOffset + i·m·n (+)= op(A at aOffsets[i])·op(B at bOffsets[i]); g.aOffset and
+   * g.bOffset are not used. Each item's values are those gemm() gives it. Returns false when it
+   * cannot take the work (bias or relu given, another dtype); the caller then loops over gemm().
+   */
+  gemmBatched?(g: GemmArgs, aOffsets: Int32Array, bOffsets: Int32Array): boolean;
+
   /** out[i] = op(x[i]); x and out have the same length and dtype (float). */
   unary(op: UnaryKernel, x: FloatArray, out: FloatArray): void;
 

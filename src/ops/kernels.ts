@@ -101,8 +101,10 @@ export function matmulK(a: Tensor, b: Tensor, transA: boolean, transB: boolean, 
   const bMat = b.shape[br - 2]! * b.shape[br - 1]!;
   const aStr = broadcastStrides(a.shape.slice(0, -2), batchShape);
   const bStr = broadcastStrides(b.shape.slice(0, -2), batchShape);
+  // Where each item's A and B start (a broadcast operand repeats its offsets).
+  const aOffsets = new Int32Array(batch);
+  const bOffsets = new Int32Array(batch);
   const idx = new Array<number>(batchShape.length).fill(0);
-  const kern = backendFor(m * n * k);
   for (let bi = 0; bi < batch; bi++) {
     let ao = 0;
     let bo = 0;
@@ -110,17 +112,21 @@ export function matmulK(a: Tensor, b: Tensor, transA: boolean, transB: boolean, 
       ao += idx[d]! * aStr[d]!;
       bo += idx[d]! * bStr[d]!;
     }
-    kern.gemm({
-      transA, transB, m, n, k,
-      a: a.data as FloatArray, aOffset: ao * aMat,
-      b: b.data as FloatArray, bOffset: bo * bMat,
-      c: out, cOffset: bi * m * n,
-      accumulate: false,
-    });
+    aOffsets[bi] = ao * aMat;
+    bOffsets[bi] = bo * bMat;
     for (let d = idx.length - 1; d >= 0; d--) {
       if (++idx[d]! < batchShape[d]!) break;
       idx[d] = 0;
     }
+  }
+  const kern = backendFor(m * n * k);
+  const g = { transA, transB, m, n, k, a: a.data as FloatArray, aOffset: 0, b: b.data as FloatArray, bOffset: 0, c: out, cOffset: 0, accumulate: false };
+  if (batch > 1 && kern.gemmBatched?.(g, aOffsets, bOffsets)) return make(out, [...batchShape, m, n], a.dtype);
+  for (let bi = 0; bi < batch; bi++) {
+    g.aOffset = aOffsets[bi]!;
+    g.bOffset = bOffsets[bi]!;
+    g.cOffset = bi * m * n;
+    kern.gemm(g);
   }
   return make(out, [...batchShape, m, n], a.dtype);
 }

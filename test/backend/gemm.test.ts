@@ -153,6 +153,43 @@ describe.each(all.map((c) => [c.label, c] as const))('gemm on %s', (_label, cand
     }
   });
 
+  it('gemmBatched gives every item exactly what gemm gives it', () => {
+    if (!cand.backend.gemmBatched) return;
+    // [m, n, k, items]: a convolution's per-sample products (many small items, shared out whole
+    // among the threads), a few large items (each split by gemm itself), single items, k = 0.
+    const cases: [number, number, number, number][] = [[72, 196, 16, 128], [16, 72, 196, 37], [8, 9, 784, 20], [3, 5, 7, 9], [130, 200, 300, 3], [5, 7, 3, 1], [6, 4, 0, 5]];
+    for (const [m, n, k, count] of cases) {
+      for (const [transA, transB] of layouts) {
+        for (const broadcastA of [false, true]) {
+          for (const accumulate of [false, true]) {
+            const seed = m * 13 + n * 5 + k + count + (transA ? 3 : 0) + (transB ? 7 : 0) + (broadcastA ? 11 : 0);
+            const pad = 2;
+            // A shared by every item (a broadcast weight) or one per item, B one per item in reverse order.
+            const a = randomArray(pad + (broadcastA ? 1 : count) * m * k, seed);
+            const b = randomArray(pad + count * k * n, seed + 1);
+            const aOffsets = Int32Array.from({ length: count }, (_, i) => pad + (broadcastA ? 0 : i * m * k));
+            const bOffsets = Int32Array.from({ length: count }, (_, i) => pad + (count - 1 - i) * k * n);
+            const got = randomArray(3 + count * m * n + 3, seed + 2);
+            const want = got.slice();
+            const g = { transA, transB, m, n, k, a, aOffset: 0, b, bOffset: 0, c: got, cOffset: 3, accumulate };
+            const what = `${cand.label} ${count} × ${m}×${n}×${k} tA=${transA} tB=${transB} broadcastA=${broadcastA} acc=${accumulate}`;
+            // (The default backend hands tiny products to the reference loops instead.)
+            const took = cand.backend.gemmBatched(g, aOffsets, bOffsets);
+            if (!took && cand.label.endsWith('default') && m * n * k < 32) continue;
+            expect(took, what).toBe(true);
+            for (let i = 0; i < count; i++) cand.backend.gemm({ ...g, aOffset: aOffsets[i]!, bOffset: bOffsets[i]!, c: want, cOffset: 3 + i * m * n });
+            const i = firstMismatch(got, want, 0, 0);
+            expect(i, `${what}: ${describeMismatch(got, want, i)}`).toBe(-1);
+          }
+        }
+      }
+    }
+    // It declines an epilogue, and the caller loops over gemm.
+    const c = new Float32Array(4);
+    const g = { transA: false, transB: false, m: 2, n: 2, k: 1, a: new Float32Array(2), aOffset: 0, b: new Float32Array(2), bOffset: 0, c, cOffset: 0, accumulate: false, bias: new Float32Array(2) };
+    expect(cand.backend.gemmBatched(g, new Int32Array(1), new Int32Array(1))).toBe(false);
+  });
+
   it('treats k = 0 as an empty sum', () => {
     check(cand, 5, 7, 0, false, false, false);
     check(cand, 5, 7, 0, true, true, true);

@@ -38,6 +38,7 @@ function withIsa(b: Backend, select: () => void): Backend {
   return {
     name: b.name,
     gemm: (args) => (select(), b.gemm(args)),
+    gemmBatched: b.gemmBatched && ((g, ao, bo) => (select(), b.gemmBatched!(g, ao, bo))),
     unary: (op, x, out) => (select(), b.unary(op, x, out)),
     binary: (op, a, as, bb, bs, out, shape) => (select(), b.binary(op, a, as, bb, bs, out, shape)),
     compare: (op, a, as, bb, bs, out, shape) => (select(), b.compare(op, a, as, bb, bs, out, shape)),

@@ -21,6 +21,11 @@ interface Addon {
     a: Float32Array, aOffset: number, b: Float32Array, bOffset: number, c: Float32Array, cOffset: number,
     bias: Float32Array | null, relu: boolean, threads: number,
   ): void;
+  /** Item i: C at cOffset + i·m·n (+)= op(A at aOffsets[i])·op(B at bOffsets[i]), items shared out among the threads. */
+  gemmBatched?(
+    transA: boolean, transB: boolean, m: number, n: number, k: number, a: Float32Array, aOffsets: Int32Array,
+    b: Float32Array, bOffsets: Int32Array, c: Float32Array, cOffset: number, accumulate: boolean, threads: number,
+  ): void;
   unary(op: number, x: Float32Array, out: Float32Array, threads: number): void;
   binary(
     op: number, a: Float32Array, aOffset: number, ra: number, sa: number, b: Float32Array, bOffset: number,
@@ -142,6 +147,14 @@ export function createNativeBackend(fallback: Backend, options: NativeBackendOpt
     addon!.gemm(args.transA, args.transB, m, n, k, a, args.aOffset, b, args.bOffset, c, args.cOffset, args.accumulate, threads);
   }
 
+  function gemmBatched(g: GemmArgs, aOffsets: Int32Array, bOffsets: Int32Array): boolean {
+    const batched = addon!.gemmBatched; // absent from an addon built before it existed
+    const { a, b, c, m, n, k } = g;
+    if (!batched || g.bias || g.relu || !isF32(a) || !isF32(b) || !isF32(c) || m * n * k < t.gemm) return false;
+    batched(g.transA, g.transB, m, n, k, a, aOffsets, b, bOffsets, c, g.cOffset, g.accumulate, threads);
+    return true;
+  }
+
   function unary(op: UnaryKernel, x: FloatArray, out: FloatArray): void {
     const code = UNARY_CODES[op];
     const min = TRANSCENDENTAL.has(op) ? t.unaryTranscendental : t.unaryCheap;
@@ -232,6 +245,7 @@ export function createNativeBackend(fallback: Backend, options: NativeBackendOpt
     gatherRowsU8,
     gatherRowsF32,
     gemm,
+    gemmBatched,
     unary,
     binary,
     compare,
