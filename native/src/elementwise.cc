@@ -365,12 +365,46 @@ void im2col(const float* x, long planes, const WindowGeometry& g, float padValue
   });
 }
 
+namespace {
+// ops/rules/conv.ts's scan, one step: the first largest, a NaN over any number (the last NaN).
+// Selects rather than a branch: which element wins is data-dependent.
+inline void maxStep(float v, long i, float& best, long& pick) {
+  const bool take = (v > best) | (v != v);
+  best = take ? v : best;
+  pick = take ? i : pick;
+}
+
+// Windows that lie wholly inside the plane (no padding): no bounds to clip. The first element
+// starts the scan (the same as starting from −∞ with the first element's index picked).
+void maxPoolInside(const float* in, const WindowGeometry& g, float* o, int* pk) {
+  const long rowStep = g.dh * g.w;
+  for (long oy = 0; oy < g.oh; ++oy) {
+    for (long ox = 0; ox < g.ow; ++ox) {
+      const long base = oy * g.sh * g.w + ox * g.sw;
+      float best = in[base];
+      long pick = base;
+      if (g.kh == 2 && g.kw == 2) {
+        maxStep(in[base + g.dw], base + g.dw, best, pick);
+        maxStep(in[base + rowStep], base + rowStep, best, pick);
+        maxStep(in[base + rowStep + g.dw], base + rowStep + g.dw, best, pick);
+      } else {
+        for (long ky = 0; ky < g.kh; ++ky)
+          for (long kx = ky == 0 ? 1 : 0; kx < g.kw; ++kx) maxStep(in[base + ky * rowStep + kx * g.dw], base + ky * rowStep + kx * g.dw, best, pick);
+      }
+      o[oy * g.ow + ox] = best;
+      pk[oy * g.ow + ox] = static_cast<int>(pick);
+    }
+  }
+}
+}  // namespace
+
 void maxPool(const float* x, long planes, const WindowGeometry& g, float* out, int* picks, int threads) {
   const long l = g.oh * g.ow;
   forPlanes(planes, planes * g.kh * g.kw * l, threads, [&](long p) {
     const float* in = x + p * g.h * g.w;
     float* o = out + p * l;
     int* pk = picks + p * l;
+    if (g.ph == 0 && g.pw == 0) return maxPoolInside(in, g, o, pk);
     for (long oy = 0; oy < g.oh; ++oy) {
       long y0 = oy * g.sh - g.ph;
       const long y1 = std::min(y0 + (g.kh - 1) * g.dh + 1, g.h);
@@ -383,15 +417,8 @@ void maxPool(const float* x, long planes, const WindowGeometry& g, float* out, i
         // first real element when all are −∞.
         float best = -std::numeric_limits<float>::infinity();
         long pick = y0 * g.w + x0;
-        for (long yy = y0; yy < y1; yy += g.dh) {
-          for (long i = yy * g.w + x0, end = yy * g.w + x1; i < end; i += g.dw) {
-            const float v = in[i];
-            if (v > best || v != v) {
-              best = v;
-              pick = i;
-            }
-          }
-        }
+        for (long yy = y0; yy < y1; yy += g.dh)
+          for (long i = yy * g.w + x0, end = yy * g.w + x1; i < end; i += g.dw) maxStep(in[i], i, best, pick);
         o[oy * g.ow + ox] = best;
         pk[oy * g.ow + ox] = static_cast<int>(pick);
       }

@@ -62,6 +62,8 @@ const geometries: [string, number, number, number, WindowArgs][] = [
   ['2×2 stride 2 (max-pooling)', 16, 14, 14, { kernel: [2, 2], stride: [2, 2], padding: [0, 0], dilation: [1, 1] }],
   ['5×3, stride 2×3, pad 2×1, dilation 2×1', 6, 11, 13, { kernel: [5, 3], stride: [2, 3], padding: [2, 1], dilation: [2, 1] }],
   ['1×1', 3, 4, 5, { kernel: [1, 1], stride: [1, 1], padding: [0, 0], dilation: [1, 1] }],
+  ['3×2, stride 1×2, dilation 2, no padding', 5, 12, 9, { kernel: [3, 2], stride: [1, 2], padding: [0, 0], dilation: [2, 2] }],
+  ['2×2, stride 1, dilation 2, no padding (overlapping)', 4, 9, 10, { kernel: [2, 2], stride: [1, 1], padding: [0, 0], dilation: [2, 2] }],
   ['kernel as large as the padded image', 2, 3, 3, { kernel: [5, 5], stride: [1, 1], padding: [1, 1], dilation: [1, 1] }],
 ];
 
