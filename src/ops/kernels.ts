@@ -1,5 +1,5 @@
 import { backendFor } from '../backend/index.js';
-import type { BinaryKernel, CompareKernel, FloatArray, ReduceKernel, TypedArray, UnaryKernel } from '../backend/types.js';
+import type { BinaryKernel, CompareKernel, FloatArray, GemmArgs, ReduceKernel, TypedArray, UnaryKernel } from '../backend/types.js';
 import { allocate, allocateUninit, castArray, type DType } from '../tensor/dtype.js';
 import { broadcastShapes, broadcastStrides, contiguousStrides, numel, sameShape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -119,16 +119,26 @@ export function matmulK(a: Tensor, b: Tensor, transA: boolean, transB: boolean, 
       idx[d] = 0;
     }
   }
-  const kern = backendFor(m * n * k);
-  const g = { transA, transB, m, n, k, a: a.data as FloatArray, aOffset: 0, b: b.data as FloatArray, bOffset: 0, c: out, cOffset: 0, accumulate: false };
-  if (batch > 1 && kern.gemmBatched?.(g, aOffsets, bOffsets)) return make(out, [...batchShape, m, n], a.dtype);
-  for (let bi = 0; bi < batch; bi++) {
-    g.aOffset = aOffsets[bi]!;
-    g.bOffset = bOffsets[bi]!;
-    g.cOffset = bi * m * n;
+  gemmEach({ transA, transB, m, n, k, a: a.data as FloatArray, aOffset: 0, b: b.data as FloatArray, bOffset: 0, c: out, cOffset: 0, accumulate: false }, aOffsets, bOffsets);
+  return make(out, [...batchShape, m, n], a.dtype);
+}
+
+/**
+ * aOffsets.length products of g's shape and layout: item i is C at g.cOffset + i·m·n (+)=
+ * op(A at aOffsets[i])·op(B at bOffsets[i]). One backend call where the backend batches
+ * (gemmBatched), else one gemm per item. g is used as scratch.
+ */
+export function gemmEach(g: GemmArgs, aOffsets: Int32Array, bOffsets: Int32Array): void {
+  const kern = backendFor(g.m * g.n * g.k);
+  const count = aOffsets.length;
+  if (count > 1 && kern.gemmBatched?.(g, aOffsets, bOffsets)) return;
+  const c0 = g.cOffset;
+  for (let i = 0; i < count; i++) {
+    g.aOffset = aOffsets[i]!;
+    g.bOffset = bOffsets[i]!;
+    g.cOffset = c0 + i * g.m * g.n;
     kern.gemm(g);
   }
-  return make(out, [...batchShape, m, n], a.dtype);
 }
 
 /** Visit every multi-index of `shape` in row-major order, with the flat offset under `strides`. */

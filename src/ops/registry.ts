@@ -48,6 +48,7 @@ export interface OpAttrs {
   im2col: { kernel: number[]; stride: number[]; padding: number[]; dilation: number[]; padValue: number };
   col2im: { kernel: number[]; stride: number[]; padding: number[]; dilation: number[]; size: number[] };
   maxPool2d: { kernel: number[]; stride: number[]; padding: number[]; dilation: number[] };
+  conv2d: { kernel: number[]; stride: number[]; padding: number[]; dilation: number[] };
   // fused (rules/fused.ts)
   linear: {};
   linearRelu: {};

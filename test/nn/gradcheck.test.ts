@@ -68,11 +68,32 @@ describe('gradcheck: layers', () => {
     // gradcheck also calls fn under noGrad on plain tensors; the inner gradient needs a graph anyway.
     const fn = (...xs: Tensor[]) =>
       enableGrad(() => {
-        const [x, w] = xs.map((t) => (t.requiresGrad ? t : t.detach().requiresGrad_(true))) as [Tensor, Tensor];
-        const y = F.conv2d(x, w, null, { padding: 1, stride: 2 });
-        return autogradGrad(y.square().sum(), [x, w], { createGraph: true }) as Tensor[];
+        const [x, w, b] = xs.map((t) => (t.requiresGrad ? t : t.detach().requiresGrad_(true))) as [Tensor, Tensor, Tensor];
+        const y = F.conv2d(x, w, b, { padding: 1, stride: 2 });
+        return autogradGrad(y.square().sum(), [x, w, b], { createGraph: true }) as Tensor[];
       });
-    ok(fn, [grad(r(1, 2, 5, 5)), grad(r(3, 2, 3, 3))]);
+    ok(fn, [grad(r(2, 2, 5, 5)), grad(r(3, 2, 3, 3)), grad(r(3))]);
+  });
+
+  it('Conv2d: the recorded backward (createGraph) gives the plain backward’s gradients', () => {
+    // gradcheck above checks the recorded path's derivatives, not its values: compare those here.
+    const x = r(2, 3, 6, 5);
+    const w = r(4, 3, 3, 2);
+    const b = r(4);
+    const opts = { stride: [2, 1], padding: [1, 0], dilation: [1, 2] };
+    const grads = (createGraph: boolean) =>
+      enableGrad(() => {
+        const [xi, wi, bi] = [x, w, b].map((t) => t.detach().requiresGrad_(true)) as [Tensor, Tensor, Tensor];
+        const y = F.conv2d(xi, wi, bi, opts);
+        return autogradGrad(y.square().sum(), [xi, wi, bi], { createGraph }) as Tensor[];
+      });
+    const plain = grads(false);
+    const recorded = grads(true);
+    for (let i = 0; i < 3; i++) {
+      expect(recorded[i]!.shape, `gradient ${i}`).toEqual(plain[i]!.shape);
+      const d = Array.from(recorded[i]!.data).map((v, j) => Math.abs(v - plain[i]!.data[j]!));
+      expect(Math.max(...d), `gradient ${i}`).toBeLessThan(1e-12);
+    }
   });
 
   it('unfold and fold', () => {

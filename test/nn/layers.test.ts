@@ -112,6 +112,9 @@ describe('layer behaviour and errors', () => {
     expect(new nn.AvgPool2d(3, { stride: 2, padding: 1 }).call(x).shape).toEqual([2, 3, 4, 4]);
     expect(() => new nn.Conv2d(4, 5, 3).call(x)).toThrow(/Conv2d: input has 3 channels \(shape \[2,3,8,8\]\) but the weight \[5,4,3,3\] expects 4/);
     expect(() => new nn.Conv2d(3, 5, 9).call(x)).toThrow(/too small for kernel 9x9/);
+    const w = randn([5, 3, 3, 3]);
+    expect(() => F.conv2d(x, w, randn([4]))).toThrow(/conv2d: bias has shape \[4\], expected \[5\], one per output channel/);
+    expect(() => F.conv2d(x, w, randn([5], { dtype: 'float64' }))).toThrow(/conv2d: bias is float64 but the weight is float32/);
     expect(() => F.maxPool2d(x, 2, { padding: 2 })).toThrow(/at most half of the kernel size/);
   });
 

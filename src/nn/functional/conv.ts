@@ -1,6 +1,6 @@
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../../errors.js';
 import { matmulT } from '../../ops/functional.js';
-import { col2im, im2col, im2colK, maxPool2d as maxPool2dOp, windowCount, type WindowGeometry } from '../../ops/rules/conv.js';
+import { col2im, conv2d as conv2dOp, im2col, im2colK, maxPool2d as maxPool2dOp, windowCount, type WindowGeometry } from '../../ops/rules/conv.js';
 import { isFloat } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
 import '../../ops/methods.js';
@@ -95,14 +95,14 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   if (x4.dtype !== weight.dtype) throw new DTypeError(`${who}: input is ${x4.dtype} but the weight is ${weight.dtype}`);
   const g = geometryFor(who, x4, [kh, kw], opts, 1);
   const n = x4.shape[0]!;
-  let y: Tensor;
-  if (groups === 1) {
-    y = matmulT(weight.reshape([outC, inC * kh * kw]), im2col(x4, g), false, false);
-  } else {
-    // [N, G, inC/G·kh·kw, L] against [G, outC/G, inC/G·kh·kw]: one batched product over the groups.
-    const cols = im2col(x4, g).reshape([n, groups, inPerGroup * kh * kw, -1]);
-    y = matmulT(weight.reshape([groups, outC / groups, inPerGroup * kh * kw]), cols, false, false);
+  if (bias && (bias.ndim !== 1 || bias.shape[0] !== outC)) {
+    throw new ShapeError(`${who}: bias has shape ${fmtShape(bias.shape)}, expected [${outC}], one per output channel`);
   }
+  if (bias && bias.dtype !== weight.dtype) throw new DTypeError(`${who}: bias is ${bias.dtype} but the weight is ${weight.dtype}`);
+  if (groups === 1) return unbatch(conv2dOp(x4, weight, bias, g));
+  // [N, G, inC/G·kh·kw, L] against [G, outC/G, inC/G·kh·kw]: one batched product over the groups.
+  const cols = im2col(x4, g).reshape([n, groups, inPerGroup * kh * kw, -1]);
+  let y = matmulT(weight.reshape([groups, outC / groups, inPerGroup * kh * kw]), cols, false, false);
   y = y.reshape([n, outC, g.out[0], g.out[1]]);
   if (bias) y = y.add(bias.reshape([outC, 1, 1]));
   return unbatch(y);

@@ -1,12 +1,13 @@
 import { allocate, allocateUninit, type DType } from '../../tensor/dtype.js';
+import { recycleBuffer } from '../../tensor/pool.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { backendFor } from '../../backend/index.js';
 import { windowCount, windowNumbers } from '../../backend/window.js';
 import type { FloatArray } from '../../backend/types.js';
 import { apply, type OpAttrs, type OpRule } from '../registry.js';
 import { isGradEnabled } from '../../autograd/grad-mode.js';
-import { scatterAdd } from '../functional.js';
-import { zerosK } from '../kernels.js';
+import { matmulT, scatterAdd, sum } from '../functional.js';
+import { gemmEach, reduceK, zerosK } from '../kernels.js';
 
 /**
  * im2col and col2im, the two halves of a convolution: im2col copies every kernel window of an
@@ -65,7 +66,8 @@ export function im2colK(x: Tensor, g: WindowGeometry, padValue: number): Tensor 
   const l = oh * ow;
   const rows = c * kh * kw;
   const src = x.data as FloatArray;
-  const out = allocate(x.dtype, n * rows * l) as FloatArray;
+  // Every element is written below (the padding too), so the buffer need not start zeroed.
+  const out = allocateUninit(x.dtype as 'float32' | 'float64', n * rows * l);
   if (src instanceof Float32Array && backendFor(out.length).im2col?.(src, n * c, h, w, g, padValue, out as Float32Array)) {
     return new Tensor(out, [n, rows, l], x.dtype);
   }
@@ -141,6 +143,40 @@ export function maxPool2d(x: Tensor, g: WindowGeometry): Tensor {
   return apply('maxPool2d', [x], geometry(g));
 }
 
+/**
+ * 2-D convolution, one group: x [N,C,H,W] with weight [O,C,kh,kw] and an optional bias [O] gives
+ * y [N,O,oh,ow], y[n] = bias + W·cols(x[n]) with W as [O, C·kh·kw] and cols the im2col columns.
+ * One op rather than im2col, a batched matmul and a broadcast add: each sample's product starts
+ * from the bias (no pass over y to add it) and all N products go to the backend in one call.
+ *   dx = col2im(Wᵀ·gy[n]),  dW = Σ_n gy[n]·cols[n]ᵀ,  db = Σ_{n, positions} gy
+ */
+export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, g: WindowGeometry): Tensor {
+  return apply('conv2d', bias ? [x, weight, bias] : [x, weight], geometry(g));
+}
+
+/** Start offsets of `count` items `step` apart (step 0: one operand shared by every item). */
+function offsets(count: number, step: number): Int32Array {
+  const o = new Int32Array(count);
+  for (let i = 0; i < count; i++) o[i] = i * step;
+  return o;
+}
+
+/** y[n] = [bias +] W·cols[n]: W [O, K] and cols [N, K, L] → [N, O, L]. */
+function convForwardK(cols: Tensor, w: Tensor, bias: Tensor | null): FloatArray {
+  const [n, k, l] = cols.shape as [number, number, number];
+  const o = w.shape[0]!;
+  const out = allocateUninit(cols.dtype as 'float32' | 'float64', n * o * l);
+  if (bias) {
+    const bd = bias.data as FloatArray;
+    for (let r = 0; r < n * o; r++) out.fill(bd[r % o]!, r * l, (r + 1) * l);
+  }
+  gemmEach(
+    { transA: false, transB: false, m: o, n: l, k, a: w.data as FloatArray, aOffset: 0, b: cols.data as FloatArray, bOffset: 0, c: out, cOffset: 0, accumulate: bias !== null },
+    offsets(n, 0), offsets(n, k * l),
+  );
+  return out;
+}
+
 /** The pooled values and, per window, the plane offset of the element picked. */
 function maxPoolK(x: Tensor, g: WindowGeometry): { y: Tensor; picks: Tensor } {
   const [n, c, h, w] = x.shape as [number, number, number, number];
@@ -209,7 +245,59 @@ function scatterPicks(gd: FloatArray, pd: Int32Array, planes: number, size: numb
   }
 }
 
-export const convRules: { im2col: OpRule<OpAttrs['im2col']>; col2im: OpRule<OpAttrs['col2im']>; maxPool2d: OpRule<OpAttrs['maxPool2d']> } = {
+export const convRules: {
+  im2col: OpRule<OpAttrs['im2col']>;
+  col2im: OpRule<OpAttrs['col2im']>;
+  maxPool2d: OpRule<OpAttrs['maxPool2d']>;
+  conv2d: OpRule<OpAttrs['conv2d']>;
+} = {
+  conv2d: {
+    forward: (c, [x, w, b], attrs) => {
+      const cols = im2colK(x!, attrs, 0);
+      const [n, , h, wd] = x!.shape as [number, number, number, number];
+      const { oh, ow } = windowNumbers(h, wd, attrs);
+      const y = convForwardK(cols, w!.reshape([w!.shape[0]!, cols.shape[1]!]), b ?? null);
+      c.save(x!, w!, cols);
+      return new Tensor(y, [n, w!.shape[0]!, oh, ow], x!.dtype);
+    },
+    backward: (c, gy, attrs) => {
+      const [x, w, cols] = c.saved as [Tensor, Tensor, Tensor];
+      const needs = c.needsInputGrad;
+      const [n, k, l] = cols.shape as [number, number, number];
+      const o = w.shape[0]!;
+      const g3 = gy.reshape([n, o, l]);
+      if (isGradEnabled()) {
+        // Recorded, for a double backward: the same sums as differentiable ops.
+        const wm = w.reshape([o, k]);
+        return [
+          needs[0] ? col2im(matmulT(wm, g3, true, false), x.shape.slice(2), attrs) : null,
+          needs[1] ? sum(matmulT(g3, im2col(x, attrs, 0), false, true), 0).reshape(w.shape) : null,
+          needs[2] ? sum(g3, [0, 2]) : null,
+        ];
+      }
+      const dtype = gy.dtype as 'float32' | 'float64';
+      const gd = gy.data as FloatArray;
+      let gx: Tensor | null = null;
+      if (needs[0]) {
+        // dcols[n] = Wᵀ·gy[n], then summed back into image positions.
+        const dcols = allocateUninit(dtype, n * k * l);
+        gemmEach({ transA: true, transB: false, m: k, n: l, k: o, a: w.data as FloatArray, aOffset: 0, b: gd, bOffset: 0, c: dcols, cOffset: 0, accumulate: false }, offsets(n, 0), offsets(n, o * l));
+        gx = col2imK(new Tensor(dcols, [n, k, l], gy.dtype), x.shape.slice(2), attrs, gy.dtype);
+        recycleBuffer(dcols); // this rule's own scratch, seen by nothing else
+      }
+      let gw: Tensor | null = null;
+      if (needs[1]) {
+        // Each sample's gy[n]·cols[n]ᵀ, then their sum in sample order.
+        const per = allocateUninit(dtype, n * o * k);
+        gemmEach({ transA: false, transB: true, m: o, n: k, k: l, a: gd, aOffset: 0, b: cols.data as FloatArray, bOffset: 0, c: per, cOffset: 0, accumulate: false }, offsets(n, o * l), offsets(n, k * l));
+        gw = new Tensor(reduceK('sum', new Tensor(per, [n, o * k], gy.dtype), [0]).data, w.shape, gy.dtype);
+        recycleBuffer(per);
+      }
+      const gb = needs[2] ? new Tensor(reduceK('sum', g3, [0, 2]).data, [o], gy.dtype) : null;
+      return [gx, gw, gb];
+    },
+  },
+
   im2col: {
     forward: (_c, [x], attrs) => im2colK(x!, attrs, attrs.padValue),
     // Padding positions are not inputs: their cotangents are dropped.
