@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "chainrule_native",
-      "sources": ["src/addon.cc", "src/gemm.cc", "src/elementwise.cc", "src/thread_pool.cc", "src/optim.cc"],
+      "sources": ["src/addon.cc", "src/gemm.cc", "src/elementwise.cc", "src/thread_pool.cc", "src/optim.cc", "src/conv.cc"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-std=c++17"],
       "cflags_cc": ["-std=c++20", "-O3", "-fno-math-errno"],

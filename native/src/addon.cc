@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string>
 
+#include "conv.h"
 #include "elementwise.h"
 #include "gemm.h"
 #include "optim.h"
@@ -304,6 +305,45 @@ napi_value Windows(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// conv2d(kind, n, h, w, kh, kw, sh, sw, ph, pw, dh, dw, c, o, a, b, bias | null, out): one group of a
+// 2-D convolution over n samples of c planes (conv.h). kind 0: a = x, b = weight, out = y (bias
+// or null); 1: a = gy, b = weight, out = gx; 2: a = x, b = gy, out = the per-sample weight grads.
+napi_value Conv2d(napi_env env, napi_callback_info info) {
+  napi_value argv[18];
+  if (!getArgs(env, info, argv)) return nullptr;
+  int64_t kind, n, c, o;
+  chainrule::WindowGeometry g;
+  F32 a, b, out;
+  if (!getInt(env, argv[0], &kind) || !getWindowGeometry(env, argv, &n, &g) || !getInt(env, argv[12], &c) ||
+      !getInt(env, argv[13], &o) || !getF32(env, argv[14], &a) || !getF32(env, argv[15], &b) || !getF32(env, argv[17], &out))
+    return nullptr;
+  if (kind < 0 || kind > 2 || c < 1 || o < 1) {
+    fail(env, "chainrule native: bad conv2d arguments");
+    return nullptr;
+  }
+  const int64_t image = n * c * g.h * g.w, k = c * g.kh * g.kw, outputs = n * o * g.oh * g.ow;
+  const float* bias = nullptr;
+  napi_valuetype type;
+  napi_typeof(env, argv[16], &type);
+  if (kind == 0 && type != napi_null && type != napi_undefined) {
+    F32 bv;
+    if (!getF32(env, argv[16], &bv) || !fits(env, bv, 0, o)) return nullptr;
+    bias = bv.data;
+  }
+  const int threads = chainrule::ThreadPool::instance().threads();
+  if (kind == 0) {
+    if (!fits(env, a, 0, image) || !fits(env, b, 0, o * k) || !fits(env, out, 0, outputs)) return nullptr;
+    chainrule::conv2dForward(a.data, n, c, g, b.data, o, bias, out.data, threads);
+  } else if (kind == 1) {
+    if (!fits(env, a, 0, outputs) || !fits(env, b, 0, o * k) || !fits(env, out, 0, image)) return nullptr;
+    chainrule::conv2dInputGrad(a.data, n, c, g, b.data, o, out.data, threads);
+  } else {
+    if (!fits(env, a, 0, image) || !fits(env, b, 0, outputs) || !fits(env, out, 0, n * o * k)) return nullptr;
+    chainrule::conv2dWeightGrad(a.data, b.data, n, c, g, o, out.data, threads);
+  }
+  return nullptr;
+}
+
 // maxPool(x, planes, h, w, kh, kw, sh, sw, ph, pw, dh, dw, out, picks: Int32Array)
 napi_value MaxPool(napi_env env, napi_callback_info info) {
   napi_value argv[14];
@@ -509,6 +549,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gemmFused", nullptr, GemmFused, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gemmBatched", nullptr, GemmBatched, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2d", nullptr, Conv2d, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reduceSum", nullptr, ReduceSum, nullptr, nullptr, nullptr, napi_default, nullptr},

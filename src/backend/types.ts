@@ -171,6 +171,28 @@ export interface Backend {
 
   /** Optional: its backward, each plane of `size` floats zeroed, then grad[p, k] added at picks[p, k] (l windows a plane). */
   maxPoolBackward?(grad: Float32Array, picks: Int32Array, planes: number, size: number, l: number, out: Float32Array): boolean;
+
+  /**
+   * Optional: one group of a 2-D convolution, sample by sample, without the whole batch's im2col
+   * columns (ops/rules/conv.ts's conv2d has the definitions). Each must give the values of im2col,
+   * then per sample the gemm, then col2im, as the op computes them itself. False: not taken.
+   * forward: y [n, o, L] = [bias +] weight [o, c·kh·kw] · cols(x[s]); x [n, c, h, w].
+   */
+  conv2dForward?(p: ConvArgs, x: Float32Array, weight: Float32Array, bias: Float32Array | null, y: Float32Array): boolean;
+  /** gx [n, c, h, w] = col2im(weightᵀ · gy[s]). */
+  conv2dInputGrad?(p: ConvArgs, gy: Float32Array, weight: Float32Array, gx: Float32Array): boolean;
+  /** perSample [n, o, c·kh·kw] = gy[s] · cols(x[s])ᵀ. */
+  conv2dWeightGrad?(p: ConvArgs, x: Float32Array, gy: Float32Array, perSample: Float32Array): boolean;
+}
+
+/** The sizes of a convolution: n samples of c planes h×w, o output channels, and the window. */
+export interface ConvArgs {
+  n: number;
+  c: number;
+  h: number;
+  w: number;
+  o: number;
+  window: WindowArgs;
 }
 
 /** A 2-D sliding window: [height, width] pairs. */

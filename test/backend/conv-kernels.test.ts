@@ -167,3 +167,56 @@ describe('native im2col and col2im', () => {
     expect(() => native.maxPoolBackward!(new Float32Array(4), Int32Array.of(0, 1, 9, 2), 1, 9, 4, new Float32Array(9))).toThrow('outside the plane');
   });
 });
+
+describe.each(all.map((c) => [c.label, c] as const))('sample-by-sample convolution on %s', (_label, cand) => {
+  // [label, n, c, h, w, o, window]: few samples (each product split across the threads) and many
+  // (whole samples per thread), padding, stride, dilation, 1×1.
+  const cases: [string, number, number, number, number, number, WindowArgs][] = [
+    ['3×3 pad 1, 37 samples', 37, 3, 12, 11, 5, { kernel: [3, 3], stride: [1, 1], padding: [1, 1], dilation: [1, 1] }],
+    ['3×3 pad 1, one sample', 1, 8, 14, 14, 16, { kernel: [3, 3], stride: [1, 1], padding: [1, 1], dilation: [1, 1] }],
+    ['5×3 stride 2×1 pad 2×0 dilation 1×2, 9 samples', 9, 2, 13, 10, 3, { kernel: [5, 3], stride: [2, 1], padding: [2, 0], dilation: [1, 2] }],
+    ['1×1, 6 samples', 6, 4, 5, 7, 2, { kernel: [1, 1], stride: [1, 1], padding: [0, 0], dilation: [1, 1] }],
+  ];
+
+  it.each(cases)('%s: each part gives the values of im2col, the per-sample gemm and col2im', (_c, n, c, h, w, o, g) => {
+    const b = cand.backend;
+    if (!b.conv2dForward || !b.conv2dInputGrad || !b.conv2dWeightGrad || !b.im2col || !b.col2im) return;
+    const { kh, kw, oh, ow } = unpack(h, w, g);
+    const k = c * kh * kw;
+    const l = oh * ow;
+    const x = randomArray(n * c * h * w, n + c);
+    const weight = randomArray(o * k, o);
+    const bias = randomArray(o, 5);
+    const gy = randomArray(n * o * l, 7);
+    const p = { n, c, h, w, o, window: g };
+    const cols = new Float32Array(n * k * l);
+    expect(b.im2col(x, n * c, h, w, g, 0, cols)).toBe(true);
+    const gemm = (transA: boolean, transB: boolean, m: number, nn: number, kk: number, a: Float32Array, ao: number, bb: Float32Array, bo: number, out: Float32Array, co: number, accumulate: boolean) =>
+      b.gemm({ transA, transB, m, n: nn, k: kk, a, aOffset: ao, b: bb, bOffset: bo, c: out, cOffset: co, accumulate });
+    for (const withBias of [true, false]) {
+      const want = new Float32Array(n * o * l);
+      for (let s = 0; s < n; s++) {
+        if (withBias) for (let r = 0; r < o; r++) want.fill(bias[r]!, (s * o + r) * l, (s * o + r + 1) * l);
+        gemm(false, false, o, l, k, weight, 0, cols, s * k * l, want, s * o * l, withBias);
+      }
+      const got = new Float32Array(n * o * l).fill(NaN);
+      expect(b.conv2dForward(p, x, weight, withBias ? bias : null, got)).toBe(true);
+      const i = firstDifference(got, want);
+      expect(i, `forward (bias ${withBias}) at ${i}: got ${got[i]}, want ${want[i]}`).toBe(-1);
+    }
+    const dcols = new Float32Array(n * k * l);
+    for (let s = 0; s < n; s++) gemm(true, false, k, l, o, weight, 0, gy, s * o * l, dcols, s * k * l, false);
+    const wantGx = new Float32Array(n * c * h * w);
+    expect(b.col2im(dcols, n * c, h, w, g, wantGx)).toBe(true);
+    const gx = new Float32Array(n * c * h * w).fill(NaN);
+    expect(b.conv2dInputGrad(p, gy, weight, gx)).toBe(true);
+    const j = firstDifference(gx, wantGx);
+    expect(j, `input gradient at ${j}: got ${gx[j]}, want ${wantGx[j]}`).toBe(-1);
+    const wantPer = new Float32Array(n * o * k);
+    for (let s = 0; s < n; s++) gemm(false, true, o, k, l, gy, s * o * l, cols, s * k * l, wantPer, s * o * k, false);
+    const per = new Float32Array(n * o * k).fill(NaN);
+    expect(b.conv2dWeightGrad(p, x, gy, per)).toBe(true);
+    const m = firstDifference(per, wantPer);
+    expect(m, `weight gradient at ${m}: got ${per[m]}, want ${wantPer[m]}`).toBe(-1);
+  });
+});

@@ -3,7 +3,7 @@ import { recycleBuffer } from '../../tensor/pool.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { backendFor } from '../../backend/index.js';
 import { windowCount, windowNumbers } from '../../backend/window.js';
-import type { FloatArray } from '../../backend/types.js';
+import type { ConvArgs, FloatArray } from '../../backend/types.js';
 import { apply, type OpAttrs, type OpRule } from '../registry.js';
 import { isGradEnabled } from '../../autograd/grad-mode.js';
 import { matmulT, scatterAdd, sum } from '../functional.js';
@@ -161,11 +161,21 @@ function offsets(count: number, step: number): Int32Array {
   return o;
 }
 
-/** y[n] = [bias +] W·cols[n]: W [O, K] and cols [N, K, L] → [N, O, L]. */
-function convForwardK(cols: Tensor, w: Tensor, bias: Tensor | null): FloatArray {
+/** The sizes of conv2d(x, w): samples, planes, outputs, the window, and K = C·kh·kw. */
+function convArgs(x: Tensor, w: Tensor, g: WindowGeometry): ConvArgs & { k: number; oh: number; ow: number } {
+  const [n, c, h, wd] = x.shape as [number, number, number, number];
+  const { oh, ow } = windowNumbers(h, wd, g);
+  return { n, c, h, w: wd, o: w.shape[0]!, window: g, k: c * g.kernel[0]! * g.kernel[1]!, oh, ow };
+}
+
+function isF32(a: FloatArray): a is Float32Array {
+  return a instanceof Float32Array;
+}
+
+/** out[n] = [bias +] W·cols[n]: W [O, K] and cols [N, K, L] → out [N, O, L]. */
+function convForwardK(cols: Tensor, w: Tensor, bias: Tensor | null, out: FloatArray): void {
   const [n, k, l] = cols.shape as [number, number, number];
   const o = w.shape[0]!;
-  const out = allocateUninit(cols.dtype as 'float32' | 'float64', n * o * l);
   if (bias) {
     const bd = bias.data as FloatArray;
     for (let r = 0; r < n * o; r++) out.fill(bd[r % o]!, r * l, (r + 1) * l);
@@ -174,7 +184,6 @@ function convForwardK(cols: Tensor, w: Tensor, bias: Tensor | null): FloatArray 
     { transA: false, transB: false, m: o, n: l, k, a: w.data as FloatArray, aOffset: 0, b: cols.data as FloatArray, bOffset: 0, c: out, cOffset: 0, accumulate: bias !== null },
     offsets(n, 0), offsets(n, k * l),
   );
-  return out;
 }
 
 /** The pooled values and, per window, the plane offset of the element picked. */
@@ -253,18 +262,30 @@ export const convRules: {
 } = {
   conv2d: {
     forward: (c, [x, w, b], attrs) => {
-      const cols = im2colK(x!, attrs, 0);
-      const [n, , h, wd] = x!.shape as [number, number, number, number];
-      const { oh, ow } = windowNumbers(h, wd, attrs);
-      const y = convForwardK(cols, w!.reshape([w!.shape[0]!, cols.shape[1]!]), b ?? null);
-      c.save(x!, w!, cols);
-      return new Tensor(y, [n, w!.shape[0]!, oh, ow], x!.dtype);
+      const p = convArgs(x!, w!, attrs);
+      const l = p.oh * p.ow;
+      const xd = x!.data as FloatArray;
+      const wd = w!.data as FloatArray;
+      const bd = b ? (b.data as FloatArray) : null;
+      // Sample by sample where the backend can (its columns stay in cache); else the columns of
+      // the whole batch, kept for the backward.
+      const y = allocateUninit(x!.dtype as 'float32' | 'float64', p.n * p.o * l);
+      const kern = backendFor(p.n * p.o * l * p.k);
+      if (isF32(xd) && isF32(wd) && (bd === null || isF32(bd)) && kern.conv2dForward?.(p, xd, wd, bd, y as Float32Array)) {
+        c.save(x!, w!);
+      } else {
+        const cols = im2colK(x!, attrs, 0);
+        convForwardK(cols, w!.reshape([p.o, p.k]), b ?? null, y);
+        c.save(x!, w!, cols);
+      }
+      return new Tensor(y, [p.n, p.o, p.oh, p.ow], x!.dtype);
     },
     backward: (c, gy, attrs) => {
-      const [x, w, cols] = c.saved as [Tensor, Tensor, Tensor];
+      const [x, w, saved] = c.saved as [Tensor, Tensor, Tensor | undefined];
       const needs = c.needsInputGrad;
-      const [n, k, l] = cols.shape as [number, number, number];
-      const o = w.shape[0]!;
+      const p = convArgs(x, w, attrs);
+      const { n, o, k } = p;
+      const l = p.oh * p.ow;
       const g3 = gy.reshape([n, o, l]);
       if (isGradEnabled()) {
         // Recorded, for a double backward: the same sums as differentiable ops.
@@ -277,23 +298,35 @@ export const convRules: {
       }
       const dtype = gy.dtype as 'float32' | 'float64';
       const gd = gy.data as FloatArray;
+      const xd = x.data as FloatArray;
+      const wd = w.data as FloatArray;
+      const kern = backendFor(n * o * l * k);
+      const f32 = isF32(gd) && isF32(xd) && isF32(wd);
       let gx: Tensor | null = null;
       if (needs[0]) {
-        // dcols[n] = Wᵀ·gy[n], then summed back into image positions.
-        const dcols = allocateUninit(dtype, n * k * l);
-        gemmEach({ transA: true, transB: false, m: k, n: l, k: o, a: w.data as FloatArray, aOffset: 0, b: gd, bOffset: 0, c: dcols, cOffset: 0, accumulate: false }, offsets(n, 0), offsets(n, o * l));
-        gx = col2imK(new Tensor(dcols, [n, k, l], gy.dtype), x.shape.slice(2), attrs, gy.dtype);
-        recycleBuffer(dcols); // this rule's own scratch, seen by nothing else
+        const out = allocateUninit(dtype, x.data.length);
+        if (f32 && kern.conv2dInputGrad?.(p, gd, wd, out as Float32Array)) gx = new Tensor(out, x.shape, dtype);
+        else {
+          recycleBuffer(out);
+          // dcols[s] = Wᵀ·gy[s], then summed back into image positions.
+          const dcols = allocateUninit(dtype, n * k * l);
+          gemmEach({ transA: true, transB: false, m: k, n: l, k: o, a: wd, aOffset: 0, b: gd, bOffset: 0, c: dcols, cOffset: 0, accumulate: false }, offsets(n, 0), offsets(n, o * l));
+          gx = col2imK(new Tensor(dcols, [n, k, l], dtype), x.shape.slice(2), attrs, dtype);
+          recycleBuffer(dcols); // this rule's own scratch, seen by nothing else
+        }
       }
       let gw: Tensor | null = null;
       if (needs[1]) {
-        // Each sample's gy[n]·cols[n]ᵀ, then their sum in sample order.
+        // Each sample's gy[s]·cols[s]ᵀ, then their sum in sample order.
         const per = allocateUninit(dtype, n * o * k);
-        gemmEach({ transA: false, transB: true, m: o, n: k, k: l, a: gd, aOffset: 0, b: cols.data as FloatArray, bOffset: 0, c: per, cOffset: 0, accumulate: false }, offsets(n, o * l), offsets(n, k * l));
-        gw = new Tensor(reduceK('sum', new Tensor(per, [n, o * k], gy.dtype), [0]).data, w.shape, gy.dtype);
+        if (!(f32 && kern.conv2dWeightGrad?.(p, xd as Float32Array, gd as Float32Array, per as Float32Array))) {
+          const cols = saved ?? im2colK(x, attrs, 0);
+          gemmEach({ transA: false, transB: true, m: o, n: k, k: l, a: gd, aOffset: 0, b: cols.data as FloatArray, bOffset: 0, c: per, cOffset: 0, accumulate: false }, offsets(n, o * l), offsets(n, k * l));
+        }
+        gw = new Tensor(reduceK('sum', new Tensor(per, [n, o * k], dtype), [0]).data, w.shape, dtype);
         recycleBuffer(per);
       }
-      const gb = needs[2] ? new Tensor(reduceK('sum', g3, [0, 2]).data, [o], gy.dtype) : null;
+      const gb = needs[2] ? new Tensor(reduceK('sum', g3, [0, 2]).data, [o], dtype) : null;
       return [gx, gw, gb];
     },
   },
