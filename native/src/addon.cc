@@ -305,17 +305,20 @@ napi_value Windows(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// conv2d(kind, n, h, w, kh, kw, sh, sw, ph, pw, dh, dw, c, o, a, b, bias | null, out): one group of a
-// 2-D convolution over n samples of c planes (conv.h). kind 0: a = x, b = weight, out = y (bias
-// or null); 1: a = gy, b = weight, out = gx; 2: a = x, b = gy, out = the per-sample weight grads.
+// conv2d(kind, n, h, w, kh, kw, sh, sw, ph, pw, dh, dw, c, o, a, b, bias | null, out, relu): one group
+// of a 2-D convolution over n samples of c planes (conv.h). kind 0: a = x, b = weight, out = y (bias
+// or null, then relu if asked); 1: a = gy, b = weight, out = gx; 2: a = x, b = gy, out = the
+// per-sample weight grads.
 napi_value Conv2d(napi_env env, napi_callback_info info) {
-  napi_value argv[18];
+  napi_value argv[19];
   if (!getArgs(env, info, argv)) return nullptr;
   int64_t kind, n, c, o;
   chainrule::WindowGeometry g;
   F32 a, b, out;
+  bool relu;
   if (!getInt(env, argv[0], &kind) || !getWindowGeometry(env, argv, &n, &g) || !getInt(env, argv[12], &c) ||
-      !getInt(env, argv[13], &o) || !getF32(env, argv[14], &a) || !getF32(env, argv[15], &b) || !getF32(env, argv[17], &out))
+      !getInt(env, argv[13], &o) || !getF32(env, argv[14], &a) || !getF32(env, argv[15], &b) || !getF32(env, argv[17], &out) ||
+      !getBool(env, argv[18], &relu))
     return nullptr;
   if (kind < 0 || kind > 2 || c < 1 || o < 1) {
     fail(env, "chainrule native: bad conv2d arguments");
@@ -333,7 +336,7 @@ napi_value Conv2d(napi_env env, napi_callback_info info) {
   const int threads = chainrule::ThreadPool::instance().threads();
   if (kind == 0) {
     if (!fits(env, a, 0, image) || !fits(env, b, 0, o * k) || !fits(env, out, 0, outputs)) return nullptr;
-    chainrule::conv2dForward(a.data, n, c, g, b.data, o, bias, out.data, threads);
+    chainrule::conv2dForward(a.data, n, c, g, b.data, o, bias, relu, out.data, threads);
   } else if (kind == 1) {
     if (!fits(env, a, 0, outputs) || !fits(env, b, 0, o * k) || !fits(env, out, 0, image)) return nullptr;
     chainrule::conv2dInputGrad(a.data, n, c, g, b.data, o, out.data, threads);

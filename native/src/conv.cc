@@ -35,8 +35,8 @@ void forSamples(long n, int threads, SampleFn fn) {
 
 }  // namespace
 
-void conv2dForward(const float* x, long n, long c, const WindowGeometry& g, const float* w, long o, const float* bias, float* y,
-                   int threads) {
+void conv2dForward(const float* x, long n, long c, const WindowGeometry& g, const float* w, long o, const float* bias, bool relu,
+                   float* y, int threads) {
   const long k = c * g.kh * g.kw, l = g.oh * g.ow;
   forSamples(n, threads, [&](long s, int inner) {
     float* cols = scratch(static_cast<size_t>(k * l));
@@ -44,7 +44,9 @@ void conv2dForward(const float* x, long n, long c, const WindowGeometry& g, cons
     float* ys = y + s * o * l;
     if (bias)
       for (long r = 0; r < o; ++r) std::fill(ys + r * l, ys + (r + 1) * l, bias[r]);
-    gemm(GemmProblem{false, false, static_cast<int>(o), static_cast<int>(l), static_cast<int>(k), w, cols, ys, bias != nullptr}, inner);
+    GemmProblem q{false, false, static_cast<int>(o), static_cast<int>(l), static_cast<int>(k), w, cols, ys, bias != nullptr};
+    q.relu = relu;  // on the finished sums (bias included), as the relu kernel would
+    gemm(q, inner);
   });
 }
 

@@ -8,9 +8,12 @@
 
 namespace chainrule {
 
-/** x [n, c, h, w] (g: h, w, kernel, ...), weight [o, c·kh·kw] → y [n, o, oh·ow] = [bias +] W·cols(x[s]). */
-void conv2dForward(const float* x, long n, long c, const WindowGeometry& g, const float* w, long o, const float* bias, float* y,
-                   int threads);
+/**
+ * x [n, c, h, w] (g: h, w, kernel, ...), weight [o, c·kh·kw] → y [n, o, oh·ow] = [bias +] W·cols(x[s]),
+ * then relu (the relu kernel's values) when asked, as the product's epilogue.
+ */
+void conv2dForward(const float* x, long n, long c, const WindowGeometry& g, const float* w, long o, const float* bias, bool relu,
+                   float* y, int threads);
 
 /** gx[s] = col2im(Wᵀ·gy[s]): gy [n, o, oh·ow] → gx [n, c, h, w]. */
 void conv2dInputGrad(const float* gy, long n, long c, const WindowGeometry& g, const float* w, long o, float* gx, int threads);

@@ -176,9 +176,10 @@ export interface Backend {
    * Optional: one group of a 2-D convolution, sample by sample, without the whole batch's im2col
    * columns (ops/rules/conv.ts's conv2d has the definitions). Each must give the values of im2col,
    * then per sample the gemm, then col2im, as the op computes them itself. False: not taken.
-   * forward: y [n, o, L] = [bias +] weight [o, c·kh·kw] · cols(x[s]); x [n, c, h, w].
+   * forward: y [n, o, L] = [bias +] weight [o, c·kh·kw] · cols(x[s]); x [n, c, h, w]; then, with
+   * relu, the relu kernel's values (NaN kept, −0 → +0).
    */
-  conv2dForward?(p: ConvArgs, x: Float32Array, weight: Float32Array, bias: Float32Array | null, y: Float32Array): boolean;
+  conv2dForward?(p: ConvArgs, x: Float32Array, weight: Float32Array, bias: Float32Array | null, y: Float32Array, relu: boolean): boolean;
   /** gx [n, c, h, w] = col2im(weightᵀ · gy[s]). */
   conv2dInputGrad?(p: ConvArgs, gy: Float32Array, weight: Float32Array, gx: Float32Array): boolean;
   /** perSample [n, o, c·kh·kw] = gy[s] · cols(x[s])ᵀ. */

@@ -49,6 +49,7 @@ export interface OpAttrs {
   col2im: { kernel: number[]; stride: number[]; padding: number[]; dilation: number[]; size: number[] };
   maxPool2d: { kernel: number[]; stride: number[]; padding: number[]; dilation: number[] };
   conv2d: { kernel: number[]; stride: number[]; padding: number[]; dilation: number[] };
+  conv2dRelu: { kernel: number[]; stride: number[]; padding: number[]; dilation: number[] };
   // fused (rules/fused.ts)
   linear: {};
   linearRelu: {};

@@ -194,15 +194,18 @@ describe.each(all.map((c) => [c.label, c] as const))('sample-by-sample convoluti
     const gemm = (transA: boolean, transB: boolean, m: number, nn: number, kk: number, a: Float32Array, ao: number, bb: Float32Array, bo: number, out: Float32Array, co: number, accumulate: boolean) =>
       b.gemm({ transA, transB, m, n: nn, k: kk, a, aOffset: ao, b: bb, bOffset: bo, c: out, cOffset: co, accumulate });
     for (const withBias of [true, false]) {
-      const want = new Float32Array(n * o * l);
-      for (let s = 0; s < n; s++) {
-        if (withBias) for (let r = 0; r < o; r++) want.fill(bias[r]!, (s * o + r) * l, (s * o + r + 1) * l);
-        gemm(false, false, o, l, k, weight, 0, cols, s * k * l, want, s * o * l, withBias);
+      for (const relu of [false, true]) {
+        const want = new Float32Array(n * o * l);
+        for (let s = 0; s < n; s++) {
+          if (withBias) for (let r = 0; r < o; r++) want.fill(bias[r]!, (s * o + r) * l, (s * o + r + 1) * l);
+          gemm(false, false, o, l, k, weight, 0, cols, s * k * l, want, s * o * l, withBias);
+        }
+        if (relu) b.unary('relu', want, want);
+        const got = new Float32Array(n * o * l).fill(NaN);
+        expect(b.conv2dForward(p, x, weight, withBias ? bias : null, got, relu)).toBe(true);
+        const i = firstDifference(got, want);
+        expect(i, `forward (bias ${withBias}, relu ${relu}) at ${i}: got ${got[i]}, want ${want[i]}`).toBe(-1);
       }
-      const got = new Float32Array(n * o * l).fill(NaN);
-      expect(b.conv2dForward(p, x, weight, withBias ? bias : null, got)).toBe(true);
-      const i = firstDifference(got, want);
-      expect(i, `forward (bias ${withBias}) at ${i}: got ${got[i]}, want ${want[i]}`).toBe(-1);
     }
     const dcols = new Float32Array(n * k * l);
     for (let s = 0; s < n; s++) gemm(true, false, k, l, o, weight, 0, gy, s * o * l, dcols, s * k * l, false);

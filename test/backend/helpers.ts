@@ -47,7 +47,7 @@ function withIsa(b: Backend, select: () => void): Backend {
     col2im: b.col2im && ((cols, planes, h, w, g, out) => (select(), b.col2im!(cols, planes, h, w, g, out))),
     maxPool: b.maxPool && ((x, planes, h, w, g, out, picks) => (select(), b.maxPool!(x, planes, h, w, g, out, picks))),
     maxPoolBackward: b.maxPoolBackward && ((gr, picks, planes, size, l, out) => (select(), b.maxPoolBackward!(gr, picks, planes, size, l, out))),
-    conv2dForward: b.conv2dForward && ((p, x, w, bias, y) => (select(), b.conv2dForward!(p, x, w, bias, y))),
+    conv2dForward: b.conv2dForward && ((p, x, w, bias, y, relu) => (select(), b.conv2dForward!(p, x, w, bias, y, relu))),
     conv2dInputGrad: b.conv2dInputGrad && ((p, gy, w, gx) => (select(), b.conv2dInputGrad!(p, gy, w, gx))),
     conv2dWeightGrad: b.conv2dWeightGrad && ((p, x, gy, per) => (select(), b.conv2dWeightGrad!(p, x, gy, per))),
   };

@@ -51,7 +51,8 @@ interface Addon {
   maxPoolBackward?(grad: Float32Array, picks: Int32Array, planes: number, size: number, l: number, out: Float32Array): void;
   /** kind 0: conv2dForward (a = x, b = weight); 1: conv2dInputGrad (a = gy, b = weight); 2: conv2dWeightGrad (a = x, b = gy). */
   conv2d?(kind: number, n: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number,
-    dh: number, dw: number, c: number, o: number, a: Float32Array, b: Float32Array, bias: Float32Array | null, out: Float32Array): void;
+    dh: number, dw: number, c: number, o: number, a: Float32Array, b: Float32Array, bias: Float32Array | null, out: Float32Array,
+    relu: boolean): void;
   info(): { isa: string; bestIsa: string; threads: number };
   setIsa(isa: string): string;
   setThreads(n: number): void;
@@ -230,15 +231,15 @@ export function createNativeBackend(fallback: Backend, options: NativeBackendOpt
     return true;
   }
 
-  function conv(kind: number, p: ConvArgs, a: Float32Array, b: Float32Array, bias: Float32Array | null, out: Float32Array): boolean {
+  function conv(kind: number, p: ConvArgs, a: Float32Array, b: Float32Array, bias: Float32Array | null, out: Float32Array, relu = false): boolean {
     if (!addon!.conv2d) return false; // an addon built before this kernel existed
-    addon!.conv2d(kind, p.n, p.h, p.w, ...windowArgs(p.window), p.c, p.o, a, b, bias, out);
+    addon!.conv2d(kind, p.n, p.h, p.w, ...windowArgs(p.window), p.c, p.o, a, b, bias, out, relu);
     return true;
   }
 
   return {
     name: `native-${info.isa}-${threads}t`,
-    conv2dForward: (p, x, weight, bias, y) => conv(0, p, x, weight, bias, y),
+    conv2dForward: (p, x, weight, bias, y, relu) => conv(0, p, x, weight, bias, y, relu),
     conv2dInputGrad: (p, gy, weight, gx) => conv(1, p, gy, weight, null, gx),
     conv2dWeightGrad: (p, x, gy, perSample) => conv(2, p, x, gy, null, perSample),
     maxPool(x: Float32Array, planes: number, h: number, w: number, g: WindowArgs, out: Float32Array, picks: Int32Array): boolean {

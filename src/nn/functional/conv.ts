@@ -78,6 +78,15 @@ export interface Conv2dOptions extends WindowOptions {
  * [outC, inC/groups, kh, kw]: im2col, then one matrix product for the whole batch.
  */
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: Conv2dOptions = {}, who = 'conv2d'): Tensor {
+  return convOrConvRelu(x, weight, bias, opts, who, false);
+}
+
+/** relu(conv2d(x, ...)) as one op where it can be (nn.Sequential's Conv2d + ReLU): the same numbers. */
+export function conv2dRelu(x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: Conv2dOptions = {}, who = 'conv2d'): Tensor {
+  return convOrConvRelu(x, weight, bias, opts, who, true);
+}
+
+function convOrConvRelu(x: Tensor, weight: Tensor, bias: Tensor | null, opts: Conv2dOptions, who: string, relu: boolean): Tensor {
   const [x4, unbatch] = batched(who, x);
   if (weight.ndim !== 4) throw new ShapeError(`${who}: weight must be 4-D [outC, inC, kh, kw], got shape ${fmtShape(weight.shape)}`);
   const groups = opts.groups ?? 1;
@@ -99,13 +108,13 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
     throw new ShapeError(`${who}: bias has shape ${fmtShape(bias.shape)}, expected [${outC}], one per output channel`);
   }
   if (bias && bias.dtype !== weight.dtype) throw new DTypeError(`${who}: bias is ${bias.dtype} but the weight is ${weight.dtype}`);
-  if (groups === 1) return unbatch(conv2dOp(x4, weight, bias, g));
+  if (groups === 1) return unbatch(conv2dOp(x4, weight, bias, g, relu));
   // [N, G, inC/G·kh·kw, L] against [G, outC/G, inC/G·kh·kw]: one batched product over the groups.
   const cols = im2col(x4, g).reshape([n, groups, inPerGroup * kh * kw, -1]);
   let y = matmulT(weight.reshape([groups, outC / groups, inPerGroup * kh * kw]), cols, false, false);
   y = y.reshape([n, outC, g.out[0], g.out[1]]);
   if (bias) y = y.add(bias.reshape([outC, 1, 1]));
-  return unbatch(y);
+  return unbatch(relu ? y.relu() : y);
 }
 
 export interface PoolOptions {

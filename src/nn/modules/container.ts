@@ -2,6 +2,7 @@ import { IndexError, ChainruleError } from '../../errors.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { Module, type AnyModule } from '../module.js';
 import { ReLU } from './activation.js';
+import { Conv2d } from './conv.js';
 import { Linear } from './linear.js';
 
 function checkIndex(who: string, i: number, n: number): number {
@@ -15,14 +16,15 @@ function checkIndex(who: string, i: number, n: number): number {
  *
  *   const mlp = new nn.Sequential(new nn.Linear(5, 10), new nn.ReLU(), new nn.Linear(10, 3));
  */
-/** Plain nn.Linear then plain nn.ReLU, neither subclassed nor with forward/call replaced. */
+/** Plain nn.Linear or nn.Conv2d then plain nn.ReLU, neither subclassed nor with forward/call replaced. */
 function fusesWithRelu(m: AnyModule, next: AnyModule): boolean {
   const a = m as Module;
   const b = next as Module;
-  const classes: unknown[] = [a.constructor, b.constructor];
+  const first: unknown = a.constructor;
+  const second: unknown = b.constructor;
   return (
-    classes[0] === Linear && classes[1] === ReLU &&
-    a.forward === Linear.prototype.forward && b.forward === ReLU.prototype.forward &&
+    (first === Linear ? a.forward === Linear.prototype.forward : first === Conv2d && a.forward === Conv2d.prototype.forward) &&
+    second === ReLU && b.forward === ReLU.prototype.forward &&
     a.call === Module.prototype.call && b.call === Module.prototype.call
   );
 }
@@ -45,8 +47,8 @@ export class Sequential extends Module {
       const m = mods[i]![1];
       const next = mods[i + 1]?.[1];
       if (next !== undefined && fusesWithRelu(m, next)) {
-        // A Linear then a ReLU run as one fused op: same numbers, one pass and one node fewer.
-        y = (m as Linear).forwardRelu(y);
+        // A Linear (or Conv2d) then a ReLU run as one fused op: same numbers, one pass and one node fewer.
+        y = (m as Linear | Conv2d).forwardRelu(y);
         i++;
         continue;
       }

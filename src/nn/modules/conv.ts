@@ -1,7 +1,7 @@
 import { ValueError } from '../../errors.js';
 import { zeros } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { avgPool2d, conv2d, maxPool2d, pair, type Size2 } from '../functional/conv.js';
+import { avgPool2d, conv2d, conv2dRelu, maxPool2d, pair, type Size2 } from '../functional/conv.js';
 import { kaimingUniform_, uniform_ } from '../init.js';
 import { Module } from '../module.js';
 import { Parameter } from '../parameter.js';
@@ -62,6 +62,12 @@ export class Conv2d extends Module {
   override forward(x: Tensor): Tensor {
     const { stride, padding, dilation, groups } = this;
     return conv2d(x, this.weight, this.bias, { stride, padding, dilation, groups }, this.label());
+  }
+
+  /** @internal forward followed by a ReLU, as one fused op (nn.Sequential's fast path). */
+  forwardRelu(x: Tensor): Tensor {
+    const { stride, padding, dilation, groups } = this;
+    return conv2dRelu(x, this.weight, this.bias, { stride, padding, dilation, groups }, this.label());
   }
 
   override extraRepr(): string {

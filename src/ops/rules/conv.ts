@@ -6,7 +6,8 @@ import { windowCount, windowNumbers } from '../../backend/window.js';
 import type { ConvArgs, FloatArray } from '../../backend/types.js';
 import { apply, type OpAttrs, type OpRule } from '../registry.js';
 import { isGradEnabled } from '../../autograd/grad-mode.js';
-import { matmulT, scatterAdd, sum } from '../functional.js';
+import { cast, gt, matmulT, mul, scatterAdd, sum } from '../functional.js';
+import { activationGradK } from '../fast-grad.js';
 import { gemmEach, reduceK, zerosK } from '../kernels.js';
 
 /**
@@ -150,8 +151,8 @@ export function maxPool2d(x: Tensor, g: WindowGeometry): Tensor {
  * from the bias (no pass over y to add it) and all N products go to the backend in one call.
  *   dx = col2im(Wᵀ·gy[n]),  dW = Σ_n gy[n]·cols[n]ᵀ,  db = Σ_{n, positions} gy
  */
-export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, g: WindowGeometry): Tensor {
-  return apply('conv2d', bias ? [x, weight, bias] : [x, weight], geometry(g));
+export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, g: WindowGeometry, relu = false): Tensor {
+  return apply(relu ? 'conv2dRelu' : 'conv2d', bias ? [x, weight, bias] : [x, weight], geometry(g));
 }
 
 /** Start offsets of `count` items `step` apart (step 0: one operand shared by every item). */
@@ -184,6 +185,86 @@ function convForwardK(cols: Tensor, w: Tensor, bias: Tensor | null, out: FloatAr
     { transA: false, transB: false, m: o, n: l, k, a: w.data as FloatArray, aOffset: 0, b: cols.data as FloatArray, bOffset: 0, c: out, cOffset: 0, accumulate: bias !== null },
     offsets(n, 0), offsets(n, k * l),
   );
+}
+
+/** conv2d, and with relu conv2dRelu: relu(conv2d(x)), the activation on each sample's output while it is in cache. */
+function convRule(relu: boolean): OpRule<OpAttrs['conv2d']> {
+  return {
+    forward: (c, [x, w, b], attrs) => {
+      const p = convArgs(x!, w!, attrs);
+      const l = p.oh * p.ow;
+      const xd = x!.data as FloatArray;
+      const wd = w!.data as FloatArray;
+      const bd = b ? (b.data as FloatArray) : null;
+      // Sample by sample where the backend can (its columns stay in cache); else the columns of
+      // the whole batch, kept for the backward.
+      const y = allocateUninit(x!.dtype as 'float32' | 'float64', p.n * p.o * l);
+      const kern = backendFor(p.n * p.o * l * p.k);
+      let cols: Tensor | null = null;
+      if (!(isF32(xd) && isF32(wd) && (bd === null || isF32(bd)) && kern.conv2dForward?.(p, xd, wd, bd, y as Float32Array, relu))) {
+        cols = im2colK(x!, attrs, 0);
+        convForwardK(cols, w!.reshape([p.o, p.k]), b ?? null, y);
+        if (relu) backendFor(y.length).unary('relu', y, y);
+      }
+      const out = new Tensor(y, [p.n, p.o, p.oh, p.ow], x!.dtype);
+      // The backward needs the activated output (relu) and the batch's columns where it made them.
+      c.save(x!, w!, ...(relu ? [out] : []), ...(cols ? [cols] : []));
+      return out;
+    },
+    backward: (c, gy, attrs) => {
+      const [x, w] = c.saved as [Tensor, Tensor];
+      const y = relu ? c.saved[2]! : null;
+      const saved = c.saved[relu ? 3 : 2];
+      const needs = c.needsInputGrad;
+      const p = convArgs(x, w, attrs);
+      const { n, o, k } = p;
+      const l = p.oh * p.ow;
+      // Through the ReLU first (gradient 0 where the output is not positive, as PyTorch).
+      if (y) gy = isGradEnabled() ? mul(gy, cast(gt(y.detach(), 0), gy.dtype)) : activationGradK('relu', gy, y);
+      const g3 = gy.reshape([n, o, l]);
+      if (isGradEnabled()) {
+        // Recorded, for a double backward: the same sums as differentiable ops.
+        const wm = w.reshape([o, k]);
+        return [
+          needs[0] ? col2im(matmulT(wm, g3, true, false), x.shape.slice(2), attrs) : null,
+          needs[1] ? sum(matmulT(g3, im2col(x, attrs, 0), false, true), 0).reshape(w.shape) : null,
+          needs[2] ? sum(g3, [0, 2]) : null,
+        ];
+      }
+      const dtype = gy.dtype as 'float32' | 'float64';
+      const gd = gy.data as FloatArray;
+      const xd = x.data as FloatArray;
+      const wd = w.data as FloatArray;
+      const kern = backendFor(n * o * l * k);
+      const f32 = isF32(gd) && isF32(xd) && isF32(wd);
+      let gx: Tensor | null = null;
+      if (needs[0]) {
+        const out = allocateUninit(dtype, x.data.length);
+        if (f32 && kern.conv2dInputGrad?.(p, gd, wd, out as Float32Array)) gx = new Tensor(out, x.shape, dtype);
+        else {
+          recycleBuffer(out);
+          // dcols[s] = Wᵀ·gy[s], then summed back into image positions.
+          const dcols = allocateUninit(dtype, n * k * l);
+          gemmEach({ transA: true, transB: false, m: k, n: l, k: o, a: wd, aOffset: 0, b: gd, bOffset: 0, c: dcols, cOffset: 0, accumulate: false }, offsets(n, 0), offsets(n, o * l));
+          gx = col2imK(new Tensor(dcols, [n, k, l], dtype), x.shape.slice(2), attrs, dtype);
+          recycleBuffer(dcols); // this rule's own scratch, seen by nothing else
+        }
+      }
+      let gw: Tensor | null = null;
+      if (needs[1]) {
+        // Each sample's gy[s]·cols[s]ᵀ, then their sum in sample order.
+        const per = allocateUninit(dtype, n * o * k);
+        if (!(f32 && kern.conv2dWeightGrad?.(p, xd as Float32Array, gd as Float32Array, per as Float32Array))) {
+          const cols = saved ?? im2colK(x, attrs, 0);
+          gemmEach({ transA: false, transB: true, m: o, n: k, k: l, a: gd, aOffset: 0, b: cols.data as FloatArray, bOffset: 0, c: per, cOffset: 0, accumulate: false }, offsets(n, o * l), offsets(n, k * l));
+        }
+        gw = new Tensor(reduceK('sum', new Tensor(per, [n, o * k], dtype), [0]).data, w.shape, dtype);
+        recycleBuffer(per);
+      }
+      const gb = needs[2] ? new Tensor(reduceK('sum', g3, [0, 2]).data, [o], dtype) : null;
+      return [gx, gw, gb];
+    },
+  };
 }
 
 /** The pooled values and, per window, the plane offset of the element picked. */
@@ -259,78 +340,10 @@ export const convRules: {
   col2im: OpRule<OpAttrs['col2im']>;
   maxPool2d: OpRule<OpAttrs['maxPool2d']>;
   conv2d: OpRule<OpAttrs['conv2d']>;
+  conv2dRelu: OpRule<OpAttrs['conv2d']>;
 } = {
-  conv2d: {
-    forward: (c, [x, w, b], attrs) => {
-      const p = convArgs(x!, w!, attrs);
-      const l = p.oh * p.ow;
-      const xd = x!.data as FloatArray;
-      const wd = w!.data as FloatArray;
-      const bd = b ? (b.data as FloatArray) : null;
-      // Sample by sample where the backend can (its columns stay in cache); else the columns of
-      // the whole batch, kept for the backward.
-      const y = allocateUninit(x!.dtype as 'float32' | 'float64', p.n * p.o * l);
-      const kern = backendFor(p.n * p.o * l * p.k);
-      if (isF32(xd) && isF32(wd) && (bd === null || isF32(bd)) && kern.conv2dForward?.(p, xd, wd, bd, y as Float32Array)) {
-        c.save(x!, w!);
-      } else {
-        const cols = im2colK(x!, attrs, 0);
-        convForwardK(cols, w!.reshape([p.o, p.k]), b ?? null, y);
-        c.save(x!, w!, cols);
-      }
-      return new Tensor(y, [p.n, p.o, p.oh, p.ow], x!.dtype);
-    },
-    backward: (c, gy, attrs) => {
-      const [x, w, saved] = c.saved as [Tensor, Tensor, Tensor | undefined];
-      const needs = c.needsInputGrad;
-      const p = convArgs(x, w, attrs);
-      const { n, o, k } = p;
-      const l = p.oh * p.ow;
-      const g3 = gy.reshape([n, o, l]);
-      if (isGradEnabled()) {
-        // Recorded, for a double backward: the same sums as differentiable ops.
-        const wm = w.reshape([o, k]);
-        return [
-          needs[0] ? col2im(matmulT(wm, g3, true, false), x.shape.slice(2), attrs) : null,
-          needs[1] ? sum(matmulT(g3, im2col(x, attrs, 0), false, true), 0).reshape(w.shape) : null,
-          needs[2] ? sum(g3, [0, 2]) : null,
-        ];
-      }
-      const dtype = gy.dtype as 'float32' | 'float64';
-      const gd = gy.data as FloatArray;
-      const xd = x.data as FloatArray;
-      const wd = w.data as FloatArray;
-      const kern = backendFor(n * o * l * k);
-      const f32 = isF32(gd) && isF32(xd) && isF32(wd);
-      let gx: Tensor | null = null;
-      if (needs[0]) {
-        const out = allocateUninit(dtype, x.data.length);
-        if (f32 && kern.conv2dInputGrad?.(p, gd, wd, out as Float32Array)) gx = new Tensor(out, x.shape, dtype);
-        else {
-          recycleBuffer(out);
-          // dcols[s] = Wᵀ·gy[s], then summed back into image positions.
-          const dcols = allocateUninit(dtype, n * k * l);
-          gemmEach({ transA: true, transB: false, m: k, n: l, k: o, a: wd, aOffset: 0, b: gd, bOffset: 0, c: dcols, cOffset: 0, accumulate: false }, offsets(n, 0), offsets(n, o * l));
-          gx = col2imK(new Tensor(dcols, [n, k, l], dtype), x.shape.slice(2), attrs, dtype);
-          recycleBuffer(dcols); // this rule's own scratch, seen by nothing else
-        }
-      }
-      let gw: Tensor | null = null;
-      if (needs[1]) {
-        // Each sample's gy[s]·cols[s]ᵀ, then their sum in sample order.
-        const per = allocateUninit(dtype, n * o * k);
-        if (!(f32 && kern.conv2dWeightGrad?.(p, xd as Float32Array, gd as Float32Array, per as Float32Array))) {
-          const cols = saved ?? im2colK(x, attrs, 0);
-          gemmEach({ transA: false, transB: true, m: o, n: k, k: l, a: gd, aOffset: 0, b: cols.data as FloatArray, bOffset: 0, c: per, cOffset: 0, accumulate: false }, offsets(n, o * l), offsets(n, k * l));
-        }
-        gw = new Tensor(reduceK('sum', new Tensor(per, [n, o * k], dtype), [0]).data, w.shape, dtype);
-        recycleBuffer(per);
-      }
-      const gb = needs[2] ? new Tensor(reduceK('sum', g3, [0, 2]).data, [o], dtype) : null;
-      return [gx, gw, gb];
-    },
-  },
-
+  conv2d: convRule(false),
+  conv2dRelu: convRule(true),
   im2col: {
     forward: (_c, [x], attrs) => im2colK(x!, attrs, attrs.padValue),
     // Padding positions are not inputs: their cotangents are dropped.
