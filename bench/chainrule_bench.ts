@@ -1,10 +1,12 @@
 /**
  * chainrule side of `npm run bench`: the same work as bench/tfjs_bench.ts and
  * bench/torch_bench.py, printed as one JSON line. Usage:
- *   tsx bench/chainrule_bench.ts mlp|xor|matmul [--backend reference|wasm|native] [--epochs N] [--batches N] [--batch B]
+ *   tsx bench/chainrule_bench.ts mlp|cnn|xor|matmul [--backend reference|wasm|native] [--epochs N] [--batches N] [--batch B]
+ * mlp without --epochs trains 100 batches; cnn without --batches trains one epoch.
  */
 import { parseArgs } from 'node:util';
 import { data, F, manualSeed, nn, noGrad, optim, setBackend, tensor, Tensor } from '../src/index.js';
+import { buildModel } from '../src/train/model.js';
 import { loadFashionTest, loadFashionTrain, median, peakRssMb } from './common.js';
 
 const { positionals, values } = parseArgs({
@@ -28,13 +30,19 @@ function mlpModel(): nn.Sequential {
   return new nn.Sequential(new nn.Linear(784, 256), new nn.ReLU(), new nn.Linear(256, 128), new nn.ReLU(), new nn.Linear(128, 10));
 }
 
-async function mlp(backendName: string): Promise<void> {
+/** The model `chainrule train --model cnn` builds, so the row measures the CLI's own network. */
+function cnnModel(): nn.Module {
+  return buildModel({ kind: 'cnn', imageShape: [1, 28, 28], classes: 10, channels: [8, 16], hidden: 64, activation: 'relu' });
+}
+
+/** Adam training on Fashion-MNIST (flat [N, 784] pixels / 255); the test accuracy after whole epochs. */
+async function train(work: 'mlp' | 'cnn', backendName: string): Promise<void> {
   const { images, labels, n } = await loadFashionTrain();
   manualSeed(0);
-  const model = mlpModel();
+  const model = work === 'mlp' ? mlpModel() : cnnModel();
   const opt = new optim.Adam(model.parameters(), { lr: 1e-3 });
   const batch = Number(values.batch ?? 128);
-  const epochs = Number(values.epochs ?? 0);
+  const epochs = Number(values.epochs ?? (work === 'cnn' && values.batches === undefined ? 1 : 0));
   const maxBatches = epochs > 0 ? Infinity : Number(values.batches ?? 100);
   let samples = 0;
   let steps = 0;
@@ -64,7 +72,7 @@ async function mlp(backendName: string): Promise<void> {
   const dt = (performance.now() - t0) / 1000;
   stepMs.sort((p, q) => p - q);
   const out: Record<string, unknown> = {
-    work: 'mlp', system: `chainrule-${backendName}`, batch, samples_per_s: samples / dt, peak_rss_mb: peakRssMb(),
+    work, system: `chainrule-${backendName}`, batch, samples_per_s: samples / dt, peak_rss_mb: peakRssMb(),
     median_step_ms: stepMs[stepMs.length >> 1], p90_step_ms: stepMs[Math.floor(stepMs.length * 0.9)],
   };
   if (epochs > 0) {
@@ -146,7 +154,7 @@ function matmul(backendName: string): void {
 }
 
 const name = await chooseBackend();
-if (work === 'mlp') await mlp(name);
+if (work === 'mlp' || work === 'cnn') await train(work, name);
 else if (work === 'xor') xor(name);
 else matmul(name);
 process.exit(0);

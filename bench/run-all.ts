@@ -50,10 +50,10 @@ function best(results: (Result | null)[], score: (r: Result) => number): Result 
   const top = ok.reduce((a, b) => (score(b) > score(a) ? b : a));
   return ok.length > 1 ? { ...top, runs: ok.map(score) } : top;
 }
-/** Each job REPEATS times, interleaved; the best of each by `score`. */
-function roundRobin(jobs: (() => Result | null)[], score: (r: Result) => number): (Result | null)[] {
+/** Each job `repeats` times, interleaved; the best of each by `score`. */
+function roundRobin(jobs: (() => Result | null)[], score: (r: Result) => number, repeats = REPEATS): (Result | null)[] {
   const all: (Result | null)[][] = jobs.map(() => []);
-  for (let k = 0; k < REPEATS; k++) jobs.forEach((job, i) => all[i]!.push(job()));
+  for (let k = 0; k < repeats; k++) jobs.forEach((job, i) => all[i]!.push(job()));
   return all.map((rs) => best(rs, score));
 }
 
@@ -132,6 +132,38 @@ for (const bs of ['32', '128', '512']) {
   if (r) add({ ...r, work: 'mlp-batch' }, `${r.system} batch ${bs}`);
 }
 
+// The CLI's `--model cnn` network, one epoch each for chainrule and PyTorch (test accuracy after
+// it). One round of its six full-epoch rows takes about a minute here (wasm ~17 s, native ~5 s,
+// each PyTorch setting ~9 s), so they keep the best of 2, not REPEATS, and the section stays near
+// 2.5 minutes. TF.js takes 0.3 s (wasm) to 0.8 s (cpu) a step: a timed stretch of batches each.
+const CNN_REPEATS = Math.min(REPEATS, 2);
+const cnnBatches = quick ? ['--batches', '30'] : [];
+process.stderr.write('Fashion-MNIST CNN (conv8-conv16-fc64, Adam, batch 128), 1 epoch\n');
+{
+  const labelled = (cmd: string[], env: NodeJS.ProcessEnv, label: string) => () => {
+    const r = run(cmd, env);
+    return r ? { ...r, system: label } : null;
+  };
+  const jobs: (() => Result | null)[] = [
+    () => run([...chainrule, 'cnn', '--backend', 'wasm', ...cnnBatches]),
+    () => run([...chainrule, 'cnn', '--backend', 'native', ...cnnBatches]),
+  ];
+  if (hasTorch) {
+    const torchCnn = (args: string[]) => ['/usr/bin/python3', 'bench/torch_bench.py', 'cnn', '--epochs', '1', ...cnnBatches, ...args];
+    jobs.push(
+      labelled(torchCnn(['--threads', '1']), torchThreads(1), 'pytorch-1thread-everywhere'),
+      labelled(torchCnn(['--threads', '1']), torchEnv, 'pytorch-torch1-openblas2'),
+      labelled(torchCnn(['--threads', '2']), torchThreads(2), 'pytorch-2threads-everywhere'),
+      labelled(torchCnn([]), torchEnv, 'pytorch-default'),
+    );
+  }
+  const bests = roundRobin(jobs, (r) => r.samples_per_s as number, CNN_REPEATS);
+  bests.slice(0, 2).forEach((r) => add(r));
+  add(run([...tsx, 'bench/tfjs_bench.ts', 'cnn', 'wasm', quick ? '10' : '40']));
+  add(run([...tsx, 'bench/tfjs_bench.ts', 'cnn', 'cpu', quick ? '3' : '12']));
+  bests.slice(2).forEach((r) => add(r));
+}
+
 process.stderr.write('fp32 matmul GFLOP/s\n');
 add(run([...chainrule, 'matmul', '--backend', 'reference']));
 {
@@ -178,7 +210,7 @@ const table = (title: string, work: string, metric: string, unit: string, higher
     const extra =
       metric === 'median_step_samples_per_s' ? ` (${r.step_note as string})`
       : metric === 'first_epoch_samples_per_s' ? ` (${r.epoch_note as string})`
-      : r.peak_rss_mb ? ` (peak RSS ${fmt(r.peak_rss_mb as number)} MB${runs})` : runs ? ` (${runs.slice(2)})` : '';
+      : r.peak_rss_mb ? ` (peak RSS ${fmt(r.peak_rss_mb as number)} MB${r.row_note ? `, ${r.row_note as string}` : ''}${runs})` : runs ? ` (${runs.slice(2)})` : '';
     lines.push(`| ${r.system} | ${fmt(v)}${extra} | ${ratio.toFixed(2)}× |`);
   }
   lines.push('');
@@ -204,6 +236,18 @@ for (const r of results) {
 }
 table('The same MLP runs at their median step (128 samples / median step time)', 'mlp', 'median_step_samples_per_s', 'samples/s at the median step', true);
 table('MLP training by batch size (how time grows with batch size)', 'mlp-batch', 'samples_per_s', 'samples/s', true);
+for (const r of results) {
+  if (r.work !== 'cnn') continue;
+  const notes = [];
+  if (typeof r.median_step_ms === 'number') notes.push(`median step ${(r.median_step_ms as number).toFixed(2)} ms`);
+  if (typeof r.test_acc === 'number') notes.push(`test accuracy ${(100 * r.test_acc).toFixed(2)} %`);
+  if (typeof r.batches === 'number') notes.push(`${r.batches} batches after 3 warm-up`);
+  r.row_note = notes.join(', ');
+}
+table(
+  `Fashion-MNIST CNN training (conv8-conv16-fc64 ReLU, Adam, batch 128)${quick ? ', 30 batches' : ', 1 epoch'} (TF.js: the batches listed)`,
+  'cnn', 'samples_per_s', 'samples/s', true,
+);
 const mm = results.filter((r) => r.work === 'matmul');
 if (mm.length) {
   const sizes = [128, 256, 512, 1024];
@@ -222,12 +266,15 @@ const header = [
   '',
   `Latest \`npm run bench\` on ${os.cpus().length} × ${cpu}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}.`,
   'Each row ran in its own process in the same run; compare ratios within one run (the machine is shared and noisy).',
-  `Best of ${REPEATS} runs, taken in turn, every run listed: every XOR row, the MLP rows of chainrule (wasm, native) and PyTorch, and the matmul rows but chainrule-reference and tfjs-cpu.`,
+  `Best of ${REPEATS} runs, taken in turn, every run listed: every XOR row, the MLP rows of chainrule (wasm, native) and PyTorch, and the matmul rows but chainrule-reference and tfjs-cpu;`,
+  `the CNN rows of chainrule and PyTorch best of ${CNN_REPEATS}.`,
   `Load average at the end of the run: ${load} (at the start: ${startLoad}).`,
   `PyTorch: Debian python3-torch ${hasTorch ? execFileSync('/usr/bin/python3', ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }).trim() : '(not installed)'} with OpenBLAS (OPENBLAS_CORETYPE unset).`,
   '',
   'Commands: `npm run bench` (all), or one row: `npx tsx bench/chainrule_bench.ts mlp --backend wasm --epochs 3` (the table runs an esbuild bundle of it),',
-  '`npx tsx bench/tfjs_bench.ts mlp wasm`, `OPENBLAS_NUM_THREADS=1 python3 bench/torch_bench.py mlp --threads 1 --epochs 3`.',
+  '`npx tsx bench/tfjs_bench.ts mlp wasm`, `OPENBLAS_NUM_THREADS=1 python3 bench/torch_bench.py mlp --threads 1 --epochs 3`;',
+  'the CNN: `npx tsx bench/chainrule_bench.ts cnn --backend native` (one epoch; `--batches N` for fewer), `npx tsx bench/tfjs_bench.ts cnn wasm 40`,',
+  '`OPENBLAS_NUM_THREADS=1 python3 bench/torch_bench.py cnn --threads 1 --epochs 1`.',
   '',
 ];
 const text = [...header, ...lines].join('\n');
