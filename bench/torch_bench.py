@@ -21,65 +21,26 @@ def read_idx(path):
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
-def mlp(args):
-    xtr = torch.tensor(read_idx(f'{DATA}/train-images-idx3-ubyte.gz').reshape(-1, 784), dtype=torch.float32) / 255
-    ytr = torch.tensor(read_idx(f'{DATA}/train-labels-idx1-ubyte.gz'), dtype=torch.long)
-    xte = torch.tensor(read_idx(f'{DATA}/t10k-images-idx3-ubyte.gz').reshape(-1, 784), dtype=torch.float32) / 255
-    yte = torch.tensor(read_idx(f'{DATA}/t10k-labels-idx1-ubyte.gz'), dtype=torch.long)
-    torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
+def fashion():
+    """Fashion-MNIST as flat float32 pixels / 255 ([N, 784]) and int64 labels: train, then test."""
+    def images(stem):
+        return torch.tensor(read_idx(f'{DATA}/{stem}-images-idx3-ubyte.gz').reshape(-1, 784), dtype=torch.float32) / 255
+
+    def labels(stem):
+        return torch.tensor(read_idx(f'{DATA}/{stem}-labels-idx1-ubyte.gz'), dtype=torch.long)
+    return images('train'), labels('train'), images('t10k'), labels('t10k')
+
+
+def train(model, xtr, ytr, epochs, max_steps=float('inf')):
+    """Adam (lr 1e-3) on batches of 128 in a torch.randperm order each epoch, as chainrule's bench.
+    Returns the samples seen, the seconds taken, the sorted times of full batches and samples/s per epoch."""
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     n = xtr.shape[0]
     samples = 0
     steps = []
     t0 = time.perf_counter()
     epoch_rates = []
-    for epoch in range(args.epochs):
-        te = time.perf_counter()
-        samples0 = samples
-        perm = torch.randperm(n)
-        for i in range(0, n, 128):
-            ts = time.perf_counter()
-            idx = perm[i:i + 128]
-            loss = torch.nn.functional.cross_entropy(model(xtr[idx]), ytr[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            samples += idx.shape[0]
-            if idx.shape[0] == 128:
-                steps.append(time.perf_counter() - ts)
-        epoch_rates.append((samples - samples0) / (time.perf_counter() - te))
-    dt = time.perf_counter() - t0
-    steps.sort()
-    with torch.no_grad():
-        acc = (model(xte).argmax(1) == yte).float().mean().item()
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({'work': 'mlp', 'threads': torch.get_num_threads(), 'samples_per_s': samples / dt, 'test_acc': acc, 'peak_rss_mb': rss, 'epochs': args.epochs,
-                      'epoch_samples_per_s': epoch_rates,
-                      'median_step_ms': steps[len(steps) // 2] * 1000, 'p90_step_ms': steps[int(len(steps) * 0.9)] * 1000}))
-
-
-def cnn(args):
-    # Kept flat as in chainrule's bench (its model takes [N, 784]); the model reshapes each batch.
-    xtr = torch.tensor(read_idx(f'{DATA}/train-images-idx3-ubyte.gz').reshape(-1, 784), dtype=torch.float32) / 255
-    ytr = torch.tensor(read_idx(f'{DATA}/train-labels-idx1-ubyte.gz'), dtype=torch.long)
-    xte = torch.tensor(read_idx(f'{DATA}/t10k-images-idx3-ubyte.gz').reshape(-1, 784), dtype=torch.float32) / 255
-    yte = torch.tensor(read_idx(f'{DATA}/t10k-labels-idx1-ubyte.gz'), dtype=torch.long)
-    torch.manual_seed(0)
-    nn = torch.nn
-    # chainrule's buildModel({kind: 'cnn', channels: [8, 16], hidden: 64}), layer for layer.
-    model = nn.Sequential(nn.Unflatten(1, (1, 28, 28)),
-                          nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                          nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                          nn.Flatten(), nn.Linear(16 * 7 * 7, 64), nn.ReLU(), nn.Linear(64, 10))
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    n = xtr.shape[0]
-    max_steps = args.batches or float('inf')
-    samples = 0
-    steps = []
-    t0 = time.perf_counter()
-    epoch_rates = []
-    for epoch in range(args.epochs):
+    for epoch in range(epochs):
         te = time.perf_counter()
         samples0 = samples
         perm = torch.randperm(n)
@@ -98,10 +59,39 @@ def cnn(args):
         epoch_rates.append((samples - samples0) / (time.perf_counter() - te))
     dt = time.perf_counter() - t0
     steps.sort()
+    return samples, dt, steps, epoch_rates
+
+
+def step_times(steps):
+    return {'median_step_ms': steps[len(steps) // 2] * 1000, 'p90_step_ms': steps[int(len(steps) * 0.9)] * 1000}
+
+
+def mlp(args):
+    xtr, ytr, xte, yte = fashion()
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
+    samples, dt, steps, epoch_rates = train(model, xtr, ytr, args.epochs)
+    with torch.no_grad():
+        acc = (model(xte).argmax(1) == yte).float().mean().item()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({'work': 'mlp', 'threads': torch.get_num_threads(), 'samples_per_s': samples / dt, 'test_acc': acc, 'peak_rss_mb': rss, 'epochs': args.epochs,
+                      'epoch_samples_per_s': epoch_rates, **step_times(steps)}))
+
+
+def cnn(args):
+    # Kept flat as in chainrule's bench (its model takes [N, 784]); the model reshapes each batch.
+    xtr, ytr, xte, yte = fashion()
+    torch.manual_seed(0)
+    nn = torch.nn
+    # chainrule's buildModel({kind: 'cnn', channels: [8, 16], hidden: 64}), layer for layer.
+    model = nn.Sequential(nn.Unflatten(1, (1, 28, 28)),
+                          nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(16 * 7 * 7, 64), nn.ReLU(), nn.Linear(64, 10))
+    samples, dt, steps, epoch_rates = train(model, xtr, ytr, args.epochs, args.batches or float('inf'))
     # Before the test pass, as chainrule's figure is: the training's peak, not the evaluation's.
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    out = {'work': 'cnn', 'threads': torch.get_num_threads(), 'samples_per_s': samples / dt, 'peak_rss_mb': rss,
-           'median_step_ms': steps[len(steps) // 2] * 1000, 'p90_step_ms': steps[int(len(steps) * 0.9)] * 1000}
+    out = {'work': 'cnn', 'threads': torch.get_num_threads(), 'samples_per_s': samples / dt, 'peak_rss_mb': rss, **step_times(steps)}
     if not args.batches:
         correct = 0
         with torch.no_grad():
