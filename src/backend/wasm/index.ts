@@ -195,6 +195,51 @@ function build(fallback: Backend, k: LoadedKernels, threads: number, useThreshol
     c.set(arena.f32.subarray(pc >> 2, (pc >> 2) + cLen), args.cOffset);
   }
 
+  /**
+   * Products evenly spaced in A and in B (a broadcast operand: step 0), as a convolution's or a
+   * batched matmul's: all of them copied in at once, and whole products shared out between the
+   * caller and the helper thread. Each product is computed by one thread over all of C, which
+   * sums every element as gemm() does.
+   */
+  function gemmBatched(g: GemmArgs, aOffsets: Int32Array, bOffsets: Int32Array): boolean {
+    const { transA, transB, m, n, k: kk, a, b, c, accumulate } = g;
+    const count = aOffsets.length;
+    if (!isF32(a) || !isF32(b) || !isF32(c) || g.bias || g.relu || m * n * kk < t.gemm || count < 2 || m === 0 || n === 0) return false;
+    const sa = aOffsets[1]! - aOffsets[0]!;
+    const sb = bOffsets[1]! - bOffsets[0]!;
+    if (sa < 0 || sb < 0) return false;
+    for (let i = 2; i < count; i++) if (aOffsets[i]! - aOffsets[i - 1]! !== sa || bOffsets[i]! - bOffsets[i - 1]! !== sb) return false;
+    const cLen = m * n;
+    const aSpan = sa * (count - 1) + m * kk;
+    const bSpan = sb * (count - 1) + kk * n;
+    const pa = arena.reserve(aSpan + bSpan + cLen * count + 8);
+    if (pa < 0) return false;
+    const pb = align16(pa + aSpan * 4);
+    const pc = align16(pb + bSpan * 4);
+    const f32 = arena.f32;
+    f32.set(a.subarray(aOffsets[0]!, aOffsets[0]! + aSpan), pa >> 2);
+    f32.set(b.subarray(bOffsets[0]!, bOffsets[0]! + bSpan), pb >> 2);
+    if (accumulate) f32.set(c.subarray(g.cOffset, g.cOffset + cLen * count), pc >> 2);
+    const w8 = workers !== null && m * n * kk * count >= t.gemmParallel && workers.ready() ? workers : null;
+    const parts = w8 ? w8.count + 1 : 1;
+    const per = Math.ceil(count / parts);
+    const item = (i: number): [number, number, number] => [pa + i * sa * 4, pb + i * sb * 4, pc + i * cLen * 4];
+    for (let w = 1; w < parts; w++) {
+      const i0 = Math.min(count, w * per);
+      const i1 = Math.min(count, i0 + per);
+      if (i0 >= i1) continue;
+      const [ia, ib, ic] = item(i0);
+      w8!.post(w - 1, [transA ? 1 : 0, transB ? 1 : 0, m, n, kk, ia, ib, ic, accumulate ? 1 : 0, 0, m, 0, n, works[w]!], [i1 - i0, sa * 4, sb * 4, cLen * 4]);
+    }
+    for (let i = 0; i < Math.min(count, per); i++) {
+      const [ia, ib, ic] = item(i);
+      wx.gemm(transA ? 1 : 0, transB ? 1 : 0, m, n, kk, ia, ib, ic, accumulate ? 1 : 0, 0, m, 0, n, works[0]!);
+    }
+    for (let w = 1; w < parts; w++) if (Math.min(count, w * per) < count) w8!.wait(w - 1);
+    c.set(arena.f32.subarray(pc >> 2, (pc >> 2) + cLen * count), g.cOffset);
+    return true;
+  }
+
   function unary(op: UnaryKernel, x: FloatArray, out: FloatArray): void {
     const code = UNARY_CODES[op];
     const min = TRANSCENDENTAL.has(op) ? t.unaryTranscendental : t.unaryCheap;
@@ -343,7 +388,7 @@ function build(fallback: Backend, k: LoadedKernels, threads: number, useThreshol
 
   const name = `wasm${k.relaxed ? '-relaxed' : ''}-${threads}t`;
   return {
-    name, gemm, unary, binary, compare, reduce, adamStep, threadsReady,
+    name, gemm, gemmBatched, unary, binary, compare, reduce, adamStep, threadsReady,
     im2col: (x, planes, h, w, g, padValue, out) => windows(true, x, planes, h, w, g, padValue, out),
     col2im: (cols, planes, h, w, g, out) => windows(false, cols, planes, h, w, g, 0, out),
   };

@@ -9,7 +9,9 @@ import { nodeBuiltin, readEnv } from './loader.js';
  *
  * Control block layout, one per worker (CTRL_INTS slots):
  *   [0] job sequence number (written by the caller), [1] last finished sequence (worker),
- *   [2..15] gemm arguments, [16] 1 = quit, [17] 1 = the worker is listening.
+ *   [2..15] gemm arguments, [16] 1 = quit, [17] 1 = the worker is listening,
+ *   [18] how many products (a batch: 0 or 1 = one), [19..21] the byte steps from one product's
+ *   A, B and C to the next's.
  *
  * Readiness is read from that shared slot, not from a message: a synchronous program (a
  * training loop that never yields to the event loop) still gets its helper thread.
@@ -19,6 +21,7 @@ export const CTRL_INTS = 32;
 const ARGS = 2;
 const QUIT = 16;
 const READY = 17;
+const BATCH = 18;
 
 /** Worker body, evaluated as a CommonJS script so it needs no file on disk and no loader. */
 const WORKER_SOURCE = `
@@ -38,8 +41,11 @@ for (;;) {
   seen = Atomics.load(I, 0);
   if (I[${QUIT}] === 1) break;
   const a = ${ARGS};
-  gemm(I[a], I[a + 1], I[a + 2], I[a + 3], I[a + 4], I[a + 5], I[a + 6], I[a + 7], I[a + 8],
-       I[a + 9], I[a + 10], I[a + 11], I[a + 12], I[a + 13]);
+  const count = Math.max(1, I[${BATCH}]);
+  for (let i = 0; i < count; i++) {
+    gemm(I[a], I[a + 1], I[a + 2], I[a + 3], I[a + 4], I[a + 5] + i * I[${BATCH} + 1], I[a + 6] + i * I[${BATCH} + 2],
+         I[a + 7] + i * I[${BATCH} + 3], I[a + 8], I[a + 9], I[a + 10], I[a + 11], I[a + 12], I[a + 13]);
+  }
   Atomics.store(I, 1, seen);
   Atomics.notify(I, 1);
 }
@@ -50,6 +56,8 @@ interface WorkerLike {
   terminate(): Promise<number>;
   once(event: string, cb: (arg: unknown) => void): void;
 }
+
+const NO_BATCH = [1, 0, 0, 0];
 
 export class GemmWorkers {
   private seq = 0;
@@ -103,10 +111,15 @@ export class GemmWorkers {
     return this.allReady;
   }
 
-  /** Posts one gemm call (the same 14 arguments as the export) to worker `w`. */
-  post(w: number, args: readonly number[]): void {
+  /**
+   * Posts one gemm call (the same 14 arguments as the export) to worker `w`; with `batch`
+   * ([count, aStep, bStep, cStep], steps in bytes) the worker makes count products, the i-th
+   * with A, B and C i steps further on.
+   */
+  post(w: number, args: readonly number[], batch: readonly number[] = NO_BATCH): void {
     const I = this.ctrls[w]!;
     for (let i = 0; i < args.length; i++) I[ARGS + i] = args[i]!;
+    for (let i = 0; i < 4; i++) I[BATCH + i] = batch[i]!;
     this.seq = (this.seq + 1) | 0;
     Atomics.store(I, 0, this.seq);
     Atomics.notify(I, 0);
