@@ -375,8 +375,14 @@ napi_value MaxPool(napi_env env, napi_callback_info info) {
 
 // maxPoolBackward(grad, picks: Int32Array, planes, size, l, out)
 napi_value MaxPoolBackward(napi_env env, napi_callback_info info) {
-  napi_value argv[6];
-  if (!getArgs(env, info, argv)) return nullptr;
+  // The window geometry may follow (h, w, kh, kw, sh, sw, ph, pw, dh, dw), for the kernels that
+  // know the window's shape; without it the scatter alone.
+  napi_value argv[16];
+  size_t argc = 16;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 6) {
+    fail(env, "chainrule native: too few arguments");
+    return nullptr;
+  }
   F32 g, o;
   int32_t* picks;
   size_t picksLen;
@@ -392,7 +398,18 @@ napi_value MaxPoolBackward(napi_env env, napi_callback_info info) {
       fail(env, "chainrule native: maxPoolBackward pick outside the plane");
       return nullptr;
     }
-  chainrule::maxPoolBackward(g.data, picks, planes, size, l, o.data, chainrule::ThreadPool::instance().threads());
+  chainrule::WindowGeometry geom;
+  int64_t geomPlanes;
+  const bool withGeometry = argc >= 16;
+  if (withGeometry) {
+    // getWindowGeometry reads a count then h, w, kh, ... from its argv[1..11]: l stands in for the count.
+    napi_value slots[12];
+    slots[1] = argv[4];
+    for (int i = 0; i < 10; ++i) slots[2 + i] = argv[6 + i];
+    if (!getWindowGeometry(env, slots, &geomPlanes, &geom)) return nullptr;
+  }
+  chainrule::maxPoolBackward(g.data, picks, planes, size, l, o.data, chainrule::ThreadPool::instance().threads(),
+                             withGeometry ? &geom : nullptr);
   return nullptr;
 }
 

@@ -6,6 +6,11 @@
 #include <cstring>
 #include <limits>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
+
+#include "gemm.h"
 #include "thread_pool.h"
 
 // Each entry point is compiled three times (AVX-512, AVX2+FMA, baseline) and picked by the
@@ -374,9 +379,51 @@ inline void maxStep(float v, long i, float& best, long& pick) {
   pick = take ? i : pick;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+// 2×2 windows, stride 2, no dilation: 16 windows of an output row at a time. Each row pair is
+// loaded contiguously and split into its even and odd columns, which are the windows' four
+// elements; the scan is maxStep's, lane by lane, in the same order.
+__attribute__((target("avx512f"))) inline void maxStep16(__m512 v, __m512i at, __m512& best, __m512i& pick) {
+  const __mmask16 take = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+  best = _mm512_mask_mov_ps(best, take, v);
+  pick = _mm512_mask_mov_epi32(pick, take, at);
+}
+
+__attribute__((target("avx512f"))) void maxPool2x2Avx512(const float* in, const WindowGeometry& g, float* o, int* pk) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+  const __m512i twice = _mm512_slli_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), 1);
+  for (long oy = 0; oy < g.oh; ++oy) {
+    const float* r0 = in + 2 * oy * g.w;
+    const float* r1 = r0 + g.w;
+    for (long ox = 0; ox < g.ow; ox += 16) {
+      const long cnt = std::min<long>(16, g.ow - ox);
+      const __mmask16 m = static_cast<__mmask16>((1u << cnt) - 1);
+      const long pair = 2 * cnt;  // floats of each row the windows read (within the row: 2·ow ≤ w)
+      const __mmask16 lo = static_cast<__mmask16>(pair >= 16 ? 0xFFFF : (1u << pair) - 1);
+      const __mmask16 hi = static_cast<__mmask16>(pair <= 16 ? 0 : (1u << (pair - 16)) - 1);
+      const __m512 a0 = _mm512_maskz_loadu_ps(lo, r0 + 2 * ox), a1 = _mm512_maskz_loadu_ps(hi, r0 + 2 * ox + 16);
+      const __m512 b0 = _mm512_maskz_loadu_ps(lo, r1 + 2 * ox), b1 = _mm512_maskz_loadu_ps(hi, r1 + 2 * ox + 16);
+      const __m512i at = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(2 * oy * g.w + 2 * ox)), twice);
+      __m512 best = _mm512_permutex2var_ps(a0, even, a1);
+      __m512i pick = at;
+      maxStep16(_mm512_permutex2var_ps(a0, odd, a1), _mm512_add_epi32(at, _mm512_set1_epi32(1)), best, pick);
+      maxStep16(_mm512_permutex2var_ps(b0, even, b1), _mm512_add_epi32(at, _mm512_set1_epi32(static_cast<int>(g.w))), best, pick);
+      maxStep16(_mm512_permutex2var_ps(b0, odd, b1), _mm512_add_epi32(at, _mm512_set1_epi32(static_cast<int>(g.w + 1))), best, pick);
+      _mm512_mask_storeu_ps(o + oy * g.ow + ox, m, best);
+      _mm512_mask_storeu_epi32(pk + oy * g.ow + ox, m, pick);
+    }
+  }
+}
+#endif
+
 // Windows that lie wholly inside the plane (no padding): no bounds to clip. The first element
 // starts the scan (the same as starting from −∞ with the first element's index picked).
 void maxPoolInside(const float* in, const WindowGeometry& g, float* o, int* pk) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.dh == 1 && g.dw == 1 && currentIsa() == Isa::Avx512)
+    return maxPool2x2Avx512(in, g, o, pk);
+#endif
   const long rowStep = g.dh * g.w;
   for (long oy = 0; oy < g.oh; ++oy) {
     for (long ox = 0; ox < g.ow; ++ox) {
@@ -426,7 +473,59 @@ void maxPool(const float* x, long planes, const WindowGeometry& g, float* out, i
   });
 }
 
-void maxPoolBackward(const float* grad, const int* picks, long planes, long size, long l, float* out, int threads) {
+#if defined(__x86_64__) && defined(__GNUC__)
+namespace {
+// The backward of maxPool2x2Avx512's windows, which tile the plane without overlapping: every
+// element is written once, the gradient where its window picked it and 0 elsewhere (the rows
+// and columns no window covers too), with no separate zero fill and no scatter.
+/** The gradient in the lanes whose window picked the element at `at + off`, else 0. */
+__attribute__((target("avx512f"))) inline __m512 pickedAt(__m512i picks, __m512i at, int off, __m512 grad) {
+  return _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(picks, _mm512_add_epi32(at, _mm512_set1_epi32(off))), grad);
+}
+
+__attribute__((target("avx512f"))) void maxPool2x2BackwardAvx512(const float* grad, const int* pk, const WindowGeometry& g, float* o) {
+  const __m512i twice = _mm512_slli_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), 1);
+  // Lanes of (even, odd) interleaved: element 2j of a row from lane j of `even`, 2j+1 from `odd`.
+  const __m512i lower = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const __m512i upper = _mm512_add_epi32(lower, _mm512_set1_epi32(8));
+  const long covered = 2 * g.ow;
+  for (long oy = 0; oy < g.oh; ++oy) {
+    float* r0 = o + 2 * oy * g.w;
+    float* r1 = r0 + g.w;
+    for (long ox = 0; ox < g.ow; ox += 16) {
+      const long cnt = std::min<long>(16, g.ow - ox);
+      const __mmask16 m = static_cast<__mmask16>((1u << cnt) - 1);
+      const long pair = 2 * cnt;
+      const __mmask16 lo = static_cast<__mmask16>(pair >= 16 ? 0xFFFF : (1u << pair) - 1);
+      const __mmask16 hi = static_cast<__mmask16>(pair <= 16 ? 0 : (1u << (pair - 16)) - 1);
+      const __m512 gv = _mm512_maskz_loadu_ps(m, grad + oy * g.ow + ox);
+      const __m512i pv = _mm512_maskz_loadu_epi32(m, pk + oy * g.ow + ox);
+      const __m512i at = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(2 * oy * g.w + 2 * ox)), twice);
+      const __m512 e0 = pickedAt(pv, at, 0, gv), o0 = pickedAt(pv, at, 1, gv);
+      const __m512 e1 = pickedAt(pv, at, static_cast<int>(g.w), gv), o1 = pickedAt(pv, at, static_cast<int>(g.w + 1), gv);
+      _mm512_mask_storeu_ps(r0 + 2 * ox, lo, _mm512_permutex2var_ps(e0, lower, o0));
+      _mm512_mask_storeu_ps(r0 + 2 * ox + 16, hi, _mm512_permutex2var_ps(e0, upper, o0));
+      _mm512_mask_storeu_ps(r1 + 2 * ox, lo, _mm512_permutex2var_ps(e1, lower, o1));
+      _mm512_mask_storeu_ps(r1 + 2 * ox + 16, hi, _mm512_permutex2var_ps(e1, upper, o1));
+    }
+    std::fill(r0 + covered, r0 + g.w, 0.0f);
+    std::fill(r1 + covered, r1 + g.w, 0.0f);
+  }
+  std::fill(o + 2 * g.oh * g.w, o + g.h * g.w, 0.0f);
+}
+}  // namespace
+#endif
+
+void maxPoolBackward(const float* grad, const int* picks, long planes, long size, long l, float* out, int threads,
+                     const WindowGeometry* g) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (g && g->kh == 2 && g->kw == 2 && g->sh == 2 && g->sw == 2 && g->ph == 0 && g->pw == 0 && g->dh == 1 && g->dw == 1 &&
+      size == g->h * g->w && l == g->oh * g->ow && currentIsa() == Isa::Avx512) {
+    forPlanes(planes, planes * (size + l), threads,
+              [&](long p) { maxPool2x2BackwardAvx512(grad + p * l, picks + p * l, *g, out + p * size); });
+    return;
+  }
+#endif
   forPlanes(planes, planes * (size + l), threads, [&](long p) {
     float* o = out + p * size;
     std::fill(o, o + size, 0.0f);

@@ -55,7 +55,8 @@ void col2im(const float* cols, long planes, const WindowGeometry& g, float* out,
 void maxPool(const float* x, long planes, const WindowGeometry& g, float* out, int* picks, int threads);
 
 /** Its backward: out[p] (size floats, zeroed first) gets grad[p, k] added at picks[p, k]. Picks must be in range. */
-void maxPoolBackward(const float* grad, const int* picks, long planes, long size, long l, float* out, int threads);
+void maxPoolBackward(const float* grad, const int* picks, long planes, long size, long l, float* out, int threads,
+                     const WindowGeometry* g = nullptr);
 
 /** Sum over the middle axis of [outer, size, inner], accumulated in double. */
 void reduceSum(const float* x, long outer, long size, long inner, float* out);

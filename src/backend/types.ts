@@ -170,7 +170,7 @@ export interface Backend {
   maxPool?(x: Float32Array, planes: number, h: number, w: number, g: WindowArgs, out: Float32Array, picks: Int32Array): boolean;
 
   /** Optional: its backward, each plane of `size` floats zeroed, then grad[p, k] added at picks[p, k] (l windows a plane). */
-  maxPoolBackward?(grad: Float32Array, picks: Int32Array, planes: number, size: number, l: number, out: Float32Array): boolean;
+  maxPoolBackward?(grad: Float32Array, picks: Int32Array, planes: number, size: number, l: number, out: Float32Array, window?: PoolWindow): boolean;
 
   /**
    * Optional: one group of a 2-D convolution, sample by sample, without the whole batch's im2col
@@ -184,6 +184,13 @@ export interface Backend {
   conv2dInputGrad?(p: ConvArgs, gy: Float32Array, weight: Float32Array, gx: Float32Array): boolean;
   /** perSample [n, o, c·kh·kw] = gy[s] · cols(x[s])ᵀ. */
   conv2dWeightGrad?(p: ConvArgs, x: Float32Array, gy: Float32Array, perSample: Float32Array): boolean;
+}
+
+/** The planes' size and the window maxPool used, for a backward that knows the windows' shape. */
+export interface PoolWindow {
+  h: number;
+  w: number;
+  window: WindowArgs;
 }
 
 /** The sizes of a convolution: n samples of c planes h×w, o output channels, and the window. */

@@ -60,6 +60,7 @@ function firstDifference(got: Float32Array, want: Float32Array): number {
 const geometries: [string, number, number, number, WindowArgs][] = [
   ['3×3, pad 1 (a conv layer)', 64 * 8, 28, 28, { kernel: [3, 3], stride: [1, 1], padding: [1, 1], dilation: [1, 1] }],
   ['2×2 stride 2 (max-pooling)', 16, 14, 14, { kernel: [2, 2], stride: [2, 2], padding: [0, 0], dilation: [1, 1] }],
+  ['2×2 stride 2, odd sizes, 18 windows a row', 3, 9, 37, { kernel: [2, 2], stride: [2, 2], padding: [0, 0], dilation: [1, 1] }],
   ['5×3, stride 2×3, pad 2×1, dilation 2×1', 6, 11, 13, { kernel: [5, 3], stride: [2, 3], padding: [2, 1], dilation: [2, 1] }],
   ['1×1', 3, 4, 5, { kernel: [1, 1], stride: [1, 1], padding: [0, 0], dilation: [1, 1] }],
   ['3×2, stride 1×2, dilation 2, no padding', 5, 12, 9, { kernel: [3, 2], stride: [1, 2], padding: [0, 0], dilation: [2, 2] }],
@@ -134,15 +135,18 @@ describe.each(all.map((c) => [c.label, c] as const))('max pooling on %s', (_labe
 
     const l = want.out.length / planes;
     const grad = randomArray(want.out.length, 3);
-    const gx = new Float32Array(planes * h * w).fill(NaN); // every element not picked must come back 0
-    expect(b.maxPoolBackward(grad, picks, planes, h * w, l, gx)).toBe(true);
     const back = new Float32Array(planes * h * w);
     for (let i = 0; i < grad.length; i++) {
       const at = Math.floor(i / l) * h * w + picks[i]!;
       back[at] = Math.fround(back[at]! + grad[i]!);
     }
-    const m = firstDifference(gx, back);
-    expect(m, `backward at ${m}: got ${gx[m]}, want ${back[m]}`).toBe(-1);
+    // With the window (kernels that know its shape may take another path) and without.
+    for (const pw of [undefined, { h, w, window: g }]) {
+      const gx = new Float32Array(planes * h * w).fill(NaN); // every element not picked must come back 0
+      expect(b.maxPoolBackward(grad, picks, planes, h * w, l, gx, pw)).toBe(true);
+      const m = firstDifference(gx, back);
+      expect(m, `backward (window ${pw ? 'given' : 'not given'}) at ${m}: got ${gx[m]}, want ${back[m]}`).toBe(-1);
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-import type { AdamArgs, Backend, BinaryKernel, CompareKernel, ConvArgs, FloatArray, GemmArgs, ReduceKernel, TypedArray, UnaryKernel, WindowArgs } from '../types.js';
+import type { AdamArgs, Backend, BinaryKernel, CompareKernel, ConvArgs, FloatArray, GemmArgs, PoolWindow, ReduceKernel, TypedArray, UnaryKernel, WindowArgs } from '../types.js';
 import { gemmWithEpilogue } from '../epilogue.js';
 import { nodeBuiltin } from '../wasm/loader.js';
 import { BINARY_CODES, COMPARE_CODES, UNARY_CODES, forEachOuterBlock, rowBlocks } from '../wasm/ops.js';
@@ -48,7 +48,8 @@ interface Addon {
     ph: number, pw: number, dh: number, dw: number, padValue: number, out: Float32Array): void;
   maxPool?(x: Float32Array, planes: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number,
     ph: number, pw: number, dh: number, dw: number, out: Float32Array, picks: Int32Array): void;
-  maxPoolBackward?(grad: Float32Array, picks: Int32Array, planes: number, size: number, l: number, out: Float32Array): void;
+  maxPoolBackward?(grad: Float32Array, picks: Int32Array, planes: number, size: number, l: number, out: Float32Array,
+    ...window: [] | [number, number, number, number, number, number, number, number, number, number]): void;
   /** kind 0: conv2dForward (a = x, b = weight); 1: conv2dInputGrad (a = gy, b = weight); 2: conv2dWeightGrad (a = x, b = gy). */
   conv2d?(kind: number, n: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number,
     dh: number, dw: number, c: number, o: number, a: Float32Array, b: Float32Array, bias: Float32Array | null, out: Float32Array,
@@ -247,9 +248,10 @@ export function createNativeBackend(fallback: Backend, options: NativeBackendOpt
       addon!.maxPool(x, planes, h, w, ...windowArgs(g), out, picks);
       return true;
     },
-    maxPoolBackward(grad: Float32Array, picks: Int32Array, planes: number, size: number, l: number, out: Float32Array): boolean {
+    maxPoolBackward(grad: Float32Array, picks: Int32Array, planes: number, size: number, l: number, out: Float32Array, pw?: PoolWindow): boolean {
       if (!addon!.maxPoolBackward) return false;
-      addon!.maxPoolBackward(grad, picks, planes, size, l, out);
+      if (pw) addon!.maxPoolBackward(grad, picks, planes, size, l, out, pw.h, pw.w, ...windowArgs(pw.window));
+      else addon!.maxPoolBackward(grad, picks, planes, size, l, out);
       return true;
     },
     im2col: (x, planes, h, w, g, padValue, out) => windows(true, x, planes, h, w, g, padValue, out),

@@ -359,7 +359,7 @@ export const convRules: {
       c.save(picks);
       return y;
     },
-    backward: (c, g) => {
+    backward: (c, g, attrs) => {
       const [picks] = c.saved as [Tensor];
       const [n, ch, h, w] = c.inputShapes[0]! as [number, number, number, number];
       const l = picks.shape[2]!;
@@ -373,7 +373,7 @@ export const convRules: {
       const b = backendFor(gd.length);
       if (gd instanceof Float32Array && b.maxPoolBackward) {
         const gx = allocateUninit('float32', n * ch * h * w) as Float32Array; // the kernel zeroes it
-        if (b.maxPoolBackward(gd, pd, n * ch, h * w, l, gx)) return [new Tensor(gx, [n, ch, h, w], g.dtype)];
+        if (b.maxPoolBackward(gd, pd, n * ch, h * w, l, gx, { h, w, window: attrs })) return [new Tensor(gx, [n, ch, h, w], g.dtype)];
       }
       const gx = allocate(g.dtype, n * ch * h * w) as FloatArray;
       scatterPicks(gd, pd, n * ch, h * w, l, gx);
