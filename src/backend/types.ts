@@ -169,7 +169,11 @@ export interface Backend {
    */
   maxPool?(x: Float32Array, planes: number, h: number, w: number, g: WindowArgs, out: Float32Array, picks: Int32Array): boolean;
 
-  /** Optional: its backward, each plane of `size` floats zeroed, then grad[p, k] added at picks[p, k] (l windows a plane). */
+  /**
+   * Optional: its backward, each plane of `size` floats zeroed, then grad[p, k] added at picks[p, k]
+   * (l windows a plane). `window`, when given, is the planes' size and the window maxPool used
+   * (the picks came from it), for a kernel that writes each element once where windows tile the plane.
+   */
   maxPoolBackward?(grad: Float32Array, picks: Int32Array, planes: number, size: number, l: number, out: Float32Array, window?: PoolWindow): boolean;
 
   /**
