@@ -1,4 +1,4 @@
-import type { AdamArgs, Backend, BinaryKernel, CompareKernel, FloatArray, GemmArgs, ReduceKernel, TypedArray, UnaryKernel, WindowArgs } from '../types.js';
+import type { AdamArgs, Backend, BinaryKernel, CompareKernel, ConvArgs, FloatArray, GemmArgs, ReduceKernel, TypedArray, UnaryKernel, WindowArgs } from '../types.js';
 import { loadKernels, loadKernelsSync, readEnv, type LoadedKernels } from './loader.js';
 import { windowNumbers } from '../window.js';
 import { gemmWithEpilogue } from '../epilogue.js';
@@ -220,23 +220,78 @@ function build(fallback: Backend, k: LoadedKernels, threads: number, useThreshol
     f32.set(a.subarray(aOffsets[0]!, aOffsets[0]! + aSpan), pa >> 2);
     f32.set(b.subarray(bOffsets[0]!, bOffsets[0]! + bSpan), pb >> 2);
     if (accumulate) f32.set(c.subarray(g.cOffset, g.cOffset + cLen * count), pc >> 2);
+    gemmEachInModule(transA, transB, m, n, kk, pa, sa * 4, pb, sb * 4, pc, count, accumulate);
+    c.set(arena.f32.subarray(pc >> 2, (pc >> 2) + cLen * count), g.cOffset);
+    return true;
+  }
+
+  /**
+   * `count` products on operands already in the module's memory: the i-th reads A at pa + i·aStep
+   * and B at pb + i·bStep (bytes) and writes C at pc + i·m·n floats. Whole products are shared out
+   * between the caller and the helper thread; each is one thread's over all of C (gemm()'s values).
+   */
+  function gemmEachInModule(
+    transA: boolean, transB: boolean, m: number, n: number, kk: number, pa: number, aStep: number, pb: number, bStep: number,
+    pc: number, count: number, accumulate: boolean,
+  ): void {
+    const cStep = m * n * 4;
     const w8 = workers !== null && m * n * kk * count >= t.gemmParallel && workers.ready() ? workers : null;
     const parts = w8 ? w8.count + 1 : 1;
     const per = Math.ceil(count / parts);
-    const item = (i: number): [number, number, number] => [pa + i * sa * 4, pb + i * sb * 4, pc + i * cLen * 4];
+    const flags = [transA ? 1 : 0, transB ? 1 : 0, accumulate ? 1 : 0] as const;
     for (let w = 1; w < parts; w++) {
       const i0 = Math.min(count, w * per);
       const i1 = Math.min(count, i0 + per);
       if (i0 >= i1) continue;
-      const [ia, ib, ic] = item(i0);
-      w8!.post(w - 1, [transA ? 1 : 0, transB ? 1 : 0, m, n, kk, ia, ib, ic, accumulate ? 1 : 0, 0, m, 0, n, works[w]!], [i1 - i0, sa * 4, sb * 4, cLen * 4]);
+      w8!.post(w - 1, [flags[0], flags[1], m, n, kk, pa + i0 * aStep, pb + i0 * bStep, pc + i0 * cStep, flags[2], 0, m, 0, n, works[w]!], [i1 - i0, aStep, bStep, cStep]);
     }
     for (let i = 0; i < Math.min(count, per); i++) {
-      const [ia, ib, ic] = item(i);
-      wx.gemm(transA ? 1 : 0, transB ? 1 : 0, m, n, kk, ia, ib, ic, accumulate ? 1 : 0, 0, m, 0, n, works[0]!);
+      wx.gemm(flags[0], flags[1], m, n, kk, pa + i * aStep, pb + i * bStep, pc + i * cStep, flags[2], 0, m, 0, n, works[0]!);
     }
     for (let w = 1; w < parts; w++) if (Math.min(count, w * per) < count) w8!.wait(w - 1);
-    c.set(arena.f32.subarray(pc >> 2, (pc >> 2) + cLen * count), g.cOffset);
+  }
+
+  /**
+   * One group of a convolution with everything in the module's memory: the batch's im2col columns
+   * (or their gradient) are made, multiplied and walked back there and never copied out. The same
+   * kernels as im2col, gemmBatched and col2im through JavaScript, so the same values.
+   */
+  function conv(kind: 0 | 1 | 2, p: ConvArgs, a: Float32Array, b: Float32Array, bias: Float32Array | null, out: Float32Array, relu: boolean): boolean {
+    const { n, c, h, w, o } = p;
+    const { kh, kw, sh, sw, ph, pw, dh, dw, oh, ow } = windowNumbers(h, w, p.window);
+    const k = c * kh * kw;
+    const l = oh * ow;
+    if (oh < 1 || ow < 1 || n < 1 || o * k * l < t.gemm) return false;
+    const image = n * c * h * w;
+    const cols = n * k * l;
+    const outputs = n * o * l;
+    // [A operand][B operand][columns][result], 16-byte aligned each.
+    const [aLen, bLen, outLen] = kind === 0 ? [image, o * k, outputs] : kind === 1 ? [outputs, o * k, image] : [image, outputs, n * o * k];
+    const pa = arena.reserve(aLen + bLen + cols + outLen + 16);
+    if (pa < 0) return false;
+    const pb = align16(pa + aLen * 4);
+    const pcols = align16(pb + bLen * 4);
+    const pout = align16(pcols + cols * 4);
+    const f32 = arena.f32;
+    f32.set(a.subarray(0, aLen), pa >> 2);
+    f32.set(b.subarray(0, bLen), pb >> 2);
+    const geometry = [kh, kw, sh, sw, ph, pw, dh, dw] as const;
+    if (kind === 0) {
+      // y[s] = [bias +] W·cols[s], then relu.
+      wx.im2col(pa, n * c, h, w, ...geometry, 0, pcols);
+      if (bias) for (let r = 0; r < n * o; r++) f32.fill(bias[r % o]!, (pout >> 2) + r * l, (pout >> 2) + (r + 1) * l);
+      gemmEachInModule(false, false, o, l, k, pb, 0, pcols, k * l * 4, pout, n, bias !== null);
+      if (relu) wx.unary(UNARY_CODES.relu!, pout, pout, outputs);
+    } else if (kind === 1) {
+      // dcols[s] = Wᵀ·gy[s], then summed back into the image.
+      gemmEachInModule(true, false, k, l, o, pb, 0, pa, o * l * 4, pcols, n, false);
+      wx.col2im(pcols, n * c, h, w, ...geometry, pout);
+    } else {
+      // per[s] = gy[s]·cols[s]ᵀ.
+      wx.im2col(pa, n * c, h, w, ...geometry, 0, pcols);
+      gemmEachInModule(false, true, o, k, l, pb, o * l * 4, pcols, k * l * 4, pout, n, false);
+    }
+    out.set(arena.f32.subarray(pout >> 2, (pout >> 2) + outLen));
     return true;
   }
 
@@ -389,6 +444,9 @@ function build(fallback: Backend, k: LoadedKernels, threads: number, useThreshol
   const name = `wasm${k.relaxed ? '-relaxed' : ''}-${threads}t`;
   return {
     name, gemm, gemmBatched, unary, binary, compare, reduce, adamStep, threadsReady,
+    conv2dForward: (p, x, weight, bias, y, relu) => conv(0, p, x, weight, bias, y, relu),
+    conv2dInputGrad: (p, gy, weight, gx) => conv(1, p, gy, weight, null, gx, false),
+    conv2dWeightGrad: (p, x, gy, perSample) => conv(2, p, x, gy, null, perSample, false),
     im2col: (x, planes, h, w, g, padValue, out) => windows(true, x, planes, h, w, g, padValue, out),
     col2im: (cols, planes, h, w, g, out) => windows(false, cols, planes, h, w, g, 0, out),
   };
