@@ -416,6 +416,39 @@ function build(fallback: Backend, k: LoadedKernels, threads: number, useThreshol
     return true;
   }
 
+  /** Max pooling through the module (PyTorch's scan, see ops/rules/conv.ts), one thread. */
+  function maxPool(x: Float32Array, planes: number, h: number, w: number, g: WindowArgs, out: Float32Array, picks: Int32Array): boolean {
+    const { kh, kw, sh, sw, ph, pw, dh, dw, oh, ow } = windowNumbers(h, w, g);
+    const imgLen = planes * h * w;
+    const outLen = planes * oh * ow;
+    if (oh < 1 || ow < 1 || 2 * ph > kh || 2 * pw > kw || x.length < imgLen || out.length < outLen || picks.length < outLen) return false;
+    const px = arena.reserve(imgLen + 2 * outLen + 8);
+    if (px < 0) return false;
+    const po = align16(px + imgLen * 4);
+    const pk = align16(po + outLen * 4);
+    arena.f32.set(x.subarray(0, imgLen), px >> 2);
+    wx.maxPool(px, planes, h, w, kh, kw, sh, sw, ph, pw, dh, dw, po, pk);
+    out.set(arena.f32.subarray(po >> 2, (po >> 2) + outLen));
+    picks.set(new Int32Array(arena.f32.buffer, pk, outLen));
+    return true;
+  }
+
+  /** Its backward: each plane zeroed, then every window's gradient added at its pick, in order. */
+  function maxPoolBackward(grad: Float32Array, picks: Int32Array, planes: number, size: number, l: number, out: Float32Array): boolean {
+    const n = planes * l;
+    if (grad.length < n || picks.length < n || out.length < planes * size) return false;
+    for (let i = 0; i < n; i++) if (!(picks[i]! >= 0 && picks[i]! < size)) return false; // the loops' bounds, not the module's
+    const pg = arena.reserve(2 * n + planes * size + 8);
+    if (pg < 0) return false;
+    const pk = align16(pg + n * 4);
+    const po = align16(pk + n * 4);
+    arena.f32.set(grad.subarray(0, n), pg >> 2);
+    new Int32Array(arena.f32.buffer, pk, n).set(picks.subarray(0, n));
+    wx.maxPoolBackward(pg, pk, planes, size, l, po);
+    out.set(arena.f32.subarray(po >> 2, (po >> 2) + planes * size));
+    return true;
+  }
+
   /** Adam without amsgrad, streamed through the module in cache-sized chunks (4 arrays in, 3 out). */
   function adamStep(s: AdamArgs): boolean {
     const { param: x, grad: g, expAvg: m, expAvgSq: v } = s;
@@ -443,7 +476,7 @@ function build(fallback: Backend, k: LoadedKernels, threads: number, useThreshol
 
   const name = `wasm${k.relaxed ? '-relaxed' : ''}-${threads}t`;
   return {
-    name, gemm, gemmBatched, unary, binary, compare, reduce, adamStep, threadsReady,
+    name, gemm, gemmBatched, unary, binary, compare, reduce, adamStep, threadsReady, maxPool, maxPoolBackward,
     conv2dForward: (p, x, weight, bias, y, relu) => conv(0, p, x, weight, bias, y, relu),
     conv2dInputGrad: (p, gy, weight, gx) => conv(1, p, gy, weight, null, gx, false),
     conv2dWeightGrad: (p, x, gy, perSample) => conv(2, p, x, gy, null, perSample, false),

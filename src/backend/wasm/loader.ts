@@ -23,6 +23,9 @@ export interface WasmExports {
     dh: number, dw: number, padValue: number, out: number): void;
   col2im(cols: number, planes: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number,
     dh: number, dw: number, out: number): void;
+  maxPool(x: number, planes: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number,
+    dh: number, dw: number, out: number, picks: number): void;
+  maxPoolBackward(grad: number, picks: number, planes: number, size: number, l: number, out: number): void;
   adamStep(
     x: number, g: number, m: number, v: number, n: number,
     b1: number, b2: number, k1: number, k2: number, eps: number, step: number, invBias2: number, l2: number, shrink: number, sign: number,

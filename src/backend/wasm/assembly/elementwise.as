@@ -349,3 +349,55 @@ export function col2im(cols: usize, planes: i32, h: i32, w: i32, kh: i32, kw: i3
                        dw: i32, out: usize): void {
   windows(0, out, cols, planes, h, w, kh, kw, sh, sw, ph, pw, dh, dw, 0);
 }
+
+/**
+ * Max pooling of `planes` h×w planes at x with the scan of ../../../ops/rules/conv.ts: out[p, k]
+ * the largest value of window k, picks[p, k] the plane offset of the element whose gradient it
+ * is (the first largest in row-major window order, a NaN over any number (the last NaN), the
+ * first real element when all are −∞). The caller checked the padding is at most half the kernel.
+ */
+export function maxPool(x: usize, planes: i32, h: i32, w: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32,
+                        dw: i32, out: usize, picks: usize): void {
+  const oh = (h + 2 * ph - dh * (kh - 1) - 1) / sh + 1;
+  const ow = (w + 2 * pw - dw * (kw - 1) - 1) / sw + 1;
+  let o: usize = 0;
+  for (let p = 0; p < planes; p++) {
+    const plane = x + <usize>(p * h * w) * 4;
+    for (let oy = 0; oy < oh; oy++) {
+      let y0 = oy * sh - ph;
+      const y1 = min(y0 + (kh - 1) * dh + 1, h);
+      while (y0 < 0) y0 += dh;
+      for (let ox = 0; ox < ow; ox++, o++) {
+        let x0 = ox * sw - pw;
+        const x1 = min(x0 + (kw - 1) * dw + 1, w);
+        while (x0 < 0) x0 += dw;
+        let best: f32 = -Infinity;
+        let pick = y0 * w + x0;
+        for (let yy = y0; yy < y1; yy += dh) {
+          for (let i = yy * w + x0, end = yy * w + x1; i < end; i += dw) {
+            const v = load<f32>(plane + <usize>i * 4);
+            // Selects, not a branch (nor a short-circuit ||): which element wins is data-dependent.
+            const take = (v > best) | (v != v);
+            best = select<f32>(v, best, take);
+            pick = select<i32>(i, pick, take);
+          }
+        }
+        store<f32>(out + o * 4, best);
+        store<i32>(picks + o * 4, pick);
+      }
+    }
+  }
+}
+
+/** Its backward: each plane of `size` floats zeroed, then grad[p, k] added at picks[p, k], k in order. */
+export function maxPoolBackward(grad: usize, picks: usize, planes: i32, size: i32, l: i32, out: usize): void {
+  for (let p = 0; p < planes; p++) {
+    const plane = out + <usize>(p * size) * 4;
+    memory.fill(plane, 0, <usize>size * 4);
+    for (let k = 0; k < l; k++) {
+      const at = <usize>(p * l + k) * 4;
+      const d = plane + <usize>load<i32>(picks + at) * 4;
+      store<f32>(d, load<f32>(d) + load<f32>(grad + at));
+    }
+  }
+}
