@@ -73,6 +73,23 @@ bool fits(napi_env env, const F32& a, int64_t offset, int64_t count) {
   return true;
 }
 
+// An optional argument: null or undefined (data stays nullptr), or a Float32Array of at least `length` floats.
+bool getOptionalF32(napi_env env, napi_value v, int64_t length, const float** data) {
+  napi_valuetype type;
+  napi_typeof(env, v, &type);
+  *data = nullptr;
+  if (type == napi_null || type == napi_undefined) return true;
+  F32 a;
+  if (!getF32(env, v, &a) || !fits(env, a, 0, length)) return false;
+  *data = a.data;
+  return true;
+}
+
+bool gemmSizes(napi_env env, int64_t m, int64_t n, int64_t k) {
+  if (m < 0 || n < 0 || k < 0 || m > INT32_MAX || n > INT32_MAX || k > INT32_MAX) return fail(env, "chainrule native: bad gemm sizes");
+  return true;
+}
+
 // The arguments gemm and gemmFused share: transA, transB, m, n, k, a, aOffset, b, bOffset, c, cOffset.
 bool getGemm(napi_env env, napi_value* argv, chainrule::GemmProblem* p) {
   bool ta, tb;
@@ -82,7 +99,7 @@ bool getGemm(napi_env env, napi_value* argv, chainrule::GemmProblem* p) {
       !getInt(env, argv[3], &n) || !getInt(env, argv[4], &k) || !getF32(env, argv[5], &a) || !getInt(env, argv[6], &ao) ||
       !getF32(env, argv[7], &b) || !getInt(env, argv[8], &bo) || !getF32(env, argv[9], &c) || !getInt(env, argv[10], &co))
     return false;
-  if (m < 0 || n < 0 || k < 0 || m > INT32_MAX || n > INT32_MAX || k > INT32_MAX) return fail(env, "chainrule native: bad gemm sizes");
+  if (!gemmSizes(env, m, n, k)) return false;
   if (!fits(env, a, ao, m * k) || !fits(env, b, bo, k * n) || !fits(env, c, co, m * n)) return false;
   *p = chainrule::GemmProblem{ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), a.data + ao, b.data + bo, c.data + co, false};
   return true;
@@ -106,14 +123,9 @@ napi_value GemmFused(napi_env env, napi_callback_info info) {
   if (!getArgs(env, info, argv)) return nullptr;
   chainrule::GemmProblem p;
   int64_t threads;
-  if (!getGemm(env, argv, &p) || !getBool(env, argv[12], &p.relu) || !getInt(env, argv[13], &threads)) return nullptr;
-  napi_valuetype type;
-  napi_typeof(env, argv[11], &type);
-  if (type != napi_null && type != napi_undefined) {
-    F32 bias;
-    if (!getF32(env, argv[11], &bias) || !fits(env, bias, 0, p.n)) return nullptr;
-    p.bias = bias.data;
-  }
+  if (!getGemm(env, argv, &p) || !getBool(env, argv[12], &p.relu) || !getInt(env, argv[13], &threads) ||
+      !getOptionalF32(env, argv[11], p.n, &p.bias))
+    return nullptr;
   chainrule::gemm(p, static_cast<int>(threads));
   return nullptr;
 }
@@ -133,10 +145,7 @@ napi_value GemmBatched(napi_env env, napi_callback_info info) {
       !getI32(env, argv[8], &bOffsets, &bCount) || !getF32(env, argv[9], &c) || !getInt(env, argv[10], &co) || !getBool(env, argv[11], &acc) ||
       !getInt(env, argv[12], &threads))
     return nullptr;
-  if (m < 0 || n < 0 || k < 0 || m > INT32_MAX || n > INT32_MAX || k > INT32_MAX) {
-    fail(env, "chainrule native: bad gemm sizes");
-    return nullptr;
-  }
+  if (!gemmSizes(env, m, n, k)) return nullptr;
   if (count != bCount || count > INT32_MAX) {
     fail(env, "chainrule native: gemmBatched needs one A and one B offset per item");
     return nullptr;
@@ -326,13 +335,7 @@ napi_value Conv2d(napi_env env, napi_callback_info info) {
   }
   const int64_t image = n * c * g.h * g.w, k = c * g.kh * g.kw, outputs = n * o * g.oh * g.ow;
   const float* bias = nullptr;
-  napi_valuetype type;
-  napi_typeof(env, argv[16], &type);
-  if (kind == 0 && type != napi_null && type != napi_undefined) {
-    F32 bv;
-    if (!getF32(env, argv[16], &bv) || !fits(env, bv, 0, o)) return nullptr;
-    bias = bv.data;
-  }
+  if (kind == 0 && !getOptionalF32(env, argv[16], o, &bias)) return nullptr;
   const int threads = chainrule::ThreadPool::instance().threads();
   if (kind == 0) {
     if (!fits(env, a, 0, image) || !fits(env, b, 0, o * k) || !fits(env, out, 0, outputs)) return nullptr;

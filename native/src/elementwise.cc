@@ -383,6 +383,20 @@ inline void maxStep(float v, long i, float& best, long& pick) {
 // 2×2 windows, stride 2, no dilation: 16 windows of an output row at a time. Each row pair is
 // loaded contiguously and split into its even and odd columns, which are the windows' four
 // elements; the scan is maxStep's, lane by lane, in the same order.
+/**
+ * Up to 16 windows of an output row (the rest of the row, `left`): `windows` masks their lanes,
+ * lo and hi the 2·count floats of each input row they cover (within the row: 2·ow ≤ w), as two vectors.
+ */
+struct Block16 {
+  __mmask16 windows, lo, hi;
+  explicit Block16(long left) {
+    const long count = std::min<long>(16, left), pair = 2 * count;
+    windows = static_cast<__mmask16>((1u << count) - 1);
+    lo = static_cast<__mmask16>(pair >= 16 ? 0xFFFF : (1u << pair) - 1);
+    hi = static_cast<__mmask16>(pair <= 16 ? 0 : (1u << (pair - 16)) - 1);
+  }
+};
+
 __attribute__((target("avx512f"))) inline void maxStep16(__m512 v, __m512i at, __m512& best, __m512i& pick) {
   const __mmask16 take = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
   best = _mm512_mask_mov_ps(best, take, v);
@@ -397,11 +411,8 @@ __attribute__((target("avx512f"))) void maxPool2x2Avx512(const float* in, const 
     const float* r0 = in + 2 * oy * g.w;
     const float* r1 = r0 + g.w;
     for (long ox = 0; ox < g.ow; ox += 16) {
-      const long cnt = std::min<long>(16, g.ow - ox);
-      const __mmask16 m = static_cast<__mmask16>((1u << cnt) - 1);
-      const long pair = 2 * cnt;  // floats of each row the windows read (within the row: 2·ow ≤ w)
-      const __mmask16 lo = static_cast<__mmask16>(pair >= 16 ? 0xFFFF : (1u << pair) - 1);
-      const __mmask16 hi = static_cast<__mmask16>(pair <= 16 ? 0 : (1u << (pair - 16)) - 1);
+      const Block16 blk(g.ow - ox);
+      const __mmask16 m = blk.windows, lo = blk.lo, hi = blk.hi;
       const __m512 a0 = _mm512_maskz_loadu_ps(lo, r0 + 2 * ox), a1 = _mm512_maskz_loadu_ps(hi, r0 + 2 * ox + 16);
       const __m512 b0 = _mm512_maskz_loadu_ps(lo, r1 + 2 * ox), b1 = _mm512_maskz_loadu_ps(hi, r1 + 2 * ox + 16);
       const __m512i at = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(2 * oy * g.w + 2 * ox)), twice);
@@ -493,11 +504,8 @@ __attribute__((target("avx512f"))) void maxPool2x2BackwardAvx512(const float* gr
     float* r0 = o + 2 * oy * g.w;
     float* r1 = r0 + g.w;
     for (long ox = 0; ox < g.ow; ox += 16) {
-      const long cnt = std::min<long>(16, g.ow - ox);
-      const __mmask16 m = static_cast<__mmask16>((1u << cnt) - 1);
-      const long pair = 2 * cnt;
-      const __mmask16 lo = static_cast<__mmask16>(pair >= 16 ? 0xFFFF : (1u << pair) - 1);
-      const __mmask16 hi = static_cast<__mmask16>(pair <= 16 ? 0 : (1u << (pair - 16)) - 1);
+      const Block16 blk(g.ow - ox);
+      const __mmask16 m = blk.windows, lo = blk.lo, hi = blk.hi;
       const __m512 gv = _mm512_maskz_loadu_ps(m, grad + oy * g.ow + ox);
       const __m512i pv = _mm512_maskz_loadu_epi32(m, pk + oy * g.ow + ox);
       const __m512i at = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(2 * oy * g.w + 2 * ox)), twice);
