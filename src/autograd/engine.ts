@@ -3,6 +3,7 @@ import { noteAllocations, type AllocationWatcher } from '../tensor/dtype.js';
 import { POOL_MIN_BYTES, recycleBuffer } from '../tensor/pool.js';
 import { sameShape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { TypedArray } from '../backend/types.js';
 import { enableGrad, noGrad } from './grad-mode.js';
 import { AccumulateGrad, type Edge, type Node } from './node.js';
 
@@ -84,14 +85,14 @@ class Ownership implements AllocationWatcher {
     (this.born ??= new WeakSet()).add(b);
   }
   hold(g: Tensor): void {
-    if (g.data.byteLength < POOL_MIN_BYTES) return;
-    const b = g.data.buffer;
+    if (whole(g).byteLength < POOL_MIN_BYTES) return;
+    const b = whole(g).buffer;
     const live = (this.live ??= new Map());
     live.set(b, (live.get(b) ?? 0) + 1);
   }
   drop(g: Tensor): void {
-    if (this.live === null || g.data.byteLength < POOL_MIN_BYTES) return;
-    const b = g.data.buffer;
+    if (this.live === null || whole(g).byteLength < POOL_MIN_BYTES) return;
+    const b = whole(g).buffer;
     const n = this.live.get(b);
     if (n === undefined) return;
     if (n <= 1) this.live.delete(b);
@@ -99,25 +100,33 @@ class Ownership implements AllocationWatcher {
   }
   /** User code (a hook, a custom Function) saw g: its whole buffer is off limits, whatever its size. */
   expose(g: Tensor | null | undefined): void {
-    if (g) (this.exposed ??= new WeakSet()).add(g.data.buffer);
+    if (g) (this.exposed ??= new WeakSet()).add(whole(g).buffer);
   }
   private mine(b: ArrayBufferLike): boolean {
     return this.born !== null && this.born.has(b as ArrayBuffer) && !(this.exposed?.has(b) ?? false);
   }
   owns(g: Tensor): boolean {
-    if (this.born === null || g.data.byteLength < POOL_MIN_BYTES) return false;
-    const b = g.data.buffer;
+    if (this.born === null || whole(g).byteLength < POOL_MIN_BYTES) return false;
+    const b = whole(g).buffer;
     return this.live?.get(b) === 1 && this.mine(b);
   }
   /** After g's holder is done with it: a buffer no slot holds any more is dead, so reuse it. */
   recycleIfDead(g: Tensor): void {
-    if (this.born === null || g.data.byteLength < POOL_MIN_BYTES) return;
-    const b = g.data.buffer;
+    if (this.born === null || whole(g).byteLength < POOL_MIN_BYTES) return;
+    const b = whole(g).buffer;
     if (!(this.live?.has(b) ?? false) && this.mine(b)) {
       (this.exposed ??= new WeakSet()).add(b); // never twice
-      recycleBuffer(g.data);
+      recycleBuffer(whole(g));
     }
   }
+}
+
+/**
+ * The whole array behind g's storage: a view (a cat backward's narrowed pieces) shares it with
+ * its base, so ownership is decided for the array, never for the view's part of it.
+ */
+function whole(g: Tensor): TypedArray {
+  return g.storage.readSync()!;
 }
 
 /** Only outermost walks track ownership, so one tracker, reset per walk, serves them all. */

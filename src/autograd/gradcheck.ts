@@ -75,12 +75,12 @@ export function gradcheck(fn: Fn, inputs: readonly Tensor[], opts: GradcheckOpti
   // Evaluations run under noGrad on fresh leaves that keep requiresGrad, so a function that
   // differentiates internally (a gradient-of-gradient check, under enableGrad) still works.
   const freshLeaf = (x: Tensor) => {
-    const c = new Tensor(x.data.slice(), x.shape, x.dtype);
+    const c = new Tensor(x.rowMajor(true), x.shape, x.dtype);
     return x.requiresGrad ? c.requiresGrad_(true) : c;
   };
   const firstOut = noGrad(() => outputsOf(inputs.map(freshLeaf)));
   const vs = firstOut.map((o) => {
-    const v = new Tensor(new Float64Array(o.data.length), o.shape, 'float64');
+    const v = new Tensor(new Float64Array(o.numel()), o.shape, 'float64');
     for (let i = 0; i < v.data.length; i++) v.data[i] = gen.normal();
     return v;
   });
@@ -111,7 +111,7 @@ export function gradcheck(fn: Fn, inputs: readonly Tensor[], opts: GradcheckOpti
   if (mode === 'full') {
     diff.forEach((inputIdx, k) => {
       const x = base[inputIdx]!;
-      const g = analytic[k];
+      const g = analytic[k]?.dataSync();
       for (let j = 0; j < x.data.length; j++) {
         const orig = x.data[j]!;
         x.data[j] = orig + eps;
@@ -119,16 +119,18 @@ export function gradcheck(fn: Fn, inputs: readonly Tensor[], opts: GradcheckOpti
         x.data[j] = orig - eps;
         const fm = scalarOf(base);
         x.data[j] = orig;
-        record(inputIdx, j, g ? g.data[j]! : 0, (fp - fm) / (2 * eps));
+        record(inputIdx, j, g ? g[j]! : 0, (fp - fm) / (2 * eps));
       }
     });
   } else {
     for (let d = 0; d < directions; d++) {
       const us = diff.map((i) => Float64Array.from({ length: base[i]!.data.length }, () => gen.normal()));
+      const start = inputs.map((x) => x.dataSync());
       const shift = (sign: number) =>
         diff.forEach((i, k) => {
           const x = base[i]!.data;
-          for (let j = 0; j < x.length; j++) x[j] = inputs[i]!.data[j]! + sign * eps * us[k]![j]!;
+          const x0 = start[i]!;
+          for (let j = 0; j < x.length; j++) x[j] = x0[j]! + sign * eps * us[k]![j]!;
         });
       shift(1);
       const fp = scalarOf(base);
@@ -137,8 +139,8 @@ export function gradcheck(fn: Fn, inputs: readonly Tensor[], opts: GradcheckOpti
       shift(0);
       let a = 0;
       diff.forEach((_, k) => {
-        const g = analytic[k];
-        if (g) for (let j = 0; j < g.data.length; j++) a += g.data[j]! * us[k]![j]!;
+        const g = analytic[k]?.dataSync();
+        if (g) for (let j = 0; j < g.length; j++) a += g[j]! * us[k]![j]!;
       });
       record(diff[0]!, d, a, (fp - fm) / (2 * eps));
     }
@@ -148,7 +150,9 @@ export function gradcheck(fn: Fn, inputs: readonly Tensor[], opts: GradcheckOpti
 }
 
 function dotData(a: Tensor, b: Tensor): number {
+  const x = a.dataSync();
+  const y = b.dataSync();
   let s = 0;
-  for (let i = 0; i < a.data.length; i++) s += a.data[i]! * b.data[i]!;
+  for (let i = 0; i < x.length; i++) s += x[i]! * y[i]!;
   return s;
 }

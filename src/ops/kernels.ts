@@ -15,7 +15,7 @@ function make(data: TypedArray, shape: readonly number[], dtype: DType): Tensor 
 }
 
 export function asDType(t: Tensor, dtype: DType): Tensor {
-  return t.dtype === dtype ? t : make(castArray(t.data, dtype), t.shape, dtype);
+  return t.dtype === dtype ? t : make(castArray(t.rowMajor(false), dtype), t.shape, dtype);
 }
 
 /** An output array the kernel will overwrite entirely (float outputs skip the zero-fill). */
@@ -24,12 +24,15 @@ function outputArray(dtype: DType, size: number): TypedArray {
 }
 
 export function unaryK(op: UnaryKernel, x: Tensor): Tensor {
+  x = x.rowMajorTensor();
   const out = outputArray(x.dtype, x.data.length) as FloatArray;
   backendFor(out.length).unary(op, x.data as FloatArray, out);
   return make(out, x.shape, x.dtype);
 }
 
 export function binaryK(op: BinaryKernel, opName: string, a: Tensor, b: Tensor): Tensor {
+  a = a.rowMajorTensor();
+  b = b.rowMajorTensor();
   if (sameShape(a.shape, b.shape)) {
     const out = outputArray(a.dtype, a.data.length);
     const strides = contiguousStrides(a.shape);
@@ -43,6 +46,8 @@ export function binaryK(op: BinaryKernel, opName: string, a: Tensor, b: Tensor):
 }
 
 export function compareK(op: CompareKernel, opName: string, a: Tensor, b: Tensor): Tensor {
+  a = a.rowMajorTensor();
+  b = b.rowMajorTensor();
   const shape = sameShape(a.shape, b.shape) ? [...a.shape] : broadcastShapes(opName, a.shape, b.shape);
   const out = new Uint8Array(numel(shape));
   backendFor(out.length).compare(op, a.data, broadcastStrides(a.shape, shape), b.data, broadcastStrides(b.shape, shape), out, shape);
@@ -51,6 +56,7 @@ export function compareK(op: CompareKernel, opName: string, a: Tensor, b: Tensor
 
 /** Reduce over the given (sorted, normalised) dims; the result keeps them as size 1. */
 export function reduceK(op: ReduceKernel, x: Tensor, dims: readonly number[]): Tensor {
+  x = x.rowMajorTensor();
   const shape = [...x.shape];
   let data = x.data;
   // Reduce one dim at a time from the last, merging runs of adjacent dims into one pass.
@@ -81,7 +87,50 @@ export function reduceK(op: ReduceKernel, x: Tensor, dims: readonly number[]): T
   return make(data, shape, x.dtype);
 }
 
-/** Batched C = op(A)·op(B) over broadcast batch dims; A, B at least 2-D, same float dtype. */
+/**
+ * How gemm reads the matrices (last two dims) of x: row-major as they are, or as the transpose
+ * of a row-major matrix (x is a transposed view, e.g. w.t()), in which case the product flips
+ * that operand's transpose flag instead of copying. Null: neither (a copy is needed).
+ */
+export function matrixLayout(x: Tensor): 'rows' | 'cols' | null {
+  const nd = x.ndim;
+  const r = x.shape[nd - 2]!;
+  const c = x.shape[nd - 1]!;
+  const sr = x.strides[nd - 2]!;
+  const sc = x.strides[nd - 1]!;
+  if ((c === 1 || sc === 1) && (r === 1 || sr === c)) return 'rows';
+  if ((r === 1 || sr === 1) && (c === 1 || sc === r)) return 'cols';
+  return null;
+}
+
+/** An operand as gemm takes it: its host array, the flag it is read with, and its per-matrix strides by batch dim. */
+interface GemmOperand {
+  array: FloatArray;
+  trans: boolean;
+  offset: number;
+  batchStrides: readonly number[];
+}
+
+function gemmOperand(x: Tensor, trans: boolean, batchShape: readonly number[]): GemmOperand {
+  let t = x;
+  let layout = matrixLayout(t);
+  if (layout === null) {
+    t = x.rowMajorTensor();
+    layout = 'rows';
+  }
+  // Batch dims: the view's own strides, 0 along broadcast (missing or size-1) dims.
+  const nb = t.ndim - 2;
+  const lead = batchShape.length - nb;
+  const batchStrides = batchShape.map((_, i) => (i < lead || t.shape[i - lead] === 1 ? 0 : t.strides[i - lead]!));
+  return { array: t.storage.readSync() as FloatArray, trans: layout === 'cols' ? !trans : trans, offset: t.offset, batchStrides };
+}
+
+/**
+ * Batched C = op(A)·op(B) over broadcast batch dims; A, B at least 2-D, same float dtype. A or B
+ * may be strided views: a transposed matrix goes to gemm with its flag flipped (no copy), any
+ * batch strides become per-item offsets; only a matrix that is neither row- nor column-major
+ * (a narrowed or stepped one) is copied first.
+ */
 export function matmulK(a: Tensor, b: Tensor, transA: boolean, transB: boolean, batchShape: readonly number[]): Tensor {
   const ar = a.ndim;
   const br = b.ndim;
@@ -90,36 +139,35 @@ export function matmulK(a: Tensor, b: Tensor, transA: boolean, transB: boolean, 
   const n = transB ? b.shape[br - 2]! : b.shape[br - 1]!;
   const batch = numel(batchShape);
   const out = outputArray(a.dtype, batch * m * n) as FloatArray;
+  const A = gemmOperand(a, transA, batchShape);
+  const B = gemmOperand(b, transB, batchShape);
+  const g: GemmArgs = {
+    transA: A.trans, transB: B.trans, m, n, k, a: A.array, aOffset: A.offset, b: B.array, bOffset: B.offset, c: out, cOffset: 0, accumulate: false,
+  };
   if (ar === 2 && br === 2) {
     // The common case (every Linear layer): one product, no batch bookkeeping.
-    backendFor(m * n * k).gemm({
-      transA, transB, m, n, k, a: a.data as FloatArray, aOffset: 0, b: b.data as FloatArray, bOffset: 0, c: out, cOffset: 0, accumulate: false,
-    });
+    backendFor(m * n * k).gemm(g);
     return make(out, [m, n], a.dtype);
   }
-  const aMat = a.shape[ar - 2]! * a.shape[ar - 1]!;
-  const bMat = b.shape[br - 2]! * b.shape[br - 1]!;
-  const aStr = broadcastStrides(a.shape.slice(0, -2), batchShape);
-  const bStr = broadcastStrides(b.shape.slice(0, -2), batchShape);
   // Where each item's A and B start (a broadcast operand repeats its offsets).
   const aOffsets = new Int32Array(batch);
   const bOffsets = new Int32Array(batch);
   const idx = new Array<number>(batchShape.length).fill(0);
   for (let bi = 0; bi < batch; bi++) {
-    let ao = 0;
-    let bo = 0;
+    let ao = A.offset;
+    let bo = B.offset;
     for (let d = 0; d < idx.length; d++) {
-      ao += idx[d]! * aStr[d]!;
-      bo += idx[d]! * bStr[d]!;
+      ao += idx[d]! * A.batchStrides[d]!;
+      bo += idx[d]! * B.batchStrides[d]!;
     }
-    aOffsets[bi] = ao * aMat;
-    bOffsets[bi] = bo * bMat;
+    aOffsets[bi] = ao;
+    bOffsets[bi] = bo;
     for (let d = idx.length - 1; d >= 0; d--) {
       if (++idx[d]! < batchShape[d]!) break;
       idx[d] = 0;
     }
   }
-  gemmEach({ transA, transB, m, n, k, a: a.data as FloatArray, aOffset: 0, b: b.data as FloatArray, bOffset: 0, c: out, cOffset: 0, accumulate: false }, aOffsets, bOffsets);
+  gemmEach(g, aOffsets, bOffsets);
   return make(out, [...batchShape, m, n], a.dtype);
 }
 
@@ -159,25 +207,8 @@ function forEachOffset(shape: readonly number[], strides: readonly number[], fn:
   }
 }
 
-export function permuteK(x: Tensor, perm: readonly number[]): Tensor {
-  const inStrides = contiguousStrides(x.shape);
-  const shape = perm.map((p) => x.shape[p]!);
-  const strides = perm.map((p) => inStrides[p]!);
-  const out = allocate(x.dtype, x.data.length);
-  const src = x.data;
-  // 2-D transpose is the common case (matmul backward, linear layers): a tight loop.
-  if (x.ndim === 2 && perm[0] === 1) {
-    const [r, c] = x.shape as [number, number];
-    for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = src[i * c + j]!;
-  } else {
-    forEachOffset(shape, strides, (o, off) => {
-      out[o] = src[off]!;
-    });
-  }
-  return make(out, shape, x.dtype);
-}
-
 export function expandK(x: Tensor, shape: readonly number[]): Tensor {
+  x = x.rowMajorTensor();
   const strides = broadcastStrides(x.shape, shape);
   const out = allocate(x.dtype, numel(shape));
   const src = x.data;
@@ -187,25 +218,9 @@ export function expandK(x: Tensor, shape: readonly number[]): Tensor {
   return make(out, shape, x.dtype);
 }
 
-/** Copy of x[..., start:end:step, ...] along one dim. */
-export function sliceK(x: Tensor, dim: number, start: number, end: number, step: number): Tensor {
-  const len = Math.max(0, Math.ceil((end - start) / step));
-  const shape = [...x.shape];
-  shape[dim] = len;
-  const strides = contiguousStrides(x.shape);
-  const outStrides = [...strides];
-  outStrides[dim] = strides[dim]! * step;
-  const base = start * strides[dim]!;
-  const out = allocate(x.dtype, numel(shape));
-  const src = x.data;
-  forEachOffset(shape, outStrides, (o, off) => {
-    out[o] = src[base + off]!;
-  });
-  return make(out, shape, x.dtype);
-}
-
 /** Zeros of `shape` with g written into the slice [start:end:step] along dim (slice's adjoint). */
 export function sliceScatterK(g: Tensor, shape: readonly number[], dim: number, start: number, step: number): Tensor {
+  g = g.rowMajorTensor();
   const strides = contiguousStrides(shape);
   const gStrides = [...strides];
   gStrides[dim] = strides[dim]! * step;
@@ -219,6 +234,7 @@ export function sliceScatterK(g: Tensor, shape: readonly number[], dim: number, 
 }
 
 export function catK(xs: readonly Tensor[], dim: number): Tensor {
+  xs = xs.map((t) => t.rowMajorTensor());
   const shape = [...xs[0]!.shape];
   shape[dim] = xs.reduce((s, t) => s + t.shape[dim]!, 0);
   const outer = numel(shape.slice(0, dim));
@@ -236,6 +252,9 @@ export function catK(xs: readonly Tensor[], dim: number): Tensor {
 
 /** out = where(cond, a, b) with broadcasting of all three. */
 export function whereK(cond: Tensor, a: Tensor, b: Tensor, shape: readonly number[]): Tensor {
+  cond = cond.rowMajorTensor();
+  a = a.rowMajorTensor();
+  b = b.rowMajorTensor();
   const out = allocate(a.dtype, numel(shape));
   const cs = broadcastStrides(cond.shape, shape);
   const as = broadcastStrides(a.shape, shape);
@@ -267,6 +286,8 @@ const GATHER_ROWS_MIN = 1 << 14;
 
 /** Rows (along dim) of x picked by index; index is 1-D int32, already range-checked. */
 export function indexSelectK(x: Tensor, dim: number, index: Tensor): Tensor {
+  x = x.rowMajorTensor();
+  index = index.rowMajorTensor();
   const shape = [...x.shape];
   shape[dim] = index.data.length;
   const outer = numel(x.shape.slice(0, dim));
@@ -289,6 +310,9 @@ export function indexSelectK(x: Tensor, dim: number, index: Tensor): Tensor {
 
 /** self with src's rows added at the positions in index along dim (indexSelect's adjoint). */
 export function indexAddK(self: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
+  self = self.rowMajorTensor();
+  index = index.rowMajorTensor();
+  src = src.rowMajorTensor();
   const out = self.data.slice();
   const outer = numel(self.shape.slice(0, dim));
   const inner = numel(self.shape.slice(dim + 1));
@@ -306,6 +330,8 @@ export function indexAddK(self: Tensor, dim: number, index: Tensor, src: Tensor)
 
 /** out[i][j][k] = x[index[i][j][k]][j][k] (for dim 0), and so on; index range-checked. */
 export function gatherK(x: Tensor, dim: number, index: Tensor): Tensor {
+  x = x.rowMajorTensor();
+  index = index.rowMajorTensor();
   const out = allocate(x.dtype, index.data.length);
   const xs = contiguousStrides(x.shape);
   const step = xs[dim]!;
@@ -319,6 +345,9 @@ export function gatherK(x: Tensor, dim: number, index: Tensor): Tensor {
 
 /** self with src[i][j][k] added at self[index[i][j][k]][j][k] (gather's adjoint). */
 export function scatterAddK(self: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
+  self = self.rowMajorTensor();
+  index = index.rowMajorTensor();
+  src = src.rowMajorTensor();
   const out = self.data.slice();
   const ss = contiguousStrides(self.shape);
   const step = ss[dim]!;

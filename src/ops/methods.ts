@@ -1,7 +1,8 @@
 import { AutogradError, ShapeError, fmtShape } from '../errors.js';
 import { runBackward, setZerosFactory, type BackwardOptions } from '../autograd/engine.js';
 import { isGradEnabled, noGrad } from '../autograd/grad-mode.js';
-import type { DType } from '../tensor/dtype.js';
+import { allocate, type DType } from '../tensor/dtype.js';
+import type { TypedArray } from '../backend/types.js';
 import { broadcastShapes, sameShape } from '../tensor/shape.js';
 import { Tensor, setCastImpl } from '../tensor/tensor.js';
 import { defaultGenerator, type Generator } from '../tensor/random.js';
@@ -72,6 +73,8 @@ declare module '../tensor/tensor.js' {
     argmin(dim?: number, keepdim?: boolean): Tensor;
     reshape(...shape: (number | readonly number[])[]): Tensor;
     view(...shape: (number | readonly number[])[]): Tensor;
+    contiguous(): Tensor;
+    diagonal(offset?: number, dim1?: number, dim2?: number): Tensor;
     viewAs(other: Tensor): Tensor;
     flatten(startDim?: number, endDim?: number): Tensor;
     squeeze(dim?: F.Dims): Tensor;
@@ -117,7 +120,7 @@ P.backward = function (this: Tensor, gradient?: Tensor, options: BackwardOptions
     );
   }
   if (g === undefined) {
-    if (this.data.length !== 1) {
+    if (this.numel() !== 1) {
       throw new AutogradError(
         `backward: grad can be implicitly created only for scalar outputs; this tensor has shape ${fmtShape(this.shape)}. ` +
           'Pass a gradient of the same shape: t.backward(gradient)',
@@ -186,7 +189,9 @@ P.logsumexp = function (d, k) { return F.logsumexp(this, d, k); };
 P.argmax = function (d, k) { return F.argmax(this, d, k); };
 P.argmin = function (d, k) { return F.argmin(this, d, k); };
 P.reshape = function (...s) { return F.reshape(this, flat(s)); };
-P.view = function (...s) { return F.reshape(this, flat(s)); };
+P.view = function (...s) { return F.view(this, flat(s)); };
+P.contiguous = function () { return F.contiguous(this); };
+P.diagonal = function (o, d1, d2) { return F.diagonal(this, o, d1, d2); };
 P.viewAs = function (o) { return F.reshape(this, o.shape); };
 P.flatten = function (s, e) { return F.flatten(this, s, e); };
 P.squeeze = function (d) { return F.squeeze(this, d); };
@@ -226,8 +231,7 @@ function writeInPlace(t: Tensor, op: string, result: Tensor): Tensor {
   if (!sameShape(result.shape, t.shape)) {
     throw new ShapeError(`${op}: the result of shape ${fmtShape(result.shape)} does not fit in place into shape ${fmtShape(t.shape)}`);
   }
-  t.data.set(asDType(result, t.dtype).data);
-  t.version++;
+  t.writeRowMajor(op, asDType(result, t.dtype).rowMajor(false));
   return t;
 }
 
@@ -240,23 +244,35 @@ P.copy_ = function (src) {
   broadcastShapes('copy_', src.shape, this.shape);
   return writeInPlace(this, 'copy_', noGrad(() => F.expand(src, this.shape))) as typeof this;
 };
+/** The values an in-place fill computes, row-major: the tensor's own array when contiguous, else a scratch one. */
+function fillTarget(t: Tensor): TypedArray {
+  return t.isContiguous() ? t.data : allocate(t.dtype, t.numel());
+}
+function finishFill(t: Tensor, op: string, values: TypedArray): void {
+  if (t.isContiguous()) t.version++;
+  else t.writeRowMajor(op, values);
+}
+
 P.fill_ = function (v) {
   checkInPlace(this, 'fill_');
-  this.data.fill(v);
-  this.version++;
+  const d = fillTarget(this);
+  d.fill(v);
+  finishFill(this, 'fill_', d);
   return this;
 };
 P.zero_ = function () { return this.fill_(0); };
 P.uniform_ = function (low = 0, high = 1, gen: Generator = defaultGenerator) {
   checkInPlace(this, 'uniform_');
-  for (let i = 0; i < this.data.length; i++) this.data[i] = low + (high - low) * gen.random();
-  this.version++;
+  const d = fillTarget(this);
+  for (let i = 0; i < d.length; i++) d[i] = low + (high - low) * gen.random();
+  finishFill(this, 'uniform_', d);
   return this;
 };
 P.normal_ = function (mean = 0, std = 1, gen: Generator = defaultGenerator) {
   checkInPlace(this, 'normal_');
-  for (let i = 0; i < this.data.length; i++) this.data[i] = mean + std * gen.normal();
-  this.version++;
+  const d = fillTarget(this);
+  for (let i = 0; i < d.length; i++) d[i] = mean + std * gen.normal();
+  finishFill(this, 'normal_', d);
   return this;
 };
 

@@ -41,6 +41,9 @@ export interface OpAttrs {
   cat: { dim: number };
   slice: { dim: number; start: number; end: number; step: number };
   sliceScatter: { shape: number[]; dim: number; start: number; step: number };
+  contiguous: {};
+  diagonal: { offset: number; dim1: number; dim2: number };
+  diagonalScatter: { shape: number[]; offset: number; dim1: number; dim2: number };
   indexSelect: { dim: number };
   indexAdd: { dim: number };
   gather: { dim: number };
@@ -81,6 +84,12 @@ export class Ctx {
 export interface OpRule<A> {
   forward(ctx: Ctx, inputs: readonly Tensor[], attrs: A): Tensor;
   backward(ctx: Ctx, grad: Tensor, attrs: A): (Tensor | null)[];
+  /**
+   * The rule reads strided views itself (the view ops, matmul). Every other rule is handed
+   * contiguous inputs, and a contiguous upstream gradient, by apply() and the node: the one
+   * place where a view is copied out for a kernel that wants rows.
+   */
+  strided?: true;
 }
 
 export type RuleTable = { [K in OpName]: OpRule<OpAttrs[K]> };
@@ -90,9 +99,17 @@ function backwardName(op: string): string {
 }
 
 /** Each op's rule with its node name, looked up once per call. */
-const entries = new Map<string, { rule: OpRule<any>; name: string }>();
+const entries = new Map<string, { rule: OpRule<any>; name: string; strided: boolean }>();
 export function installRules(t: RuleTable): void {
-  for (const [op, rule] of Object.entries(t)) entries.set(op, { rule, name: backwardName(op) });
+  for (const [op, rule] of Object.entries(t)) entries.set(op, { rule, name: backwardName(op), strided: rule.strided === true });
+}
+
+/** The inputs, with each strided view replaced by an untracked contiguous copy (no copy when none is). */
+function rowMajorInputs(inputs: readonly Tensor[]): readonly Tensor[] {
+  for (let i = 0; i < inputs.length; i++) {
+    if (!inputs[i]!.isContiguous()) return inputs.map((t) => t.rowMajorTensor());
+  }
+  return inputs;
 }
 
 const NO_VERSIONS: number[] = [];
@@ -107,6 +124,7 @@ class OpNode<A> extends Node {
     private rule: OpRule<A> | null,
     private ctx: Ctx | null,
     private readonly attrs: A,
+    private readonly strided: boolean,
   ) {
     super(name, next, null, outputs, {
       tensors: saved,
@@ -117,7 +135,8 @@ class OpNode<A> extends Node {
   override checksGradShapes = false;
 
   protected override compute(grads: (Tensor | null)[]): (Tensor | null)[] {
-    return this.rule!.backward(this.ctx!, grads[0]!, this.attrs);
+    const g = grads[0]!;
+    return this.rule!.backward(this.ctx!, this.strided ? g : g.rowMajorTensor(), this.attrs);
   }
 
   override release(): void {
@@ -135,7 +154,7 @@ export function apply<K extends OpName>(op: K, inputs: readonly Tensor[], attrs:
   const entry = entries.get(op)!;
   const rule = entry.rule as OpRule<OpAttrs[K]>;
   const ctx = new Ctx();
-  const out = rule.forward(ctx, inputs, attrs);
+  const out = rule.forward(ctx, entry.strided ? inputs : rowMajorInputs(inputs), attrs);
   if (!isGradEnabled()) return out;
   const n = inputs.length;
   let anyGrad = false;
@@ -155,6 +174,6 @@ export function apply<K extends OpName>(op: K, inputs: readonly Tensor[], attrs:
   ctx.needsInputGrad = needs;
   ctx.inputShapes = shapes;
   ctx.inputDtypes = dtypes;
-  out.gradFn = new OpNode(entry.name, next, [{ shape: out.shape, dtype: out.dtype }], ctx.saved, rule, ctx, attrs);
+  out.gradFn = new OpNode(entry.name, next, [{ shape: out.shape, dtype: out.dtype }], ctx.saved, rule, ctx, attrs, entry.strided);
   return out;
 }

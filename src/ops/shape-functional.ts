@@ -1,6 +1,6 @@
 import { DTypeError, IndexError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { promoteTypes, type DType } from '../tensor/dtype.js';
-import { inferShape, normalizeDim, normalizeDims, numel, sameShape } from '../tensor/shape.js';
+import { inferShape, normalizeDim, normalizeDims, numel, sameShape, viewStrides } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { apply } from './registry.js';
 import type { Dims } from './functional.js';
@@ -16,6 +16,44 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const resolved = inferShape('reshape', x.shape, shape);
   if (sameShape(resolved, x.shape)) return x;
   return apply('reshape', [x], { shape: resolved });
+}
+
+/**
+ * reshape that never copies: the result shares x's storage, or, where x's strides allow no such
+ * view (e.g. flattening a transposed matrix), an error that says to use reshape() (PyTorch's rule).
+ */
+export function view(x: Tensor, shape: readonly number[]): Tensor {
+  const resolved = inferShape('view', x.shape, shape);
+  if (!x.isContiguous() && viewStrides(x.shape, x.strides, resolved) === null) {
+    throw new ShapeError(
+      `view: a tensor of shape ${fmtShape(x.shape)} with strides [${x.strides.join(', ')}] cannot be viewed as ${fmtShape(resolved)} ` +
+        'without copying (its dims are not laid out contiguously); use reshape(), or contiguous() first',
+    );
+  }
+  return reshape(x, resolved);
+}
+
+/** x itself when its elements are row-major in its storage, else a contiguous copy (gradient flows through). */
+export function contiguous(x: Tensor): Tensor {
+  return x.isContiguous() ? x : apply('contiguous', [x], {});
+}
+
+/**
+ * The diagonal of dims dim1 and dim2 (offset > 0: above it, < 0: below), as a view: those two
+ * dims go and a last dim of the diagonal's length comes (PyTorch's torch.diagonal).
+ */
+export function diagonal(x: Tensor, offset = 0, dim1 = 0, dim2 = 1): Tensor {
+  if (x.ndim < 2) throw new ShapeError(`diagonal: needs a tensor of at least 2 dims, got shape ${fmtShape(x.shape)}`);
+  if (!Number.isInteger(offset)) throw new ValueError(`diagonal: offset must be an integer, got ${offset}`);
+  const d1 = normalizeDim('diagonal', dim1, x.ndim);
+  const d2 = normalizeDim('diagonal', dim2, x.ndim);
+  if (d1 === d2) throw new IndexError(`diagonal: dim1 and dim2 are both dim ${d1}; they must differ`);
+  return apply('diagonal', [x], { offset, dim1: d1, dim2: d2 });
+}
+
+/** Internal: g on the diagonal of zeros of `shape` (diagonal's adjoint). */
+export function diagonalScatter(g: Tensor, shape: readonly number[], offset: number, dim1: number, dim2: number): Tensor {
+  return apply('diagonalScatter', [g], { shape: [...shape], offset, dim1, dim2 });
 }
 
 export function permute(x: Tensor, dims: readonly number[]): Tensor {

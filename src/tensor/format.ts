@@ -1,4 +1,12 @@
+import type { TypedArray } from '../backend/types.js';
 import type { Tensor } from './tensor.js';
+
+/** What printing reads: the values row-major (a strided view's gathered), shape and dtype. */
+interface Printed {
+  data: TypedArray;
+  shape: readonly number[];
+  dtype: Tensor['dtype'];
+}
 
 /**
  * Printing as PyTorch does (torch/_tensor_str.py): one number format for the whole tensor
@@ -13,7 +21,8 @@ const LINEWIDTH = 80;
 const PRECISION = 4;
 const PREFIX = 'tensor(';
 
-export function formatTensor(t: Tensor): string {
+export function formatTensor(tensor: Tensor): string {
+  const t: Printed = { data: tensor.dataSync(), shape: tensor.shape, dtype: tensor.dtype };
   const summarize = t.data.length > THRESHOLD;
   const fmt = chooseFormat(t, collectShown(t, summarize));
   let body: string;
@@ -26,13 +35,13 @@ export function formatTensor(t: Tensor): string {
   // an empty tensor has no digits to tell its dtype by, so it always names it.
   const empty = t.data.length === 0;
   if (t.dtype === 'float64' || t.dtype === 'int32' || (empty && t.dtype !== 'float32')) extras.push(`dtype=${t.dtype}`);
-  if (t.gradFn) extras.push(`gradFn=<${t.gradFn.name}>`);
-  else if (t.requiresGrad) extras.push('requiresGrad=true');
+  if (tensor.gradFn) extras.push(`gradFn=<${tensor.gradFn.name}>`);
+  else if (tensor.requiresGrad) extras.push('requiresGrad=true');
   return `${PREFIX}${body}${extras.map((e) => `, ${e}`).join('')})`;
 }
 
 /** The values printing shows: all of them, or the edges of each dim when summarising. */
-function collectShown(t: Tensor, summarize: boolean): number[] {
+function collectShown(t: Printed, summarize: boolean): number[] {
   if (!summarize) return Array.from(t.data as ArrayLike<number>);
   const out: number[] = [];
   const walk = (dim: number, offset: number, stride: number) => {
@@ -63,7 +72,7 @@ interface Format {
   width: number;
 }
 
-function chooseFormat(t: Tensor, values: number[]): Format {
+function chooseFormat(t: Printed, values: number[]): Format {
   if (t.dtype === 'bool' || t.dtype === 'int32') {
     const str = t.dtype === 'bool' ? (v: number) => (v ? 'True' : 'False') : (v: number) => String(v);
     const width = values.reduce((w, v) => Math.max(w, str(v).length), 1);
@@ -131,7 +140,7 @@ function lastDigitOdd(s: string): boolean {
   return '13579'.includes(d);
 }
 
-function formatDim(t: Tensor, dim: number, offset: number, fmt: Format, summarize: boolean, indent: number): string {
+function formatDim(t: Printed, dim: number, offset: number, fmt: Format, summarize: boolean, indent: number): string {
   const n = t.shape[dim]!;
   let inner = 1;
   for (let d = dim + 1; d < t.shape.length; d++) inner *= t.shape[d]!;

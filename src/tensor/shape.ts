@@ -118,3 +118,51 @@ export function inferShape(op: string, from: Shape, shape: readonly number[]): n
   }
   return out;
 }
+
+/**
+ * Whether strides lay a tensor of `shape` out row-major with no gaps (dims of size 1 may have
+ * any stride, as in PyTorch, since they are never stepped along).
+ */
+export function isContiguousLayout(shape: Shape, strides: readonly number[]): boolean {
+  let expected = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    const n = shape[i]!;
+    if (n === 1) continue;
+    if (n === 0) return true;
+    if (strides[i] !== expected) return false;
+    expected *= n;
+  }
+  return true;
+}
+
+/**
+ * Strides that let a tensor of (shape, strides) be read as `newShape` without moving an element,
+ * or null when none exist and a copy is needed (PyTorch's view rule). The old dims split into
+ * chunks, each laid out contiguously within itself; a run of new dims must cover each chunk
+ * exactly, and its strides then follow from the chunk's innermost stride.
+ */
+export function viewStrides(shape: Shape, strides: readonly number[], newShape: Shape): number[] | null {
+  if (numel(shape) === 0 || shape.length === 0) return contiguousStrides(newShape);
+  const out = new Array<number>(newShape.length);
+  let v = newShape.length - 1;
+  let base = strides[shape.length - 1]!;
+  let oldCount = 1;
+  let newCount = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    oldCount *= shape[d]!;
+    const chunkEnds = d === 0 || (shape[d - 1] !== 1 && strides[d - 1] !== oldCount * base);
+    if (!chunkEnds) continue;
+    while (v >= 0 && (newCount < oldCount || newShape[v] === 1)) {
+      out[v] = newCount * base;
+      newCount *= newShape[v]!;
+      v--;
+    }
+    if (newCount !== oldCount) return null;
+    if (d > 0) {
+      base = strides[d - 1]!;
+      oldCount = 1;
+      newCount = 1;
+    }
+  }
+  return v === -1 ? out : null;
+}

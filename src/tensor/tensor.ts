@@ -4,7 +4,9 @@ import { AutogradError, DTypeError, ValueError, fmtShape } from '../errors.js';
 import { recycleBuffer } from './pool.js';
 import { allocate, isFloat, type DType } from './dtype.js';
 import { formatTensor } from './format.js';
-import { contiguousStrides, numel } from './shape.js';
+import { contiguousStrides, isContiguousLayout, numel } from './shape.js';
+import { HostStorage, type Storage } from './storage.js';
+import { stridedCopy, stridedWrite } from './strided.js';
 
 export type Hook = (grad: Tensor) => Tensor | void;
 
@@ -13,9 +15,11 @@ export interface RemovableHandle {
 }
 
 /**
- * An n-dimensional array that can record how it was computed. Data is always contiguous
- * and row-major; ops make new tensors rather than strided views, which keeps every kernel
- * simple and lets a backend replace any of them.
+ * An n-dimensional array that can record how it was computed: a view (shape, strides, offset)
+ * onto a storage that a backend owns (see storage.ts). transpose, permute, expand, narrow,
+ * select, diagonal and view make views that share their input's storage; every other op reads
+ * contiguous inputs (registry.ts's apply hands it a contiguous copy of a strided view, in that
+ * one place) and writes a new contiguous tensor.
  *
  * The op methods (add, matmul, sum, ...) are attached in ops/methods.ts, so that this file
  * holds the data and the autograd state only.
@@ -58,8 +62,6 @@ export class Tensor {
   }
   /** Optional label for graph drawings and error messages (e.g. a parameter's module path). */
   name: string | null = null;
-  /** Bumped by every in-place op; saved tensors check it to catch modification before backward. */
-  version = 0;
 
   /** @internal The engine's cached edge to this tensor's producer (see gradEdge). */
   edgeCache: Edge | null = null;
@@ -68,16 +70,87 @@ export class Tensor {
   private hooks: Hook[] | null = null;
   retainsGrad = false;
 
+  /** The storage this tensor is a view of (shared with every view of it and with detach()). */
+  readonly storage: Storage;
+  /** Row-major strides are made on first use: most tensors never need them. */
+  private stridesValue: readonly number[] | null;
+  /** Where element [0, 0, ...] sits in the storage. */
+  readonly offset: number;
+  private readonly count: number;
+  private readonly contiguousFlag: boolean;
+  /** The elements as a typed array of exactly numel() entries (contiguous host tensors), else null. */
+  private readonly flat: TypedArray | null;
+
   constructor(
-    /** The elements, row-major. Shared by reshape/view results, so write to it only through in-place ops. */
-    readonly data: TypedArray,
+    /** The elements, row-major (a new host storage), or an existing storage to view. */
+    data: TypedArray | Storage,
     /** Never mutated after construction (tensors may share one shape array). */
     readonly shape: readonly number[],
     readonly dtype: DType,
+    strides?: readonly number[],
+    offset = 0,
   ) {
-    if (data.length !== numel(shape)) {
-      throw new ValueError(`tensor: ${data.length} elements do not fill shape ${fmtShape(shape)} (${numel(shape)} needed)`);
+    const n = numel(shape);
+    this.count = n;
+    if (ArrayBuffer.isView(data)) {
+      if (data.length !== n) {
+        throw new ValueError(`tensor: ${data.length} elements do not fill shape ${fmtShape(shape)} (${n} needed)`);
+      }
+      this.storage = new HostStorage(data);
+      this.stridesValue = strides ?? null;
+      this.offset = 0;
+      this.contiguousFlag = strides === undefined || isContiguousLayout(shape, strides);
+      this.flat = this.contiguousFlag ? data : null;
+      return;
     }
+    this.storage = data;
+    this.stridesValue = strides ?? null;
+    this.offset = offset;
+    this.contiguousFlag = strides === undefined || isContiguousLayout(shape, strides);
+    const host = data.readSync();
+    this.flat = this.contiguousFlag && host !== null ? (offset === 0 && host.length === n ? host : host.subarray(offset, offset + n)) : null;
+  }
+
+  /**
+   * The elements as a typed array, row-major: the tensor's own memory (writes show in every view
+   * of it), for a contiguous tensor in host memory. A strided view has no such array: call
+   * contiguous() first (or dataSync() / toArray() to read its values).
+   */
+  get data(): TypedArray {
+    const f = this.flat;
+    if (f !== null) return f;
+    throw new ValueError(
+      `data: this tensor of shape ${fmtShape(this.shape)} is a strided view (strides [${this.strides.join(', ')}]), ` +
+        'so its elements are not one row-major array; use contiguous().data, or dataSync() / toArray() to read them',
+    );
+  }
+
+  /** Element strides, one per dim (never mutated: a copy of them is stride()). */
+  get strides(): readonly number[] {
+    return (this.stridesValue ??= contiguousStrides(this.shape));
+  }
+
+  /** Bumped by every in-place op on this tensor or any view of its storage; saved tensors check it. */
+  get version(): number {
+    return this.storage.version;
+  }
+  set version(v: number) {
+    this.storage.version = v;
+  }
+
+  /** Whether the elements lie row-major and gap-free in the storage (PyTorch's is_contiguous). */
+  isContiguous(): boolean {
+    return this.contiguousFlag;
+  }
+
+  /** Where the first element sits in the storage. */
+  storageOffset(): number {
+    return this.offset;
+  }
+
+  /** 'cpu' for host memory. */
+  get device(): string {
+    return this.storage.device;
   }
 
   get ndim(): number {
@@ -89,7 +162,7 @@ export class Tensor {
   }
 
   numel(): number {
-    return this.data.length;
+    return this.count;
   }
 
   size(): number[];
@@ -101,8 +174,14 @@ export class Tensor {
     return this.shape[d]!;
   }
 
-  stride(): number[] {
-    return contiguousStrides(this.shape);
+  /** The element strides (a copy), or the stride of one dim. */
+  stride(): number[];
+  stride(dim: number): number;
+  stride(dim?: number): number | number[] {
+    if (dim === undefined) return [...this.strides];
+    const d = dim < 0 ? dim + this.ndim : dim;
+    if (d < 0 || d >= this.ndim) throw new ValueError(`stride: dim ${dim} is out of range for a tensor with ${this.ndim} dims`);
+    return this.strides[d]!;
   }
 
   get requiresGrad(): boolean {
@@ -183,13 +262,13 @@ export class Tensor {
     if (this.gradValue === null) {
       // Otherwise own a copy: the engine may hand the same gradient tensor to several leaves,
       // and optimizers and clipGradNorm_ later update .grad in place.
-      this.gradValue = createGraph ? g.add(0) : new Tensor(owned ? g.data : g.data.slice(), g.shape, g.dtype);
+      this.gradValue = createGraph ? g.add(0) : new Tensor(owned && g.coversStorage() ? g.data : g.rowMajor(true), g.shape, g.dtype);
       this.gradRecyclable = !createGraph;
     } else if (createGraph) {
       this.grad = this.gradValue.add(g);
     } else {
       const acc = this.gradValue.data;
-      const add = g.data;
+      const add = g.rowMajor(false);
       for (let i = 0; i < acc.length; i++) acc[i]! += add[i]!;
       this.gradValue.version++;
     }
@@ -198,12 +277,61 @@ export class Tensor {
   /** @internal Called by the engine for retainGrad() non-leaves. */
   setRetainedGrad(g: Tensor, createGraph: boolean): void {
     this.grad =
-      this.grad === null ? (createGraph ? g : new Tensor(g.data.slice(), g.shape, g.dtype)) : this.grad.add(createGraph ? g : g.detach());
+      this.grad === null ? (createGraph ? g : new Tensor(g.rowMajor(true), g.shape, g.dtype)) : this.grad.add(createGraph ? g : g.detach());
   }
 
-  /** A tensor sharing this one's data, cut from the graph. */
+  /** A tensor sharing this one's storage (and so its version counter), cut from the graph. */
   detach(): Tensor {
-    return new Tensor(this.data, this.shape, this.dtype);
+    return new Tensor(this.storage, this.shape, this.dtype, this.strides, this.offset);
+  }
+
+  /** @internal Whether this tensor is its whole storage, row-major (no other view can see a part this one lacks). */
+  coversStorage(): boolean {
+    return this.flat !== null && this.offset === 0 && this.count === this.storage.length;
+  }
+
+  /**
+   * @internal This tensor when contiguous, else an untracked contiguous copy of it that shares its
+   * version counter: a rule that saves the copy then still notices an in-place write through any
+   * view of the original before backward (PyTorch's error), not only writes to the copy.
+   */
+  rowMajorTensor(): Tensor {
+    if (this.flat !== null) return this;
+    return new Tensor(new HostStorage(this.rowMajor(false), this.storage.counter), this.shape, this.dtype);
+  }
+
+  /**
+   * @internal Write `values` (row-major, this tensor's dtype) into this tensor's elements through
+   * its strides, and bump the version (an in-place op's last step). A view with a stride of 0
+   * (an expand) would write one element several times: refused, as PyTorch does.
+   */
+  writeRowMajor(op: string, values: TypedArray): void {
+    if (this.flat !== null) this.flat.set(values);
+    else {
+      for (let d = 0; d < this.shape.length; d++) {
+        if (this.strides[d] === 0 && this.shape[d]! > 1) {
+          throw new ValueError(
+            `${op}: unsupported operation: more than one element of the written-to tensor (shape ${fmtShape(this.shape)}, ` +
+              `strides [${this.strides.join(', ')}]) refers to a single memory location; clone() the tensor before writing to it`,
+          );
+        }
+      }
+      const host = this.storage.readSync();
+      if (host === null) throw new ValueError(`${op}: the tensor lives on ${this.storage.device}`);
+      stridedWrite(host, this.shape, this.strides, this.offset, values);
+    }
+    this.storage.version++;
+  }
+
+  /**
+   * @internal The elements row-major: the tensor's own array when contiguous (a copy of it when
+   * `fresh`), else a new array gathered through the strides. Host tensors only.
+   */
+  rowMajor(fresh: boolean): TypedArray {
+    if (this.flat !== null) return fresh ? this.flat.slice() : this.flat;
+    const host = this.storage.readSync();
+    if (host === null) throw new ValueError(`the tensor lives on ${this.storage.device}; read it with await x.read()`);
+    return stridedCopy(host, this.shape, this.strides, this.offset, allocate(this.dtype, this.count));
   }
 
   /** detach() in place: this tensor becomes a leaf. */
@@ -218,15 +346,15 @@ export class Tensor {
 
   /** The single value of a one-element tensor. */
   item(): number {
-    if (this.data.length !== 1) {
-      throw new ValueError(`item: a tensor with ${this.data.length} elements (shape ${fmtShape(this.shape)}) cannot be converted to a number`);
+    if (this.count !== 1) {
+      throw new ValueError(`item: a tensor with ${this.count} elements (shape ${fmtShape(this.shape)}) cannot be converted to a number`);
     }
-    return this.data[0]!;
+    return this.rowMajor(false)[0]!;
   }
 
   /** Nested JS arrays (a number for a 0-d tensor; booleans for bool tensors). */
   toArray(): NestedArray {
-    const d = this.data;
+    const d = this.rowMajor(false);
     const isBool = this.dtype === 'bool';
     const read = (i: number): number | boolean => (isBool ? d[i] !== 0 : d[i]!);
     if (this.shape.length === 0) return read(0) as NestedArray;
@@ -244,12 +372,15 @@ export class Tensor {
 
   /** Flat JS array of the values. */
   tolist(): number[] {
-    return Array.from(this.data as ArrayLike<number>);
+    return Array.from(this.rowMajor(false) as ArrayLike<number>);
   }
 
-  /** The data as a typed array of the tensor's dtype (the tensor's own buffer, not a copy). */
+  /**
+   * The values as a typed array of the tensor's dtype, row-major: the tensor's own buffer when it
+   * is contiguous (writes show in the tensor), else a copy gathered through its strides.
+   */
   dataSync(): TypedArray {
-    return this.data;
+    return this.rowMajor(false);
   }
 
   toString(): string {

@@ -31,7 +31,7 @@ export function expectClose(actual: Tensor | null, expected: TJson | Tensor, wha
   let scale = 0;
   for (let i = 0; i < e.data.length; i++) scale = Math.max(scale, Math.abs(e.data[i]!));
   for (let i = 0; i < e.data.length; i++) {
-    const a = actual!.data[i]!;
+    const a = actual!.dataSync()[i]!;
     const b = e.data[i]!;
     const tol = rtol * Math.abs(b) + rtol * 1e-3 * scale;
     if (!(Math.abs(a - b) <= tol)) {

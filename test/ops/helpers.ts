@@ -68,7 +68,7 @@ export function decode(e: Encoded, requiresGrad = false): Tensor {
 export function expectClose(actual: Tensor, expected: Encoded, tol: number, what: string): void {
   expect([...actual.shape], `${what}: shape`).toEqual(expected.shape);
   expect(actual.dtype, `${what}: dtype`).toBe(expected.dtype);
-  const a = actual.data;
+  const a = actual.dataSync();
   for (let i = 0; i < expected.data.length; i++) {
     const want = num(expected.data[i]!);
     const got = a[i]!;

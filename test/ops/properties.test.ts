@@ -166,7 +166,7 @@ describe('shape ops', () => {
         const y = x.permute(perm);
         expect([...y.shape]).toEqual(perm.map((p) => s[p]));
         for (const idx of indices(s)) {
-          expect(y.data[offset(y.shape, perm.map((p) => idx[p]!))]).toBe(x.data[offset(s, idx)]);
+          expect(y.dataSync()[offset(y.shape, perm.map((p) => idx[p]!))]).toBe(x.data[offset(s, idx)]);
         }
         const inverse = perm.map((_, i) => perm.indexOf(i));
         expect(y.permute(inverse).toArray()).toEqual(x.toArray());
@@ -236,7 +236,7 @@ describe('shape ops', () => {
         expect(n.toArray()).toEqual(x.slice(d, start, start + length).toArray());
         for (const idx of indices(n.shape)) {
           const src = idx.map((v, i) => (i === d ? v + start : v));
-          expect(n.data[offset(n.shape, idx)]).toBe(x.data[offset(s, src)]);
+          expect(n.dataSync()[offset(n.shape, idx)]).toBe(x.data[offset(s, src)]);
         }
         const sel = x.select(d, start);
         expect(sel.toArray()).toEqual(x.slice(d, start, start + 1).squeeze(d).toArray());

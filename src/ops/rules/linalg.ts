@@ -1,4 +1,4 @@
-import { matmulK } from '../kernels.js';
+import { matmulK, matrixLayout } from '../kernels.js';
 import type { OpAttrs, OpRule } from '../registry.js';
 import { unbroadcast } from '../unbroadcast.js';
 import { broadcastShapes } from '../../tensor/shape.js';
@@ -16,6 +16,8 @@ import { isGradEnabled } from '../../autograd/grad-mode.js';
  */
 export const linalgRules: { matmul: OpRule<OpAttrs['matmul']> } = {
   matmul: {
+    // Transposed views go to gemm as transpose flags (see matmulK), so x.t() costs no copy.
+    strided: true,
     forward: (c, [a, b], { transA, transB }) => {
       c.save(a!, b!);
       const batch = broadcastShapes('matmul', a!.shape.slice(0, -2), b!.shape.slice(0, -2));
@@ -28,14 +30,19 @@ export const linalgRules: { matmul: OpRule<OpAttrs['matmul']> } = {
         ? matmulT
         : (x: Tensor, y: Tensor, tx: boolean, ty: boolean) =>
             matmulK(x, y, tx, ty, broadcastShapes('matmul', x.shape.slice(0, -2), y.shape.slice(0, -2)));
+      // An input that is a transposed view (w.t()) gets its gradient as a transposed view of a
+      // row-major product, (X·Y)ᵀ = Yᵀ·Xᵀ: the view op's backward then transposes it back for
+      // free, so neither direction copies a transpose.
+      const like = (t: Tensor, x: Tensor, y: Tensor, tx: boolean, ty: boolean): Tensor =>
+        matrixLayout(t) === 'cols' && matrixLayout(t) !== 'rows' ? mm(y, x, !ty, !tx).transpose(-1, -2) : mm(x, y, tx, ty);
       let ga: Tensor | null = null;
       let gb: Tensor | null = null;
       if (c.needsInputGrad[0]) {
-        ga = !transA ? mm(g, b, false, !transB) : mm(b, g, transB, true);
+        ga = !transA ? like(a, g, b, false, !transB) : like(a, b, g, transB, true);
         ga = unbroadcast(ga, c.inputShapes[0]!);
       }
       if (c.needsInputGrad[1]) {
-        gb = !transB ? mm(a, g, !transA, false) : mm(g, a, true, transA);
+        gb = !transB ? like(b, a, g, !transA, false) : like(b, g, a, true, transA);
         gb = unbroadcast(gb, c.inputShapes[1]!);
       }
       return [ga, gb];
