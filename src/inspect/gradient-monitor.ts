@@ -62,7 +62,7 @@ export interface GradientWarning {
 
 const l2 = (t: Tensor): number => {
   let s = 0;
-  const d = t.data;
+  const d = t.dataSync();
   for (let i = 0; i < d.length; i++) s += d[i]! * d[i]!;
   return Math.sqrt(s);
 };
@@ -71,7 +71,7 @@ const l2 = (t: Tensor): number => {
 function deadShare(out: Tensor): number {
   const units = out.shape[out.ndim - 1] ?? 1;
   const alive = new Uint8Array(units);
-  const d = out.data;
+  const d = out.dataSync();
   for (let i = 0; i < d.length; i++) if (d[i] !== 0) alive[i % units] = 1;
   return 1 - alive.reduce((a, b) => a + b, 0) / units;
 }

@@ -6,7 +6,10 @@ import { Tensor } from '../tensor/tensor.js';
  */
 export class Parameter extends Tensor {
   constructor(data: Tensor, requiresGrad = true) {
-    super(data.data, data.shape, data.dtype);
+    // A parameter shares its tensor's storage (and version counter), as PyTorch's does; a strided
+    // view becomes a contiguous copy first, since optimizers update parameters row-major.
+    const c = data.rowMajorTensor();
+    super(c.storage, c.shape, c.dtype, undefined, c.offset);
     if (requiresGrad) this.requiresGrad_(true);
   }
 }

@@ -236,6 +236,7 @@ export function argmin(x: Tensor, dim?: number, keepdim = false): Tensor {
 }
 
 function argExtreme(op: string, x: Tensor, dim: number | undefined, keepdim: boolean, better: (v: number, best: number) => boolean): Tensor {
+  x = x.rowMajorTensor();
   if (dim === undefined) {
     if (x.data.length === 0) throw new ShapeError(`${op}: empty tensor`);
     let bi = 0;

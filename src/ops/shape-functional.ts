@@ -228,8 +228,9 @@ export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
 
 function checkIndex(op: string, index: Tensor, size: number, dim: number): Tensor {
   if (index.dtype !== 'int32') throw new DTypeError(`${op}: index must be an int32 tensor, got ${index.dtype}`);
-  for (let i = 0; i < index.data.length; i++) {
-    const v = index.data[i]!;
+  const values = index.dataSync();
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
     if (v < 0 || v >= size) {
       throw new IndexError(`${op}: index ${v} (at position ${i}) is out of range for dim ${dim} of size ${size} (valid: 0 to ${size - 1})`);
     }
@@ -240,7 +241,7 @@ function checkIndex(op: string, index: Tensor, size: number, dim: number): Tenso
 export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const d = normalizeDim('indexSelect', dim, x.ndim);
   if (x.ndim === 0) {
-    if (index.data.length !== 1) throw new ShapeError(`indexSelect: a 0-d tensor takes exactly one index, got shape ${fmtShape(index.shape)}`);
+    if (index.numel() !== 1) throw new ShapeError(`indexSelect: a 0-d tensor takes exactly one index, got shape ${fmtShape(index.shape)}`);
     return indexSelect(reshape(x, [1]), 0, reshape(index, [1])).reshape([]);
   }
   if (index.ndim > 1) throw new ShapeError(`indexSelect: index must be 0-D or 1-D, got shape ${fmtShape(index.shape)}`);
@@ -252,9 +253,9 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
 export function indexAdd(self: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
   const d = normalizeDim('indexAdd', dim, self.ndim);
   checkIndex('indexAdd', index, self.shape[d]!, d);
-  const expected = self.shape.map((s, i) => (i === d ? index.data.length : s));
+  const expected = self.shape.map((s, i) => (i === d ? index.numel() : s));
   if (!sameShape(src.shape, expected)) {
-    throw new ShapeError(`indexAdd: src has shape ${fmtShape(src.shape)}, expected ${fmtShape(expected)} for ${index.data.length} indices into ${fmtShape(self.shape)} along dim ${d}`);
+    throw new ShapeError(`indexAdd: src has shape ${fmtShape(src.shape)}, expected ${fmtShape(expected)} for ${index.numel()} indices into ${fmtShape(self.shape)} along dim ${d}`);
   }
   return apply('indexAdd', [self, index.reshape([-1]), src.to(self.dtype)], { dim: d });
 }

@@ -62,8 +62,9 @@ export function dropout(x: Tensor, p = 0.5, training = true, generator: Generato
 
 function checkIndices(who: string, index: Tensor, num: number, what: string): void {
   if (index.dtype !== 'int32') throw new DTypeError(`${who}: indices must be an int32 tensor, got ${index.dtype}`);
-  for (let i = 0; i < index.data.length; i++) {
-    const v = index.data[i]!;
+  const values = index.dataSync();
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
     if (v < 0 || v >= num) throw new IndexError(`${who}: index ${v} is out of range for ${num} ${what} (valid 0 to ${num - 1})`);
   }
 }
@@ -89,9 +90,10 @@ export function embedding(index: Tensor, weight: Tensor, paddingIdx: number | nu
 export function oneHot(t: Tensor, numClasses = -1): Tensor {
   if (t.dtype !== 'int32') throw new DTypeError(`oneHot: expects an int32 tensor of class indices, got ${t.dtype}`);
   let c = numClasses;
-  if (c === -1) c = (t.data as Int32Array).reduce((m, v) => Math.max(m, v), -1) + 1;
+  const classes = t.dataSync() as Int32Array;
+  if (c === -1) c = classes.reduce((m, v) => Math.max(m, v), -1) + 1;
   checkIndices('oneHot', t, c, 'classes');
-  const out = new Tensor(new Int32Array(t.data.length * c), [...t.shape, c], 'int32');
-  for (let i = 0; i < t.data.length; i++) out.data[i * c + t.data[i]!] = 1;
+  const out = new Tensor(new Int32Array(classes.length * c), [...t.shape, c], 'int32');
+  for (let i = 0; i < classes.length; i++) out.data[i * c + classes[i]!] = 1;
   return out;
 }

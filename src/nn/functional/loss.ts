@@ -73,8 +73,9 @@ export interface BceOptions extends LossOptions {
  */
 export function binaryCrossEntropy(input: Tensor, target: Tensor, opts: BceOptions = {}): Tensor {
   sameShapes('binaryCrossEntropy', input, target);
-  for (let i = 0; i < input.data.length; i++) {
-    const v = input.data[i]!;
+  const probs = input.dataSync();
+  for (let i = 0; i < probs.length; i++) {
+    const v = probs[i]!;
     if (!(v >= 0 && v <= 1)) throw new ValueError(`binaryCrossEntropy: all input elements should be between 0 and 1, got ${v} at position ${i}; pass logits to binaryCrossEntropyWithLogits instead`);
   }
   const logP = input.log().clamp(-100);
@@ -127,17 +128,19 @@ function classTargets(who: string, scores: Tensor, target: Tensor, weight: Tenso
   if (weight && (weight.ndim !== 1 || weight.shape[0] !== c)) {
     throw new ShapeError(`${who}: weight has shape ${fmtShape(weight.shape)}, expected [${c}], one per class`);
   }
-  const safe = new Tensor(new Int32Array(target.data.length), target.shape, 'int32');
+  const classes = target.dataSync();
+  const weights = weight?.dataSync();
+  const safe = new Tensor(new Int32Array(classes.length), target.shape, 'int32');
   const w = Tensor.empty(target.shape, scores.dtype);
-  for (let i = 0; i < target.data.length; i++) {
-    const t = target.data[i]!;
+  for (let i = 0; i < classes.length; i++) {
+    const t = classes[i]!;
     if (t === ignoreIndex) {
       w.data[i] = 0;
       continue;
     }
     if (t < 0 || t >= c) throw new IndexError(`${who}: target ${t} is out of range for ${c} classes (valid 0 to ${c - 1})`);
     safe.data[i] = t;
-    w.data[i] = weight ? weight.data[t]! : 1;
+    w.data[i] = weights ? weights[t]! : 1;
   }
   return { safe, w };
 }
@@ -212,7 +215,8 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
   const wc = weight ? weight.reshape([1, c, ...x.shape.slice(2).map(() => 1)]) : null;
   const keep = Tensor.empty(t.shape, x.dtype);
   const ignore = opts.ignoreIndex ?? -100;
-  for (let i = 0; i < keep.data.length; i++) keep.data[i] = t.data[i] === ignore ? 0 : 1;
+  const classes = t.dataSync();
+  for (let i = 0; i < keep.data.length; i++) keep.data[i] = classes[i] === ignore ? 0 : 1;
   const smooth = (wc ? logp.mul(wc) : logp).sum(1).neg().mul(keep);
   const smoothPart = reduction === 'mean' ? smooth.sum().div(weight ? w.sum() : keep.sum()) : reduce(who, smooth, reduction);
   return unbatch(nllPart.mul(1 - eps).add(smoothPart.mul(eps / c)));
