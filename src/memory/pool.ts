@@ -24,13 +24,14 @@ export class ReleasedBufferError extends ChainruleError {}
 
 /**
  * CHAINRULE_DEBUG_POOL=1: every buffer given back is filled with a poison word, so code that
- * still reads it after giving it back computes NaN (floats) or 2143289344 (int32) and the tests
- * fail, instead of silently reading whatever the next owner wrote. The word is the float32
- * quiet NaN 0x7FC00000; read as float64 both halves make a NaN too, and the pool hands a
- * buffer out by size, whatever type it had. Read once; off where there is no `process`.
+ * still reads it after giving it back computes NaN (floats) or 2146959360 (int32) and the tests
+ * fail, instead of silently reading whatever the next owner wrote. The pool hands a buffer out
+ * by size, whatever type it had, so the word 0x7FF80000 is a NaN both as a float32 (exponent
+ * 0xFF) and, twice over, as a float64 (exponent 0x7FF); as an int32 it reads 2146959360.
+ * Read once; off where there is no `process`.
  */
 const DEBUG = typeof process !== 'undefined' && process.env?.CHAINRULE_DEBUG_POOL === '1';
-const POISON = 0x7fc00000;
+const POISON = 0x7ff80000;
 
 /** @internal Whether CHAINRULE_DEBUG_POOL was set when this module loaded. */
 export function debugPoolEnabled(): boolean {
