@@ -88,12 +88,13 @@ function walk(
     const sum = prev ? prev.add(g) : g;
     buf[index] = sum;
     if (own) {
+      // The slot now holds sum instead of prev; g itself was never this slot's (another slot
+      // may hold it), and both may still be read by the edges after this one.
       own.hold(sum);
       if (prev) {
         own.drop(prev);
-        own.drop(g);
-        own.recycleIfDead(prev);
-        own.recycleIfDead(g);
+        own.retire(prev);
+        own.retire(g);
       }
     }
   };
@@ -109,6 +110,7 @@ function walk(
       // (A root gradient was made before this walk, so it is never taken or recycled.)
       addTo(edge.node, edge.index, rootGrads[i]!);
     });
+    own?.recycleRetired();
 
     // Where the caller asked for gradients of particular tensors (autograd.grad), note
     // which node output each one is.
@@ -209,7 +211,10 @@ function walk(
         if (--deps[s]! === 0) ready.push(s);
       }
       // The gradients this node received are dead unless its rule passed them on.
-      if (own && any) for (const g of grads) own.recycleIfDead(g!);
+      if (own) {
+        if (any) for (const g of grads) own.retire(g!);
+        own.recycleRetired();
+      }
     }
 
     if (inputs && !allowUnused) {

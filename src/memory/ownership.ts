@@ -41,11 +41,14 @@ export class WalkOwnership {
   private born: WeakSet<ArrayBufferLike> | null = null;
   private live: Map<ArrayBufferLike, number> | null = null;
   private exposed: WeakSet<ArrayBufferLike> | null = null;
+  /** Gradients that may have died while a node handed out its results: checked once it is done. */
+  private retired: Tensor[] = [];
   /** Forget everything: one instance serves every outermost walk. */
   reset(): this {
     this.born = null;
     this.live = null;
     this.exposed = null;
+    this.retired.length = 0;
     return this;
   }
   /** A buffer allocated while this walk runs (see noteBirth). */
@@ -80,6 +83,20 @@ export class WalkOwnership {
     if (this.born === null || !tracked(g)) return false;
     const b = bufferOf(g);
     return this.live?.get(b) === 1 && this.mine(b);
+  }
+  /**
+   * g may be dead, but the node now handing out its results may still pass it to another
+   * edge (add's backward gives one gradient to both operands; a sum's parts are read by the
+   * next edge): decide at recycleRetired, once every edge has been served.
+   */
+  retire(g: Tensor): void {
+    if (this.born !== null && tracked(g)) this.retired.push(g);
+  }
+  /** The running node is done: recycle what it retired and no slot took. */
+  recycleRetired(): void {
+    const r = this.retired;
+    for (let i = 0; i < r.length; i++) this.recycleIfDead(r[i]!);
+    r.length = 0;
   }
   /** After g's holder is done with it: a buffer no slot holds any more is dead, so reuse it. */
   recycleIfDead(g: Tensor): void {

@@ -107,6 +107,23 @@ describe('CHAINRULE_DEBUG_POOL', () => {
     expect(run(off)).not.toThrow();
   });
 
+  it('a gradient a node passes to two edges is not recycled between them (caught by debug mode only)', () => {
+    // add(h, h) gives its gradient g to h's node twice. The first edge sums g into h's slot;
+    // an engine that then recycled g (nothing held it for a moment) read a given-back buffer
+    // at the second edge. Without the mode the next allocation happened to be that same
+    // buffer, written element by element as it was read, so the numbers came out right.
+    const run = ({ lib }: Instance) => {
+      lib.manualSeed(12);
+      const a = lib.randn([64, 128]).requiresGrad_(true);
+      const h = a.tanh();
+      h.add(h).mul(h).sum().backward();
+      return Array.from(a.grad!.data);
+    };
+    const d = run(on);
+    expect(d.some(Number.isNaN)).toBe(false);
+    expect(d).toEqual(run(off));
+  });
+
   it('training with reuse reads no buffer after giving it back: debug mode gives the same bits', () => {
     // An MLP and a small CNN, with Adam: gradients written in place, .grad buffers recycled by
     // zeroGrad, conv2d's scratch buffers. Any read of a given-back buffer would be NaN here.
