@@ -1,9 +1,7 @@
 import { AutogradError, fmtShape } from '../errors.js';
-import { noteAllocations, type AllocationWatcher } from '../tensor/dtype.js';
-import { POOL_MIN_BYTES, recycleBuffer } from '../tensor/pool.js';
+import { beginWalk, endWalk } from '../memory/ownership.js';
 import { sameShape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { TypedArray } from '../backend/types.js';
 import { enableGrad, noGrad } from './grad-mode.js';
 import { AccumulateGrad, type Edge, type Node } from './node.js';
 
@@ -46,91 +44,9 @@ export function runBackward(roots: readonly Tensor[], rootGrads: readonly Tensor
 
 let epochCounter = 0;
 let depth = 0;
-/** The running walk's ownership tracker (outermost, first-order walks only). */
-let activeOwnership: Ownership | null = null;
-
-/**
- * @internal For backward rules: true when the gradient a rule was handed is held by nothing
- * but the node now running (made during this walk by built-in rules, seen by no user code, in
- * no other slot), so the rule may overwrite it in place instead of allocating its result.
- */
-export function gradIsExclusive(g: Tensor): boolean {
-  return activeOwnership !== null && activeOwnership.owns(g);
-}
-
-/**
- * Which gradient buffers a leaf may take into .grad without copying. A buffer qualifies when
- * it was allocated during this walk, only built-in rules have touched it (no hook, custom
- * Function, retainGrad or capture saw it: user code could keep a reference), and no other
- * slot holds it when the leaf receives it. Pass-through rules (add's backward returns g
- * itself) are fine: the node that received g is done with it once its rule has run.
- */
-class Ownership implements AllocationWatcher {
-  // Created on first use: graphs of small tensors (where copying costs nothing) never pay for them.
-  private born: WeakSet<ArrayBuffer> | null = null;
-  private live: Map<ArrayBufferLike, number> | null = null;
-  private exposed: WeakSet<ArrayBufferLike> | null = null;
-  /** Forget everything: one instance serves every outermost walk. */
-  reset(): this {
-    this.born = null;
-    this.live = null;
-    this.exposed = null;
-    return this;
-  }
-  // Only gradients of POOL_MIN_BYTES or more are tracked; smaller ones are copied and never
-  // recycled. (Checked on byteLength: reading .buffer of a small on-heap array is costly.) No
-  // built-in rule returns a sub-range view of a gradient, so a small gradient cannot share a
-  // big buffer unless user code made it, and what user code touches is exposed below.
-  birth(b: ArrayBuffer): void {
-    (this.born ??= new WeakSet()).add(b);
-  }
-  hold(g: Tensor): void {
-    if (whole(g).byteLength < POOL_MIN_BYTES) return;
-    const b = whole(g).buffer;
-    const live = (this.live ??= new Map());
-    live.set(b, (live.get(b) ?? 0) + 1);
-  }
-  drop(g: Tensor): void {
-    if (this.live === null || whole(g).byteLength < POOL_MIN_BYTES) return;
-    const b = whole(g).buffer;
-    const n = this.live.get(b);
-    if (n === undefined) return;
-    if (n <= 1) this.live.delete(b);
-    else this.live.set(b, n - 1);
-  }
-  /** User code (a hook, a custom Function) saw g: its whole buffer is off limits, whatever its size. */
-  expose(g: Tensor | null | undefined): void {
-    if (g) (this.exposed ??= new WeakSet()).add(whole(g).buffer);
-  }
-  private mine(b: ArrayBufferLike): boolean {
-    return this.born !== null && this.born.has(b as ArrayBuffer) && !(this.exposed?.has(b) ?? false);
-  }
-  owns(g: Tensor): boolean {
-    if (this.born === null || whole(g).byteLength < POOL_MIN_BYTES) return false;
-    const b = whole(g).buffer;
-    return this.live?.get(b) === 1 && this.mine(b);
-  }
-  /** After g's holder is done with it: a buffer no slot holds any more is dead, so reuse it. */
-  recycleIfDead(g: Tensor): void {
-    if (this.born === null || whole(g).byteLength < POOL_MIN_BYTES) return;
-    const b = whole(g).buffer;
-    if (!(this.live?.has(b) ?? false) && this.mine(b)) {
-      (this.exposed ??= new WeakSet()).add(b); // never twice
-      recycleBuffer(whole(g));
-    }
-  }
-}
-
-/**
- * The whole array behind g's storage: a view (a cat backward's narrowed pieces) shares it with
- * its base, so ownership is decided for the array, never for the view's part of it.
- */
-function whole(g: Tensor): TypedArray {
-  return g.storage.readSync()!;
-}
-
-/** Only outermost walks track ownership, so one tracker, reset per walk, serves them all. */
-const sharedOwnership = new Ownership();
+// Rules ask the memory module, which tracks the walk's gradient buffers (the engine tells it
+// when a slot takes or lets go of one); re-exported here for the rules that import it from here.
+export { gradIsExclusive } from '../memory/ownership.js';
 
 function walk(
   roots: readonly Tensor[],
@@ -145,10 +61,9 @@ function walk(
   // the slots it overwrites and restores them when it ends, so the outer walk is unaffected.
   const epoch = ++epochCounter;
   const overwritten: [Node, number, number][] | null = depth > 0 ? [] : null;
-  const own = !createGraph && !inputs && depth === 0 ? sharedOwnership.reset() : null;
-  const prevWatcher = own ? noteAllocations(own) : null;
-  const prevActive = activeOwnership;
-  activeOwnership = own; // null in nested and recorded walks: no rule writes in place there
+  // Only outermost first-order walks reuse memory: in nested and recorded ones no rule writes in place.
+  const memory = beginWalk(!createGraph && !inputs && depth === 0);
+  const own = memory.own;
   depth++;
   const nodes: Node[] = [];
   const deps: number[] = [];
@@ -173,12 +88,13 @@ function walk(
     const sum = prev ? prev.add(g) : g;
     buf[index] = sum;
     if (own) {
+      // The slot now holds sum instead of prev; g itself was never this slot's (another slot
+      // may hold it), and both may still be read by the edges after this one.
       own.hold(sum);
       if (prev) {
         own.drop(prev);
-        own.drop(g);
-        own.recycleIfDead(prev);
-        own.recycleIfDead(g);
+        own.retire(prev);
+        own.retire(g);
       }
     }
   };
@@ -194,6 +110,7 @@ function walk(
       // (A root gradient was made before this walk, so it is never taken or recycled.)
       addTo(edge.node, edge.index, rootGrads[i]!);
     });
+    own?.recycleRetired();
 
     // Where the caller asked for gradients of particular tensors (autograd.grad), note
     // which node output each one is.
@@ -294,7 +211,10 @@ function walk(
         if (--deps[s]! === 0) ready.push(s);
       }
       // The gradients this node received are dead unless its rule passed them on.
-      if (own && any) for (const g of grads) own.recycleIfDead(g!);
+      if (own) {
+        if (any) for (const g of grads) own.retire(g!);
+        own.recycleRetired();
+      }
     }
 
     if (inputs && !allowUnused) {
@@ -309,11 +229,7 @@ function walk(
     return captured;
   } finally {
     depth--;
-    if (own) {
-      noteAllocations(prevWatcher);
-      own.reset(); // let go of the buffers it noted
-    }
-    activeOwnership = prevActive;
+    endWalk(memory);
     if (overwritten) for (const [n, e, s] of overwritten) {
       n.walkEpoch = e;
       n.walkSlot = s;

@@ -1,5 +1,6 @@
 import type { FloatArray, TypedArray } from '../backend/types.js';
-import { POOL_MIN_BYTES, takeBuffer } from './pool.js';
+import { POOL_MIN_BYTES, takeBuffer } from '../memory/pool.js';
+import { noteBirth } from '../memory/ownership.js';
 
 /** Element types. `bool` is the result of comparisons and is stored one byte per element. */
 export type DType = 'float32' | 'float64' | 'int32' | 'bool';
@@ -14,22 +15,6 @@ export type ArrayFor<D extends DType> = D extends 'float32'
       ? Int32Array
       : Uint8Array;
 
-/**
- * While a backward pass runs, the buffers allocated here are noted, so the engine knows which
- * gradients it made itself (see engine.ts: a leaf may then take such a buffer without a copy).
- */
-export interface AllocationWatcher {
-  birth(buffer: ArrayBuffer): void;
-}
-let births: AllocationWatcher | null = null;
-
-/** @internal Start (a watcher) or stop (null) noting new buffers of POOL_MIN_BYTES or more; returns the previous watcher. */
-export function noteAllocations(w: AllocationWatcher | null): AllocationWatcher | null {
-  const prev = births;
-  births = w;
-  return prev;
-}
-
 type UnsafeAlloc = (bytes: number) => { buffer: ArrayBuffer; byteOffset: number };
 // Node's Buffer.allocUnsafeSlow: a fresh ArrayBuffer of its own (never a slice of a shared pool)
 // whose memory is not zero-filled. Looked up at run time, so browsers simply do without it.
@@ -38,7 +23,7 @@ const allocUnsafeSlow: UnsafeAlloc | undefined = (globalThis as { Buffer?: { all
 const UNINIT_MIN_BYTES = POOL_MIN_BYTES;
 
 /**
- * A float array whose contents are unspecified: a recycled buffer (see pool.ts) or, in Node, one
+ * A float array whose contents are unspecified: a recycled buffer (see memory/pool.ts) or, in Node, one
  * that is not zero-filled (for large outputs that cost shows up in every training step). Only for
  * outputs a kernel overwrites entirely.
  */
@@ -56,7 +41,7 @@ export function allocateUninit(dtype: 'float32' | 'float64', size: number): Floa
     offset = b.byteOffset;
   }
   const a = dtype === 'float32' ? new Float32Array(buffer, offset, size) : new Float64Array(buffer, offset, size);
-  if (births !== null) births.birth(buffer);
+  noteBirth(buffer); // while a backward pass runs, the engine learns which gradients it made itself
   return a;
 }
 
@@ -74,7 +59,7 @@ export function allocate(dtype: DType, size: number): TypedArray {
     case 'bool':
       return new Uint8Array(size);
   }
-  if (births !== null && a.byteLength >= POOL_MIN_BYTES) births.birth(a.buffer as ArrayBuffer);
+  if (a.byteLength >= POOL_MIN_BYTES) noteBirth(a.buffer);
   return a;
 }
 

@@ -1,7 +1,7 @@
 import type { TypedArray } from '../backend/types.js';
 import { AccumulateGrad, type Edge, type Node } from '../autograd/node.js';
 import { AutogradError, DTypeError, ValueError, fmtShape } from '../errors.js';
-import { recycleBuffer } from './pool.js';
+import { releaseGrad } from '../memory/ownership.js';
 import { allocate, isFloat, type DType } from './dtype.js';
 import { formatTensor } from './format.js';
 import { contiguousStrides, isContiguousLayout, numel } from './shape.js';
@@ -51,14 +51,9 @@ export class Tensor {
     return this.gradValue;
   }
 
-  /**
-   * @internal zeroGrad's set-to-none: drops .grad, and hands its buffer to the pool when
-   * nothing outside the library can hold it (see gradRecyclable).
-   */
+  /** @internal zeroGrad's set-to-none (the memory module decides whether .grad's buffer is reused). */
   releaseGrad(): void {
-    const g = this.gradValue;
-    if (g !== null && this.gradRecyclable) recycleBuffer(g.data);
-    this.grad = null;
+    releaseGrad(this);
   }
   /** Optional label for graph drawings and error messages (e.g. a parameter's module path). */
   name: string | null = null;

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { F, manualSeed, nn, optim, randn, type Tensor } from '../../src/index.js';
-import { pooledByteCount } from '../../src/tensor/pool.js';
+import { pooledByteCount } from '../../src/memory/index.js';
 
 /**
- * Dead buffers are reused (src/tensor/pool.ts): gradient buffers the engine made and that no
+ * Dead buffers are reused (src/memory/): gradient buffers the engine made and that no
  * user code saw, and .grad buffers dropped by zeroGrad that nobody read. Reuse must never
  * change a value anyone can still reach; these tests train with and without every chance of
  * reuse and demand identical numbers.

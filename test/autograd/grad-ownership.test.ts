@@ -79,6 +79,26 @@ describe('gradient buffers handed to leaves', () => {
     expect(g1.data[10]).toBe(1);
   });
 
+  it('big tensors: add hands one gradient to a fresh slot and to one that already holds a contribution; both use it intact', () => {
+    // q.add(p): the one gradient g goes to q's node (empty slot: it holds g) and to p's node,
+    // which already has p.mul(c)'s contribution and sums the two. Summing must not count as
+    // letting go of g: q's node still holds it (an engine that did recycled it, and b's
+    // gradient came out wrong, with no error).
+    const c = big((i) => Math.sin(i), false);
+    const a = big((i) => Math.cos(i) * 2);
+    const b = big((i) => Math.sin(i * 0.7) * 3);
+    const p = a.tanh();
+    const q = b.sigmoid();
+    q.add(p).sum().add(p.mul(c).sum()).backward();
+    // The same rules fed the same upstream gradients, one path each.
+    const a2 = a.detach().requiresGrad_(true);
+    const b2 = b.detach().requiresGrad_(true);
+    a2.tanh().mul(c.add(1)).sum().backward();
+    b2.sigmoid().sum().backward();
+    expect(Array.from(b.grad!.data)).toEqual(Array.from(b2.grad!.data));
+    expect(Array.from(a.grad!.data)).toEqual(Array.from(a2.grad!.data));
+  });
+
   it('add passes one gradient to both leaves: each .grad gets its own buffer', () => {
     const a = tensor([1, 2, 3], f32);
     const b = tensor([4, 5, 6], f32);

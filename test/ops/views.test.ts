@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { AutogradError, ShapeError, ValueError, autogradGrad, noGrad, tensor, type Tensor } from '../../src/index.js';
-import { noteAllocations } from '../../src/tensor/dtype.js';
+import { observeAllocations } from '../../src/memory/ownership.js';
 import { expectClose, TOLERANCE } from './helpers.js';
 
 /**
@@ -213,11 +213,11 @@ describe('matmul of transposed views: gemm flags, no copy', () => {
   /** Float buffers of 16 KB or more allocated while fn runs (the allocator's watcher sees those). */
   function bigAllocations(fn: () => void): number[] {
     const sizes: number[] = [];
-    const prev = noteAllocations({ birth: (b) => sizes.push(b.byteLength) });
+    const prev = observeAllocations((b) => sizes.push(b.byteLength));
     try {
       fn();
     } finally {
-      noteAllocations(prev);
+      observeAllocations(prev);
     }
     return sizes;
   }
@@ -239,7 +239,6 @@ describe('matmul of transposed views: gemm flags, no copy', () => {
     const x = tensor(Float32Array.from({ length: 128 * 64 }, (_, i) => Math.sin(i)), { shape: [128, 64], requiresGrad: true });
     const y = tensor(Float32Array.from({ length: 128 * 96 }, (_, i) => Math.cos(i)), { shape: [128, 96], requiresGrad: true });
     const g = tensor(Float32Array.from({ length: 64 * 96 }, (_, i) => Math.sin(3 * i)), { shape: [64, 96] });
-    // (autogradGrad: .backward() would install the engine's own allocation watcher over ours.)
     let grads: (Tensor | null)[] = [];
     const out = x.t().matmul(y);
     const sizes = bigAllocations(() => (grads = autogradGrad(out, [x, y], { gradOutputs: [g] })));

@@ -1,5 +1,5 @@
 import { allocate, allocateUninit, type DType } from '../../tensor/dtype.js';
-import { recycleBuffer } from '../../tensor/pool.js';
+import { takeScratch } from '../../memory/index.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { backendFor } from '../../backend/index.js';
 import { windowCount, windowNumbers } from '../../backend/window.js';
@@ -239,27 +239,27 @@ function convRule(relu: boolean): OpRule<OpAttrs['conv2d']> {
       const f32 = isF32(gd) && isF32(xd) && isF32(wd);
       let gx: Tensor | null = null;
       if (needs[0]) {
-        const out = allocateUninit(dtype, x.data.length);
-        if (f32 && kern.conv2dInputGrad?.(p, gd, wd, out as Float32Array)) gx = new Tensor(out, x.shape, dtype);
+        const out = takeScratch(dtype, x.data.length, 'conv2d backward: input gradient');
+        if (f32 && kern.conv2dInputGrad?.(p, gd, wd, out.array as Float32Array)) gx = new Tensor(out.keep(), x.shape, dtype);
         else {
-          recycleBuffer(out);
+          out.release();
           // dcols[s] = Wᵀ·gy[s], then summed back into image positions.
-          const dcols = allocateUninit(dtype, n * k * l);
-          gemmEach({ transA: true, transB: false, m: k, n: l, k: o, a: wd, aOffset: 0, b: gd, bOffset: 0, c: dcols, cOffset: 0, accumulate: false }, offsets(n, 0), offsets(n, o * l));
-          gx = col2imK(new Tensor(dcols, [n, k, l], dtype), x.shape.slice(2), attrs, dtype);
-          recycleBuffer(dcols); // this rule's own scratch, seen by nothing else
+          const dcols = takeScratch(dtype, n * k * l, 'conv2d backward: column gradients');
+          gemmEach({ transA: true, transB: false, m: k, n: l, k: o, a: wd, aOffset: 0, b: gd, bOffset: 0, c: dcols.array, cOffset: 0, accumulate: false }, offsets(n, 0), offsets(n, o * l));
+          gx = col2imK(new Tensor(dcols.array, [n, k, l], dtype), x.shape.slice(2), attrs, dtype);
+          dcols.release();
         }
       }
       let gw: Tensor | null = null;
       if (needs[1]) {
         // Each sample's gy[s]·cols[s]ᵀ, then their sum in sample order.
-        const per = allocateUninit(dtype, n * o * k);
-        if (!(f32 && kern.conv2dWeightGrad?.(p, xd as Float32Array, gd as Float32Array, per as Float32Array))) {
+        const per = takeScratch(dtype, n * o * k, 'conv2d backward: per-sample weight gradients');
+        if (!(f32 && kern.conv2dWeightGrad?.(p, xd as Float32Array, gd as Float32Array, per.array as Float32Array))) {
           const cols = saved ?? im2colK(x, attrs, 0);
-          gemmEach({ transA: false, transB: true, m: o, n: k, k: l, a: gd, aOffset: 0, b: cols.data as FloatArray, bOffset: 0, c: per, cOffset: 0, accumulate: false }, offsets(n, o * l), offsets(n, k * l));
+          gemmEach({ transA: false, transB: true, m: o, n: k, k: l, a: gd, aOffset: 0, b: cols.data as FloatArray, bOffset: 0, c: per.array, cOffset: 0, accumulate: false }, offsets(n, o * l), offsets(n, k * l));
         }
-        gw = new Tensor(reduceK('sum', new Tensor(per, [n, o * k], dtype), [0]).data, w.shape, dtype);
-        recycleBuffer(per);
+        gw = new Tensor(reduceK('sum', new Tensor(per.array, [n, o * k], dtype), [0]).data, w.shape, dtype);
+        per.release();
       }
       const gb = needs[2] ? new Tensor(reduceK('sum', g3, [0, 2]).data, [o], dtype) : null;
       return [gx, gw, gb];
