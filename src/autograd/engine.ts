@@ -1,5 +1,6 @@
 import { AutogradError, fmtShape } from '../errors.js';
 import { noteAllocations, type AllocationWatcher } from '../tensor/dtype.js';
+import { zerosK } from '../ops/kernels.js';
 import { POOL_MIN_BYTES, recycleBuffer } from '../tensor/pool.js';
 import { sameShape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -318,7 +319,7 @@ function emptyGrads(node: Node): (Tensor | null)[] {
 
 function zerosFor(node: Node, index: number): Tensor {
   const meta = node.outputs[index]!;
-  return zerosHook!(meta.shape, meta.dtype);
+  return zerosK(meta.shape, meta.dtype);
 }
 
 function checkGradShapes(node: Node, grads: (Tensor | null)[]): void {
@@ -332,10 +333,4 @@ function checkGradShapes(node: Node, grads: (Tensor | null)[]): void {
       );
     }
   });
-}
-
-/** Set by the tensor module (avoids an import cycle at load time). */
-let zerosHook: ((shape: readonly number[], dtype: Tensor['dtype']) => Tensor) | null = null;
-export function setZerosFactory(f: (shape: readonly number[], dtype: Tensor['dtype']) => Tensor): void {
-  zerosHook = f;
 }

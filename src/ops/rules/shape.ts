@@ -2,7 +2,7 @@ import { catK, expandK, permuteK, sliceK, sliceScatterK } from '../kernels.js';
 import type { OpAttrs, OpRule } from '../registry.js';
 import { unbroadcast } from '../unbroadcast.js';
 import { Tensor } from '../../tensor/tensor.js';
-import { sliceScatter } from '../functional.js';
+import { sliceScatter } from '../internal.js';
 
 type Rules<K extends keyof OpAttrs> = { [P in K]: OpRule<OpAttrs[P]> };
 
