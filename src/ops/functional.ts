@@ -277,6 +277,19 @@ export const logsumexp = defineOp(
   { logsumexp: SELF },
 );
 
+/**
+ * Running sum along dim: out[..., j, ...] = Σ_{i ≤ j} input[..., i, ...]. Integer and bool
+ * inputs sum as int32 (PyTorch: int64, which chainrule does not have).
+ */
+export const cumsum = defineOp(
+  (input: Tensor, dim: number): Tensor => {
+    const d = normalizeDim('cumsum', dim, Math.max(input.ndim, 1));
+    const t = input.dtype === 'bool' ? input.to('int32') : input;
+    return apply('cumsum', [t], { dim: d, reverse: false });
+  },
+  { cumsum: SELF },
+);
+
 /** Index of the largest value (first on ties), flattened when dim is not given. No gradient. */
 export const argmax = defineOp(
   (input: Tensor, dim?: number, keepdim = false): Tensor =>

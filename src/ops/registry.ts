@@ -36,6 +36,7 @@ export interface OpAttrs {
   mean: { dims: number[]; keepdim: boolean };
   amax: { dims: number[]; keepdim: boolean };
   amin: { dims: number[]; keepdim: boolean };
+  cumsum: { dim: number; reverse: boolean };
   matmul: { transA: boolean; transB: boolean };
   reshape: { shape: number[] };
   permute: { perm: number[] };

@@ -5,6 +5,7 @@ import { fusedRules } from './fused.js';
 import { indexingRules } from './indexing.js';
 import { linalgRules } from './linalg.js';
 import { reduceRules } from './reduce.js';
+import { scanRules } from './scan.js';
 import { shapeRules } from './shape.js';
 
 /**
@@ -15,6 +16,7 @@ export function ruleTable(): RuleTable {
   return {
     ...elementwiseRules,
     ...reduceRules,
+    ...scanRules,
     ...linalgRules,
     ...shapeRules,
     ...indexingRules,
