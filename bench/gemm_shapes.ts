@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { Tensor, backendName } from '../src/index.js';
-import { matmulT } from '../src/ops/functional.js';
+import { matmulT } from '../src/ops/internal.js';
 
 // [label, m, k, n, transA, transB]: C[m×n] = op(A)·op(B)
 const cases: [string, number, number, number, boolean, boolean][] = [

@@ -24,6 +24,9 @@ export class AutogradError extends ChainruleError {}
 /** An option or argument with a value the operation cannot take. */
 export class ValueError extends ChainruleError {}
 
+/** An op name that the op table (ops/registry.ts) does not hold. */
+export class OpError extends ChainruleError {}
+
 export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(',')}]`;
 }

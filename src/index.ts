@@ -8,21 +8,13 @@
  *
  * This entry point is the browser-safe core: no Node built-ins are imported from here.
  */
-import './ops/methods.js';
-
 export { Tensor, type NestedArray, type Hook, type RemovableHandle } from './tensor/tensor.js';
 export type { DType } from './tensor/dtype.js';
 export { promoteTypes } from './tensor/dtype.js';
 export * from './tensor/creation.js';
 export { Generator, manualSeed, defaultGenerator } from './tensor/random.js';
-export {
-  add, sub, mul, div, pow, maximum, minimum, neg, exp, log, sqrt, rsqrt, square, reciprocal, abs, sin, cos, tanh,
-  sigmoid, relu, erf, log1p, expm1, clamp, where, gt, ge, lt, le, eq, ne, matmul, dot, sum, mean, amax, amin,
-  amax as max, amin as min, variance as var, variance, std, logsumexp, argmax, argmin, reshape, permute, transpose,
-  expand, squeeze, unsqueeze, flatten, cat, stack, slice, narrow, select, split, chunk, indexSelect, indexAdd, gather,
-  scatterAdd, leakyRelu, elu, gelu, softplus, softmax, logSoftmax,
-  type TensorLike, type Dims, type VarOptions,
-} from './ops/functional.js';
+// Every op's function (add, matmul, sum, reshape, softmax, ...): see ops/define.ts.
+export * from './ops/functional.js';
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd/grad-mode.js';
 export type { BackwardOptions } from './autograd/engine.js';
 export { Function, FunctionCtx } from './autograd/function.js';
@@ -35,7 +27,7 @@ export * as nn from './nn/index.js';
 export * as F from './nn/functional.js';
 export * as optim from './optim/index.js';
 export * as data from './data/index.js';
-export { ChainruleError, ShapeError, DTypeError, IndexError, AutogradError, ValueError } from './errors.js';
+export { ChainruleError, ShapeError, DTypeError, IndexError, AutogradError, ValueError, OpError } from './errors.js';
 
 import { autogradGrad } from './autograd/functional.js';
 import { runBackward } from './autograd/engine.js';

@@ -1,5 +1,6 @@
 import { AutogradError, fmtShape } from '../errors.js';
 import { beginWalk, endWalk } from '../memory/ownership.js';
+import { zerosK } from '../ops/kernels.js';
 import { sameShape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { enableGrad, noGrad } from './grad-mode.js';
@@ -243,7 +244,7 @@ function emptyGrads(node: Node): (Tensor | null)[] {
 
 function zerosFor(node: Node, index: number): Tensor {
   const meta = node.outputs[index]!;
-  return zerosHook!(meta.shape, meta.dtype);
+  return zerosK(meta.shape, meta.dtype);
 }
 
 function checkGradShapes(node: Node, grads: (Tensor | null)[]): void {
@@ -257,10 +258,4 @@ function checkGradShapes(node: Node, grads: (Tensor | null)[]): void {
       );
     }
   });
-}
-
-/** Set by the tensor module (avoids an import cycle at load time). */
-let zerosHook: ((shape: readonly number[], dtype: Tensor['dtype']) => Tensor) | null = null;
-export function setZerosFactory(f: (shape: readonly number[], dtype: Tensor['dtype']) => Tensor): void {
-  zerosHook = f;
 }

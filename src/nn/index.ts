@@ -3,7 +3,6 @@
  * containers, layers, losses as modules, `init` and `functional`. Browser-safe (no Node
  * built-ins).
  */
-import '../ops/methods.js';
 
 export { Module, StateDictError, type AnyModule, type LoadStateDictResult } from './module.js';
 export { Parameter } from './parameter.js';

@@ -2,7 +2,6 @@ import { noGrad } from '../autograd/grad-mode.js';
 import { ShapeError, ValueError, fmtShape } from '../errors.js';
 import { defaultGenerator, type Generator } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
-import '../ops/methods.js';
 
 /**
  * PyTorch's torch.nn.init: fill a tensor in place, outside the graph, from the seeded default

@@ -127,15 +127,6 @@ export class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     return this.fieldOrder.map((k) => [k, (this as unknown as Record<string, unknown>)[k]]);
   }
 
-  /** Direct submodules in registration order, without building arrays (Sequential's forward path). */
-  protected *childModules(): Generator<AnyModule> {
-    const fields = this as unknown as Record<string, unknown>;
-    for (let i = 0; i < this.fieldOrder.length; i++) {
-      const m = fields[this.fieldOrder[i]!];
-      if (m instanceof Module) yield m as AnyModule;
-    }
-  }
-
   /** Direct submodules in registration order, every name (a module held twice appears twice). */
   protected childEntries(): [string, AnyModule][] {
     return this.ownEntries().filter((e): e is [string, AnyModule] => e[1] instanceof Module);

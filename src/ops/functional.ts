@@ -2,15 +2,18 @@ import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { floatTypeFor, isFloat, promoteTypes, promoteWithScalar, type DType } from '../tensor/dtype.js';
 import { broadcastShapes, normalizeDim, normalizeDims, numel } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
+import type { CompareKernel } from '../backend/types.js';
+import { SELF, defineOp } from './define.js';
+import { asFloat, matmulT, maxShift } from './internal.js';
 import { compareK, fullK } from './kernels.js';
 import { apply } from './registry.js';
-import type { CompareKernel } from '../backend/types.js';
 import { squeeze } from './shape-functional.js';
 
 /**
- * The user-facing functions over the primitives: argument checking with messages that
- * name the op and the shapes, dtype promotion, and the composites (mean, var, softmax, ...)
- * whose gradients come from the primitives they are built of.
+ * The public ops: argument checking with messages that name the op and the shapes, dtype
+ * promotion, and the composites (mean, var, softmax, ...) whose gradients come from the
+ * primitives they are built of. Each op is one defineOp entry (see define.ts): the function,
+ * its Tensor method(s), and through index.ts's `export *` its export.
  */
 
 export type TensorLike = Tensor | number;
@@ -35,112 +38,141 @@ function promote(op: string, a: TensorLike, b: TensorLike, floatOnly = false): [
   return [ta, tb];
 }
 
-/** Internal: the float tensor unary float functions compute on (ints become float32). */
-export function asFloat(op: string, x: Tensor): Tensor {
-  if (isFloat(x.dtype)) return x;
-  if (x.dtype === 'bool' && op !== 'cast') return x.to('float32');
-  return x.to('float32');
-}
-
 // ---- elementwise ------------------------------------------------------------------------
 
-export const add = (a: TensorLike, b: TensorLike): Tensor => apply('add', promote('add', a, b), {});
-export const sub = (a: TensorLike, b: TensorLike): Tensor => apply('sub', promote('sub', a, b), {});
-export const mul = (a: TensorLike, b: TensorLike): Tensor => apply('mul', promote('mul', a, b), {});
+/** x.add(y, alpha) and x.sub(y, alpha) take y · alpha, as PyTorch's. */
+const scaled = (o: TensorLike, alpha: number): TensorLike => (alpha === 1 ? o : typeof o === 'number' ? o * alpha : mul(o, alpha));
+
+export const add = defineOp((input: TensorLike, other: TensorLike): Tensor => apply('add', promote('add', input, other), {}), {
+  add(this: Tensor, other: TensorLike, alpha = 1): Tensor {
+    return add(this, scaled(other, alpha));
+  },
+});
+export const sub = defineOp((input: TensorLike, other: TensorLike): Tensor => apply('sub', promote('sub', input, other), {}), {
+  sub(this: Tensor, other: TensorLike, alpha = 1): Tensor {
+    return sub(this, scaled(other, alpha));
+  },
+});
+export const mul = defineOp((input: TensorLike, other: TensorLike): Tensor => apply('mul', promote('mul', input, other), {}), { mul: SELF });
 /** True division: integer operands give a float result, as in PyTorch. */
-export const div = (a: TensorLike, b: TensorLike): Tensor => apply('div', promote('div', a, b, true), {});
-export const maximum = (a: TensorLike, b: TensorLike): Tensor => apply('maximum', promote('maximum', a, b), {});
-export const minimum = (a: TensorLike, b: TensorLike): Tensor => apply('minimum', promote('minimum', a, b), {});
+export const div = defineOp((input: TensorLike, other: TensorLike): Tensor => apply('div', promote('div', input, other, true), {}), { div: SELF });
+export const maximum = defineOp((input: TensorLike, other: TensorLike): Tensor => apply('maximum', promote('maximum', input, other), {}), {
+  maximum: SELF,
+});
+export const minimum = defineOp((input: TensorLike, other: TensorLike): Tensor => apply('minimum', promote('minimum', input, other), {}), {
+  minimum: SELF,
+});
 
-export function pow(a: TensorLike, b: TensorLike): Tensor {
-  if (typeof b === 'number' && a instanceof Tensor) {
-    if (!isFloat(a.dtype) && (!Number.isInteger(b) || b < 0)) return apply('powScalar', [a.to('float32')], { exponent: b });
-    return apply('powScalar', [a], { exponent: b });
-  }
-  return apply('pow', promote('pow', a, b, true), {});
-}
+export const pow = defineOp(
+  (input: TensorLike, exponent: TensorLike): Tensor => {
+    if (typeof exponent === 'number' && input instanceof Tensor) {
+      if (!isFloat(input.dtype) && (!Number.isInteger(exponent) || exponent < 0)) {
+        return apply('powScalar', [input.to('float32')], { exponent });
+      }
+      return apply('powScalar', [input], { exponent });
+    }
+    return apply('pow', promote('pow', input, exponent, true), {});
+  },
+  { pow: SELF },
+);
 
-export const neg = (x: Tensor): Tensor => apply('neg', [x.dtype === 'bool' ? x.to('int32') : x], {});
-export const exp = (x: Tensor): Tensor => apply('exp', [asFloat('exp', x)], {});
-export const log = (x: Tensor): Tensor => apply('log', [asFloat('log', x)], {});
-export const sqrt = (x: Tensor): Tensor => apply('sqrt', [asFloat('sqrt', x)], {});
-export const abs = (x: Tensor): Tensor => apply('abs', [isFloat(x.dtype) ? x : x.to('float32')], {});
-export const sin = (x: Tensor): Tensor => apply('sin', [asFloat('sin', x)], {});
-export const cos = (x: Tensor): Tensor => apply('cos', [asFloat('cos', x)], {});
-export const tanh = (x: Tensor): Tensor => apply('tanh', [asFloat('tanh', x)], {});
-export const sigmoid = (x: Tensor): Tensor => apply('sigmoid', [asFloat('sigmoid', x)], {});
-export const relu = (x: Tensor): Tensor => apply('relu', [asFloat('relu', x)], {});
-export const erf = (x: Tensor): Tensor => apply('erf', [asFloat('erf', x)], {});
-export const log1p = (x: Tensor): Tensor => apply('log1p', [asFloat('log1p', x)], {});
-export const expm1 = (x: Tensor): Tensor => apply('expm1', [asFloat('expm1', x)], {});
-export const square = (x: Tensor): Tensor => pow(x, 2);
-export const rsqrt = (x: Tensor): Tensor => pow(x, -0.5);
-export const reciprocal = (x: Tensor): Tensor => div(1, x);
+export const neg = defineOp((input: Tensor): Tensor => apply('neg', [input.dtype === 'bool' ? input.to('int32') : input], {}), { neg: SELF });
+export const exp = defineOp((input: Tensor): Tensor => apply('exp', [asFloat(input)], {}), { exp: SELF });
+export const log = defineOp((input: Tensor): Tensor => apply('log', [asFloat(input)], {}), { log: SELF });
+export const sqrt = defineOp((input: Tensor): Tensor => apply('sqrt', [asFloat(input)], {}), { sqrt: SELF });
+export const abs = defineOp((input: Tensor): Tensor => apply('abs', [asFloat(input)], {}), { abs: SELF });
+export const sin = defineOp((input: Tensor): Tensor => apply('sin', [asFloat(input)], {}), { sin: SELF });
+export const cos = defineOp((input: Tensor): Tensor => apply('cos', [asFloat(input)], {}), { cos: SELF });
+export const tanh = defineOp((input: Tensor): Tensor => apply('tanh', [asFloat(input)], {}), { tanh: SELF });
+export const sigmoid = defineOp((input: Tensor): Tensor => apply('sigmoid', [asFloat(input)], {}), { sigmoid: SELF });
+export const relu = defineOp((input: Tensor): Tensor => apply('relu', [asFloat(input)], {}), { relu: SELF });
+export const erf = defineOp((input: Tensor): Tensor => apply('erf', [asFloat(input)], {}), { erf: SELF });
+export const log1p = defineOp((input: Tensor): Tensor => apply('log1p', [asFloat(input)], {}), { log1p: SELF });
+export const expm1 = defineOp((input: Tensor): Tensor => apply('expm1', [asFloat(input)], {}), { expm1: SELF });
+export const square = defineOp((input: Tensor): Tensor => pow(input, 2), { square: SELF });
+export const rsqrt = defineOp((input: Tensor): Tensor => pow(input, -0.5), { rsqrt: SELF });
+export const reciprocal = defineOp((input: Tensor): Tensor => div(1, input), { reciprocal: SELF });
 
-export function clamp(x: Tensor, min: number | null = null, max: number | null = null): Tensor {
-  if (min === null && max === null) throw new ValueError('clamp: at least one of min and max must be given');
-  if (min !== null && max !== null && min > max) throw new ValueError(`clamp: min ${min} is greater than max ${max}`);
-  return apply('clamp', [x], { min, max });
-}
+export const clamp = defineOp(
+  (input: Tensor, min: number | null = null, max: number | null = null): Tensor => {
+    if (min === null && max === null) throw new ValueError('clamp: at least one of min and max must be given');
+    if (min !== null && max !== null && min > max) throw new ValueError(`clamp: min ${min} is greater than max ${max}`);
+    return apply('clamp', [input], { min, max });
+  },
+  { clamp: SELF },
+);
 
-/** where(cond, a, b): a where cond is true, else b; all three broadcast together. */
-export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
-  const c = cond.dtype === 'bool' ? cond : cond.to('bool');
-  const [ta, tb] = promote('where', a, b);
-  return apply('where', [c, ta, tb], {});
-}
+/** where(cond, a, b): a where cond is true, else b; all three broadcast together. x.where(cond, y) is where(cond, x, y). */
+export const where = defineOp(
+  (cond: Tensor, a: TensorLike, b: TensorLike): Tensor => {
+    const c = cond.dtype === 'bool' ? cond : cond.to('bool');
+    const [ta, tb] = promote('where', a, b);
+    return apply('where', [c, ta, tb], {});
+  },
+  {
+    where(this: Tensor, condition: Tensor, other: TensorLike): Tensor {
+      return where(condition, this, other);
+    },
+  },
+);
 
 function compare(op: CompareKernel, a: TensorLike, b: TensorLike): Tensor {
   const [ta, tb] = promote(op, a, b);
   return compareK(op, op, ta, tb);
 }
-export const gt = (a: TensorLike, b: TensorLike): Tensor => compare('gt', a, b);
-export const ge = (a: TensorLike, b: TensorLike): Tensor => compare('ge', a, b);
-export const lt = (a: TensorLike, b: TensorLike): Tensor => compare('lt', a, b);
-export const le = (a: TensorLike, b: TensorLike): Tensor => compare('le', a, b);
-export const eq = (a: TensorLike, b: TensorLike): Tensor => compare('eq', a, b);
-export const ne = (a: TensorLike, b: TensorLike): Tensor => compare('ne', a, b);
-
-export function cast(x: Tensor, dtype: DType, copy = false): Tensor {
-  if (x.dtype === dtype && !copy) return x;
-  return apply('cast', [x], { dtype });
-}
+export const gt = defineOp((input: TensorLike, other: TensorLike): Tensor => compare('gt', input, other), { gt: SELF });
+export const ge = defineOp((input: TensorLike, other: TensorLike): Tensor => compare('ge', input, other), { ge: SELF });
+export const lt = defineOp((input: TensorLike, other: TensorLike): Tensor => compare('lt', input, other), { lt: SELF });
+export const le = defineOp((input: TensorLike, other: TensorLike): Tensor => compare('le', input, other), { le: SELF });
+export const eq = defineOp((input: TensorLike, other: TensorLike): Tensor => compare('eq', input, other), { eq: SELF });
+export const ne = defineOp((input: TensorLike, other: TensorLike): Tensor => compare('ne', input, other), { ne: SELF });
 
 // ---- matrix products ----------------------------------------------------------------------
 
-/** Internal: op(A)·op(B) on ≥2-D operands, no 1-D promotion. */
-export function matmulT(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
-  return apply('matmul', [a, b], { transA, transB });
-}
-
-/** Matrix product with PyTorch's rules for 1-D operands and broadcast batch dims. */
-export function matmul(a: Tensor, b: Tensor): Tensor {
-  if (a.ndim === 0 || b.ndim === 0) {
-    throw new ShapeError(`matmul: both arguments need at least 1 dim, got ${fmtShape(a.shape)} @ ${fmtShape(b.shape)}`);
-  }
-  const ka = a.shape[a.ndim - 1]!;
-  const kb = b.ndim === 1 ? b.shape[0]! : b.shape[b.ndim - 2]!;
-  if (ka !== kb) {
-    throw new ShapeError(`matmul: ${fmtShape(a.shape)} @ ${fmtShape(b.shape)}: inner dimensions ${ka} and ${kb} differ`);
-  }
-  if (!isFloat(a.dtype) || !isFloat(b.dtype)) {
-    throw new DTypeError(`matmul: needs floating-point tensors, got ${a.dtype} @ ${b.dtype}`);
-  }
-  const [ta, tb] = promote('matmul', a, b);
-  if (a.ndim >= 2 && b.ndim >= 2) {
-    broadcastShapes('matmul (batch dims)', a.shape.slice(0, -2), b.shape.slice(0, -2));
-    return matmulT(ta, tb, false, false);
-  }
-  if (a.ndim === 1 && b.ndim === 1) return matmulT(ta.reshape([1, ka]), tb.reshape([ka, 1]), false, false).reshape([]);
-  if (a.ndim === 1) return matmulT(ta.unsqueeze(0), tb, false, false).squeeze(-2);
-  return matmulT(ta, tb.unsqueeze(-1), false, false).squeeze(-1);
-}
+/** Matrix product with PyTorch's rules for 1-D operands and broadcast batch dims. x.mm(y) insists on two 2-D operands. */
+export const matmul = defineOp(
+  (a: Tensor, b: Tensor): Tensor => {
+    if (a.ndim === 0 || b.ndim === 0) {
+      throw new ShapeError(`matmul: both arguments need at least 1 dim, got ${fmtShape(a.shape)} @ ${fmtShape(b.shape)}`);
+    }
+    const ka = a.shape[a.ndim - 1]!;
+    const kb = b.ndim === 1 ? b.shape[0]! : b.shape[b.ndim - 2]!;
+    if (ka !== kb) {
+      throw new ShapeError(`matmul: ${fmtShape(a.shape)} @ ${fmtShape(b.shape)}: inner dimensions ${ka} and ${kb} differ`);
+    }
+    if (!isFloat(a.dtype) || !isFloat(b.dtype)) {
+      throw new DTypeError(`matmul: needs floating-point tensors, got ${a.dtype} @ ${b.dtype}`);
+    }
+    const [ta, tb] = promote('matmul', a, b);
+    if (a.ndim >= 2 && b.ndim >= 2) {
+      broadcastShapes('matmul (batch dims)', a.shape.slice(0, -2), b.shape.slice(0, -2));
+      return matmulT(ta, tb, false, false);
+    }
+    if (a.ndim === 1 && b.ndim === 1) return matmulT(ta.reshape([1, ka]), tb.reshape([ka, 1]), false, false).reshape([]);
+    if (a.ndim === 1) return matmulT(ta.unsqueeze(0), tb, false, false).squeeze(-2);
+    return matmulT(ta, tb.unsqueeze(-1), false, false).squeeze(-1);
+  },
+  {
+    matmul: SELF,
+    mm(this: Tensor, other: Tensor): Tensor {
+      if (this.ndim !== 2 || other.ndim !== 2) {
+        throw new ShapeError(`mm: needs two 2-D tensors, got ${fmtShape(this.shape)} and ${fmtShape(other.shape)}`);
+      }
+      return matmul(this, other);
+    },
+  },
+);
 
 /** Dot product of two 1-D tensors. */
-export function dot(a: Tensor, b: Tensor): Tensor {
-  if (a.ndim !== 1 || b.ndim !== 1) throw new ShapeError(`dot: needs two 1-D tensors, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
-  return matmul(a, b);
-}
+export const dot = defineOp(
+  (input: Tensor, other: Tensor): Tensor => {
+    if (input.ndim !== 1 || other.ndim !== 1) {
+      throw new ShapeError(`dot: needs two 1-D tensors, got ${fmtShape(input.shape)} and ${fmtShape(other.shape)}`);
+    }
+    return matmul(input, other);
+  },
+  { dot: SELF },
+);
 
 // ---- reductions ---------------------------------------------------------------------------
 
@@ -152,19 +184,25 @@ function reductionDims(op: string, dim: Dims | undefined, x: Tensor): number[] {
   return x.ndim === 0 ? [] : dims;
 }
 
-export function sum(x: Tensor, dim?: Dims, keepdim = false): Tensor {
-  const t = x.dtype === 'bool' ? x.to('int32') : x;
-  return apply('sum', [t], { dims: reductionDims('sum', dim, x), keepdim });
-}
+export const sum = defineOp(
+  (input: Tensor, dim?: Dims, keepdim = false): Tensor => {
+    const t = input.dtype === 'bool' ? input.to('int32') : input;
+    return apply('sum', [t], { dims: reductionDims('sum', dim, input), keepdim });
+  },
+  { sum: SELF },
+);
 
 function reducedCount(x: Tensor, dims: number[]): number {
   return dims.reduce((n, d) => n * x.shape[d]!, 1);
 }
 
-export function mean(x: Tensor, dim?: Dims, keepdim = false): Tensor {
-  if (!isFloat(x.dtype)) throw new DTypeError(`mean: needs a floating-point tensor, got ${x.dtype}; convert with .float() first`);
-  return apply('mean', [x], { dims: reductionDims('mean', dim, x), keepdim });
-}
+export const mean = defineOp(
+  (input: Tensor, dim?: Dims, keepdim = false): Tensor => {
+    if (!isFloat(input.dtype)) throw new DTypeError(`mean: needs a floating-point tensor, got ${input.dtype}; convert with .float() first`);
+    return apply('mean', [input], { dims: reductionDims('mean', dim, input), keepdim });
+  },
+  { mean: SELF },
+);
 
 function checkNonEmpty(op: string, x: Tensor, dims: number[]): void {
   for (const d of dims) {
@@ -173,18 +211,26 @@ function checkNonEmpty(op: string, x: Tensor, dims: number[]): void {
   if (x.ndim === 0 && x.data.length === 0) throw new ShapeError(`${op}: empty tensor`);
 }
 
-/** Largest value over dims (PyTorch's amax); on ties the gradient is shared equally. */
-export function amax(x: Tensor, dim?: Dims, keepdim = false): Tensor {
-  const dims = reductionDims('max', dim, x);
-  checkNonEmpty('max', x, dims);
-  return apply('amax', [x], { dims, keepdim });
-}
+/** Largest value over dims (PyTorch's amax; exported as max too); on ties the gradient is shared equally. */
+export const amax = defineOp(
+  (input: Tensor, dim?: Dims, keepdim = false): Tensor => {
+    const dims = reductionDims('max', dim, input);
+    checkNonEmpty('max', input, dims);
+    return apply('amax', [input], { dims, keepdim });
+  },
+  { amax: SELF, max: SELF },
+);
 
-export function amin(x: Tensor, dim?: Dims, keepdim = false): Tensor {
-  const dims = reductionDims('min', dim, x);
-  checkNonEmpty('min', x, dims);
-  return apply('amin', [x], { dims, keepdim });
-}
+export const amin = defineOp(
+  (input: Tensor, dim?: Dims, keepdim = false): Tensor => {
+    const dims = reductionDims('min', dim, input);
+    checkNonEmpty('min', input, dims);
+    return apply('amin', [input], { dims, keepdim });
+  },
+  { amin: SELF, min: SELF },
+);
+
+export { amax as max, amin as min };
 
 export interface VarOptions {
   /** Subtracted from the count in the denominator: 1 (default) gives the unbiased estimate. */
@@ -194,46 +240,68 @@ export interface VarOptions {
   keepdim?: boolean;
 }
 
-export function variance(x: Tensor, dim?: Dims, opts: VarOptions = {}): Tensor {
-  const dims = reductionDims('var', dim, x);
-  const correction = opts.correction ?? (opts.unbiased === false ? 0 : 1);
-  const n = reducedCount(x, dims);
-  const d = sub(x, mean(x, dims, true));
-  return div(sum(mul(d, d), dims, opts.keepdim ?? false), Math.max(0, n - correction));
-}
+/** Variance (exported as var too, which JavaScript cannot name a function). */
+export const variance = defineOp(
+  (input: Tensor, dim?: Dims, options: VarOptions = {}): Tensor => {
+    const dims = reductionDims('var', dim, input);
+    const correction = options.correction ?? (options.unbiased === false ? 0 : 1);
+    const n = reducedCount(input, dims);
+    const d = sub(input, mean(input, dims, true));
+    return div(sum(mul(d, d), dims, options.keepdim ?? false), Math.max(0, n - correction));
+  },
+  { var: SELF },
+);
+
+export { variance as var };
 
 /** √var; where var is 0 the gradient is 0, as PyTorch (not sqrt'(0)·0 = NaN). */
-export function std(x: Tensor, dim?: Dims, opts: VarOptions = {}): Tensor {
-  const v = variance(x, dim, opts);
-  // The double where keeps the infinite sqrt'(0) out of the graph entirely.
-  const zero = v.detach().eq(0);
-  return where(zero, 0, sqrt(where(zero, 1, v)));
-}
+export const std = defineOp(
+  (input: Tensor, dim?: Dims, options: VarOptions = {}): Tensor => {
+    const v = variance(input, dim, options);
+    // The double where keeps the infinite sqrt'(0) out of the graph entirely.
+    const zero = v.detach().eq(0);
+    return where(zero, 0, sqrt(where(zero, 1, v)));
+  },
+  { std: SELF },
+);
 
 /** log Σ exp(x) over dims, stable for large |x|: the max is taken out first. */
-export function logsumexp(x: Tensor, dim: Dims, keepdim = false): Tensor {
-  const dims = reductionDims('logsumexp', dim, x);
-  const xf = asFloat('logsumexp', x);
-  const shift = maxShift(xf, dims);
-  const out = add(log(sum(exp(sub(xf, shift)), dims, true)), shift);
-  return keepdim ? out : squeeze(out, dims);
-}
+export const logsumexp = defineOp(
+  (input: Tensor, dim: Dims, keepdim = false): Tensor => {
+    const dims = reductionDims('logsumexp', dim, input);
+    const xf = asFloat(input);
+    const shift = maxShift(xf, dims);
+    const out = add(log(sum(exp(sub(xf, shift)), dims, true)), shift);
+    return keepdim ? out : squeeze(out, dims);
+  },
+  { logsumexp: SELF },
+);
 
-/** The (constant) max over dims, kept, that stable exp-sums subtract first. */
-export function maxShift(xf: Tensor, dims: number[]): Tensor {
-  const m = amax(xf, dims, true).detach();
-  // An all −∞ (or +∞) slice would give ∞ − ∞; shift by 0 there instead.
-  return where(m.abs().eq(Infinity), 0, m);
-}
+/**
+ * Running sum along dim: out[..., j, ...] = Σ_{i ≤ j} input[..., i, ...]. Integer and bool
+ * inputs sum as int32 (PyTorch: int64, which chainrule does not have).
+ */
+export const cumsum = defineOp(
+  (input: Tensor, dim: number): Tensor => {
+    const d = normalizeDim('cumsum', dim, Math.max(input.ndim, 1));
+    const t = input.dtype === 'bool' ? input.to('int32') : input;
+    return apply('cumsum', [t], { dim: d, reverse: false });
+  },
+  { cumsum: SELF },
+);
 
 /** Index of the largest value (first on ties), flattened when dim is not given. No gradient. */
-export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor {
-  return argExtreme('argmax', x, dim, keepdim, (v, best) => v > best || (v !== v && best === best));
-}
+export const argmax = defineOp(
+  (input: Tensor, dim?: number, keepdim = false): Tensor =>
+    argExtreme('argmax', input, dim, keepdim, (v, best) => v > best || (v !== v && best === best)),
+  { argmax: SELF },
+);
 
-export function argmin(x: Tensor, dim?: number, keepdim = false): Tensor {
-  return argExtreme('argmin', x, dim, keepdim, (v, best) => v < best || (v !== v && best === best));
-}
+export const argmin = defineOp(
+  (input: Tensor, dim?: number, keepdim = false): Tensor =>
+    argExtreme('argmin', input, dim, keepdim, (v, best) => v < best || (v !== v && best === best)),
+  { argmin: SELF },
+);
 
 function argExtreme(op: string, x: Tensor, dim: number | undefined, keepdim: boolean, better: (v: number, best: number) => boolean): Tensor {
   x = x.rowMajorTensor();
@@ -261,7 +329,6 @@ function argExtreme(op: string, x: Tensor, dim: number | undefined, keepdim: boo
   const shape = keepdim ? x.shape.map((s, i) => (i === d ? 1 : s)) : x.shape.filter((_, i) => i !== d);
   return new Tensor(out, shape, 'int32');
 }
-
 
 export * from './shape-functional.js';
 export * from './activations.js';

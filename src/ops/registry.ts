@@ -1,8 +1,10 @@
 import { isGradEnabled } from '../autograd/grad-mode.js';
 import { gradEdge } from '../autograd/engine.js';
+import { OpError } from '../errors.js';
 import { Node, type Edge, type OutputMeta } from '../autograd/node.js';
 import type { DType } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { ruleTable } from './rules/index.js';
 
 /** Every primitive op and the attributes it takes. Adding an op here without a rule is a type error. */
 export interface OpAttrs {
@@ -34,6 +36,7 @@ export interface OpAttrs {
   mean: { dims: number[]; keepdim: boolean };
   amax: { dims: number[]; keepdim: boolean };
   amin: { dims: number[]; keepdim: boolean };
+  cumsum: { dim: number; reverse: boolean };
   matmul: { transA: boolean; transB: boolean };
   reshape: { shape: number[] };
   permute: { perm: number[] };
@@ -98,10 +101,23 @@ function backwardName(op: string): string {
   return `${op[0]!.toUpperCase()}${op.slice(1)}Backward`;
 }
 
-/** Each op's rule with its node name, looked up once per call. */
+/**
+ * Each op's rule with its node name, looked up once per call. Filled from rules/index.ts on the
+ * first apply rather than when this module loads: the rules import the ops that import this
+ * module, so at load time some rule modules may not have run yet (whichever module of the
+ * cycle is imported first); by the time any op runs, all of them have.
+ */
 const entries = new Map<string, { rule: OpRule<any>; name: string; strided: boolean }>();
-export function installRules(t: RuleTable): void {
-  for (const [op, rule] of Object.entries(t)) entries.set(op, { rule, name: backwardName(op), strided: rule.strided === true });
+
+function lookup(op: string): { rule: OpRule<any>; name: string; strided: boolean } {
+  if (entries.size === 0) {
+    for (const [name, rule] of Object.entries(ruleTable())) {
+      entries.set(name, { rule, name: backwardName(name), strided: (rule as OpRule<unknown>).strided === true });
+    }
+  }
+  const entry = entries.get(op);
+  if (entry === undefined) throw new OpError(`apply: unknown op '${op}'; the ops are those of OpAttrs in ops/registry.ts`);
+  return entry;
 }
 
 /** The inputs, with each strided view replaced by an untracked contiguous copy (no copy when none is). */
@@ -151,7 +167,7 @@ class OpNode<A> extends Node {
  * gradient, record a node whose backward is the op's rule.
  */
 export function apply<K extends OpName>(op: K, inputs: readonly Tensor[], attrs: OpAttrs[K]): Tensor {
-  const entry = entries.get(op)!;
+  const entry = entries.get(op) ?? lookup(op);
   const rule = entry.rule as OpRule<OpAttrs[K]>;
   const ctx = new Ctx();
   const out = rule.forward(ctx, entry.strided ? inputs : rowMajorInputs(inputs), attrs);

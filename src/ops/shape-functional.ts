@@ -2,27 +2,41 @@ import { DTypeError, IndexError, ShapeError, ValueError, fmtShape } from '../err
 import { promoteTypes, type DType } from '../tensor/dtype.js';
 import { inferShape, normalizeDim, normalizeDims, numel, sameShape, viewStrides } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { SELF, defineOp } from './define.js';
 import { apply } from './registry.js';
 import type { Dims } from './functional.js';
 
 /**
  * Shape and indexing functions over the primitives (reshape, permute, expand, cat, slice,
  * gather, ...): argument checks whose messages name the op, the shapes and the valid range.
+ * Each is one defineOp entry (see define.ts): the function, its Tensor method(s), its export.
  */
+
+/** reshape(2, 3) and reshape([2, 3]) both: PyTorch's methods take the shape as varargs or one list. */
+const flat = (args: (number | readonly number[])[]): number[] =>
+  args.length === 1 && typeof args[0] !== 'number' ? [...args[0]!] : (args as number[]);
+type ShapeArgs = (number | readonly number[])[];
 
 // ---- shape ---------------------------------------------------------------------------------
 
-export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+export const reshape = defineOp(function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const resolved = inferShape('reshape', x.shape, shape);
   if (sameShape(resolved, x.shape)) return x;
   return apply('reshape', [x], { shape: resolved });
-}
+}, {
+  reshape(this: Tensor, ...shape: ShapeArgs): Tensor {
+    return reshape(this, flat(shape));
+  },
+  viewAs(this: Tensor, other: Tensor): Tensor {
+    return reshape(this, other.shape);
+  },
+});
 
 /**
  * reshape that never copies: the result shares x's storage, or, where x's strides allow no such
  * view (e.g. flattening a transposed matrix), an error that says to use reshape() (PyTorch's rule).
  */
-export function view(x: Tensor, shape: readonly number[]): Tensor {
+export const view = defineOp(function view(x: Tensor, shape: readonly number[]): Tensor {
   const resolved = inferShape('view', x.shape, shape);
   if (!x.isContiguous() && viewStrides(x.shape, x.strides, resolved) === null) {
     throw new ShapeError(
@@ -31,32 +45,31 @@ export function view(x: Tensor, shape: readonly number[]): Tensor {
     );
   }
   return reshape(x, resolved);
-}
+}, {
+  view(this: Tensor, ...shape: ShapeArgs): Tensor {
+    return view(this, flat(shape));
+  },
+});
 
 /** x itself when its elements are row-major in its storage, else a contiguous copy (gradient flows through). */
-export function contiguous(x: Tensor): Tensor {
+export const contiguous = defineOp(function contiguous(x: Tensor): Tensor {
   return x.isContiguous() ? x : apply('contiguous', [x], {});
-}
+}, { contiguous: SELF });
 
 /**
  * The diagonal of dims dim1 and dim2 (offset > 0: above it, < 0: below), as a view: those two
  * dims go and a last dim of the diagonal's length comes (PyTorch's torch.diagonal).
  */
-export function diagonal(x: Tensor, offset = 0, dim1 = 0, dim2 = 1): Tensor {
+export const diagonal = defineOp(function diagonal(x: Tensor, offset = 0, dim1 = 0, dim2 = 1): Tensor {
   if (x.ndim < 2) throw new ShapeError(`diagonal: needs a tensor of at least 2 dims, got shape ${fmtShape(x.shape)}`);
   if (!Number.isInteger(offset)) throw new ValueError(`diagonal: offset must be an integer, got ${offset}`);
   const d1 = normalizeDim('diagonal', dim1, x.ndim);
   const d2 = normalizeDim('diagonal', dim2, x.ndim);
   if (d1 === d2) throw new IndexError(`diagonal: dim1 and dim2 are both dim ${d1}; they must differ`);
   return apply('diagonal', [x], { offset, dim1: d1, dim2: d2 });
-}
+}, { diagonal: SELF });
 
-/** Internal: g on the diagonal of zeros of `shape` (diagonal's adjoint). */
-export function diagonalScatter(g: Tensor, shape: readonly number[], offset: number, dim1: number, dim2: number): Tensor {
-  return apply('diagonalScatter', [g], { shape: [...shape], offset, dim1, dim2 });
-}
-
-export function permute(x: Tensor, dims: readonly number[]): Tensor {
+export const permute = defineOp(function permute(x: Tensor, dims: readonly number[]): Tensor {
   if (dims.length !== x.ndim) {
     throw new ShapeError(`permute: got ${dims.length} dims [${dims.join(',')}] for a tensor of shape ${fmtShape(x.shape)} (${x.ndim} dims)`);
   }
@@ -64,9 +77,13 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
   if (new Set(perm).size !== perm.length) throw new IndexError(`permute: dims [${dims.join(',')}] repeat a dim`);
   if (perm.every((p, i) => p === i)) return x;
   return apply('permute', [x], { perm });
-}
+}, {
+  permute(this: Tensor, ...dims: ShapeArgs): Tensor {
+    return permute(this, flat(dims));
+  },
+});
 
-export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
+export const transpose = defineOp(function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
   const a = normalizeDim('transpose', dim0, x.ndim);
   const b = normalizeDim('transpose', dim1, x.ndim);
   if (x.ndim === 0) return x;
@@ -74,9 +91,15 @@ export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
   perm[a] = b;
   perm[b] = a;
   return permute(x, perm);
-}
+}, {
+  transpose: SELF,
+  t(this: Tensor): Tensor {
+    if (this.ndim > 2) throw new ShapeError(`t: expects a tensor with at most 2 dims, got shape ${fmtShape(this.shape)}; use transpose(dim0, dim1)`);
+    return this.ndim < 2 ? this : transpose(this, 0, 1);
+  },
+});
 
-export function expand(x: Tensor, shape: readonly number[]): Tensor {
+export const expand = defineOp(function expand(x: Tensor, shape: readonly number[]): Tensor {
   if (shape.length < x.ndim) {
     throw new ShapeError(`expand: target shape ${fmtShape(shape)} has fewer dims than the tensor's ${fmtShape(x.shape)}`);
   }
@@ -94,29 +117,36 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
   });
   if (sameShape(resolved, x.shape)) return x;
   return apply('expand', [x], { shape: resolved });
-}
+}, {
+  expand(this: Tensor, ...shape: ShapeArgs): Tensor {
+    return expand(this, flat(shape));
+  },
+  expandAs(this: Tensor, other: Tensor): Tensor {
+    return expand(this, other.shape);
+  },
+});
 
-export function squeeze(x: Tensor, dim?: Dims): Tensor {
+export const squeeze = defineOp(function squeeze(x: Tensor, dim?: Dims): Tensor {
   if (dim === undefined) return reshape(x, x.shape.filter((s) => s !== 1));
   const dims = normalizeDims('squeeze', dim, x.ndim);
   return reshape(x, x.shape.filter((s, i) => !(dims.includes(i) && s === 1)));
-}
+}, { squeeze: SELF });
 
-export function unsqueeze(x: Tensor, dim: number): Tensor {
+export const unsqueeze = defineOp(function unsqueeze(x: Tensor, dim: number): Tensor {
   const d = normalizeDim('unsqueeze', dim, x.ndim + 1);
   const shape = [...x.shape];
   shape.splice(d, 0, 1);
   return apply('reshape', [x], { shape });
-}
+}, { unsqueeze: SELF });
 
-export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
+export const flatten = defineOp(function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
   if (x.ndim === 0) return reshape(x, [1]);
   const s = normalizeDim('flatten', startDim, x.ndim);
   const e = normalizeDim('flatten', endDim, x.ndim);
   if (s > e) throw new IndexError(`flatten: startDim ${startDim} comes after endDim ${endDim}`);
   const shape = [...x.shape.slice(0, s), numel(x.shape.slice(s, e + 1)), ...x.shape.slice(e + 1)];
   return reshape(x, shape);
-}
+}, { flatten: SELF });
 
 export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   if (tensors.length === 0) throw new ValueError('cat: expected a non-empty list of tensors');
@@ -148,13 +178,13 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
   return cat(tensors.map((t) => unsqueeze(t, d)), d);
 }
 
-/** Copy of x[start:end:step] along dim, with Python's rules for negative and out-of-range bounds. */
 /** Shape ops that pick along a dim have no dim to pick along in a 0-d tensor. */
 function needsDims(op: string, x: Tensor): void {
   if (x.ndim === 0) throw new IndexError(`${op}: cannot be applied to a 0-d tensor`);
 }
 
-export function slice(x: Tensor, dim: number, start = 0, end: number = Number.MAX_SAFE_INTEGER, step = 1): Tensor {
+/** Copy of x[start:end:step] along dim, with Python's rules for negative and out-of-range bounds. */
+export const slice = defineOp(function slice(x: Tensor, dim: number, start = 0, end: number = Number.MAX_SAFE_INTEGER, step = 1): Tensor {
   needsDims('slice', x);
   const d = normalizeDim('slice', dim, x.ndim);
   if (!Number.isInteger(step) || step <= 0) throw new ValueError(`slice: step must be a positive integer, got ${step}`);
@@ -164,9 +194,9 @@ export function slice(x: Tensor, dim: number, start = 0, end: number = Number.MA
   const e = Math.max(s, clampIdx(end));
   if (s === 0 && e === n && step === 1) return x;
   return apply('slice', [x], { dim: d, start: s, end: e, step });
-}
+}, { slice: SELF });
 
-export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
+export const narrow = defineOp(function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
   needsDims('narrow', x);
   const d = normalizeDim('narrow', dim, x.ndim);
   const n = x.shape[d]!;
@@ -175,14 +205,9 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
     throw new IndexError(`narrow: start ${start} and length ${length} go outside dim ${d} of size ${n} (shape ${fmtShape(x.shape)})`);
   }
   return slice(x, d, s, s + length);
-}
+}, { narrow: SELF });
 
-/** Internal: g embedded at [start::step] along dim in zeros of `shape` (slice's adjoint). */
-export function sliceScatter(g: Tensor, shape: readonly number[], dim: number, start: number, step: number): Tensor {
-  return apply('sliceScatter', [g], { shape: [...shape], dim, start, step });
-}
-
-export function select(x: Tensor, dim: number, index: number): Tensor {
+export const select = defineOp(function select(x: Tensor, dim: number, index: number): Tensor {
   needsDims('select', x);
   const d = normalizeDim('select', dim, x.ndim);
   const n = x.shape[d]!;
@@ -191,9 +216,9 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
   }
   const i = index < 0 ? index + n : index;
   return squeeze(slice(x, d, i, i + 1), d);
-}
+}, { select: SELF });
 
-export function split(x: Tensor, sizes: number | readonly number[], dim = 0): Tensor[] {
+export const split = defineOp(function split(x: Tensor, sizes: number | readonly number[], dim = 0): Tensor[] {
   needsDims('split', x);
   const d = normalizeDim('split', dim, x.ndim);
   const n = x.shape[d]!;
@@ -214,15 +239,15 @@ export function split(x: Tensor, sizes: number | readonly number[], dim = 0): Te
     start += len;
   }
   return out;
-}
+}, { split: SELF });
 
-export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
+export const chunk = defineOp(function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
   if (!Number.isInteger(chunks) || chunks <= 0) throw new ValueError(`chunk: chunks must be a positive integer, got ${chunks}`);
   needsDims('chunk', x);
   const d = normalizeDim('chunk', dim, x.ndim);
   const size = Math.ceil(x.shape[d]! / chunks);
   return split(x, Math.max(size, 1), d);
-}
+}, { chunk: SELF });
 
 // ---- indexing ------------------------------------------------------------------------------
 
@@ -238,7 +263,7 @@ function checkIndex(op: string, index: Tensor, size: number, dim: number): Tenso
   return index;
 }
 
-export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
+export const indexSelect = defineOp(function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const d = normalizeDim('indexSelect', dim, x.ndim);
   if (x.ndim === 0) {
     if (index.numel() !== 1) throw new ShapeError(`indexSelect: a 0-d tensor takes exactly one index, got shape ${fmtShape(index.shape)}`);
@@ -247,10 +272,10 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   if (index.ndim > 1) throw new ShapeError(`indexSelect: index must be 0-D or 1-D, got shape ${fmtShape(index.shape)}`);
   checkIndex('indexSelect', index, x.shape[d]!, d);
   return apply('indexSelect', [x, index.reshape([-1])], { dim: d });
-}
+}, { indexSelect: SELF });
 
 /** self + src's rows added at positions `index` along dim (indexSelect's adjoint). */
-export function indexAdd(self: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
+export const indexAdd = defineOp(function indexAdd(self: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
   const d = normalizeDim('indexAdd', dim, self.ndim);
   checkIndex('indexAdd', index, self.shape[d]!, d);
   const expected = self.shape.map((s, i) => (i === d ? index.numel() : s));
@@ -258,7 +283,7 @@ export function indexAdd(self: Tensor, dim: number, index: Tensor, src: Tensor):
     throw new ShapeError(`indexAdd: src has shape ${fmtShape(src.shape)}, expected ${fmtShape(expected)} for ${index.numel()} indices into ${fmtShape(self.shape)} along dim ${d}`);
   }
   return apply('indexAdd', [self, index.reshape([-1]), src.to(self.dtype)], { dim: d });
-}
+}, { indexAdd: SELF });
 
 function checkGatherShapes(op: string, x: Tensor, d: number, index: Tensor, src?: Tensor): void {
   if (index.ndim !== x.ndim) {
@@ -274,15 +299,15 @@ function checkGatherShapes(op: string, x: Tensor, d: number, index: Tensor, src?
   });
 }
 
-export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
+export const gather = defineOp(function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   const d = normalizeDim('gather', dim, x.ndim);
   if (x.ndim === 0 && index.ndim === 0) return gather(reshape(x, [1]), 0, reshape(index, [1])).reshape([]);
   checkGatherShapes('gather', x, d, index);
   checkIndex('gather', index, x.shape[d]!, d);
   return apply('gather', [x, index], { dim: d });
-}
+}, { gather: SELF });
 
-export function scatterAdd(self: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
+export const scatterAdd = defineOp(function scatterAdd(self: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
   const d = normalizeDim('scatterAdd', dim, self.ndim);
   if (self.ndim === 0 && index.ndim === 0 && src.ndim === 0) {
     return scatterAdd(reshape(self, [1]), 0, reshape(index, [1]), reshape(src, [1])).reshape([]);
@@ -290,5 +315,5 @@ export function scatterAdd(self: Tensor, dim: number, index: Tensor, src: Tensor
   checkGatherShapes('scatterAdd', self, d, index, src);
   checkIndex('scatterAdd', index, self.shape[d]!, d);
   return apply('scatterAdd', [self, index, src.to(self.dtype)], { dim: d });
-}
+}, { scatterAdd: SELF });
 

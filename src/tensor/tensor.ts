@@ -7,6 +7,12 @@ import { formatTensor } from './format.js';
 import { contiguousStrides, isContiguousLayout, numel } from './shape.js';
 import { HostStorage, type Storage } from './storage.js';
 import { stridedCopy, stridedWrite } from './strided.js';
+import { bindTensorClass, type TensorMethods } from '../ops/define.js';
+import { cast } from '../ops/internal.js';
+// The op definitions, which attach the methods (add, matmul, sum, ...) to Tensor: loaded from
+// here so that whoever can make a Tensor has them, whatever else was imported.
+import '../ops/functional.js';
+import '../ops/methods.js';
 
 export type Hook = (grad: Tensor) => Tensor | void;
 
@@ -21,8 +27,8 @@ export interface RemovableHandle {
  * contiguous inputs (registry.ts's apply hands it a contiguous copy of a strided view, in that
  * one place) and writes a new contiguous tensor.
  *
- * The op methods (add, matmul, sum, ...) are attached in ops/methods.ts, so that this file
- * holds the data and the autograd state only.
+ * The op methods (add, matmul, sum, ...) are defined with their functions (ops/define.ts:
+ * one definition per op), so that this file holds the data and the autograd state only.
  */
 export class Tensor {
   /** The grad_fn of a non-leaf: the node that produced this tensor. */
@@ -388,12 +394,12 @@ export class Tensor {
 
   /** A copy with its own data, recorded as an op (gradient flows through). */
   clone(): Tensor {
-    return castTo(this, this.dtype, true);
+    return cast(this, this.dtype, true);
   }
 
   /** A new tensor of the given dtype (the same tensor if it already has it). */
   to(dtype: DType): Tensor {
-    return dtype === this.dtype ? this : castTo(this, dtype, false);
+    return dtype === this.dtype ? this : cast(this, dtype, false);
   }
 
   float(): Tensor {
@@ -419,13 +425,8 @@ export class Tensor {
 
 }
 
-export type NestedArray = number | boolean | NestedArray[];
+// The op methods' types, derived from their definitions (the class above declares none of them).
+export interface Tensor extends TensorMethods {}
+bindTensorClass(Tensor);
 
-/** Set by ops/methods.ts: the recorded cast op (avoids an import cycle). */
-let castImpl: ((t: Tensor, dtype: DType, copy: boolean) => Tensor) | null = null;
-export function setCastImpl(f: (t: Tensor, dtype: DType, copy: boolean) => Tensor): void {
-  castImpl = f;
-}
-function castTo(t: Tensor, dtype: DType, copy: boolean): Tensor {
-  return castImpl!(t, dtype, copy);
-}
+export type NestedArray = number | boolean | NestedArray[];

@@ -91,6 +91,8 @@ check('std unbiased', (x) => x!.std(-1), r3, r1);
 check('std correction 0', (x) => x!.std(undefined, { unbiased: false }), r3, r1);
 check('logsumexp', (x) => x!.logsumexp(1), r3, r1);
 check('logsumexp dims', (x) => x!.logsumexp([0, 2], true), r3, r1);
+check('cumsum', (x) => x!.cumsum(1), r3, [[2, 5]]);
+check('cumsum last dim', (x) => x!.cumsum(-1), r3, [[]]);
 // shape
 check('reshape', (x) => x!.reshape([4, -1]), [[2, 3, 2]]);
 check('view', (x) => x!.view(6, 2), [[2, 1, 6]]);

@@ -37,6 +37,7 @@ const OPS: Record<string, OpCall> = {
   std: ([x], a) => x!.std(a.dim, { correction: a.correction, keepdim: a.keepdim }),
   logsumexp: ([x], a) => x!.logsumexp(a.dim ?? x!.shape.map((_, i) => i), a.keepdim),
   argmax: ([x], a) => x!.argmax(a.dim, a.keepdim),
+  cumsum: ([x], a) => x!.cumsum(a.dim),
   // shape
   reshape: ([x], a) => x!.reshape(a.shape),
   view: ([x], a) => x!.view(a.shape),

@@ -1,10 +1,10 @@
 import { DTypeError, IndexError, ShapeError, ValueError, fmtShape } from '../../errors.js';
-import { matmulT, where } from '../../ops/functional.js';
+import { where } from '../../ops/functional.js';
+import { matmulT } from '../../ops/internal.js';
 import { apply } from '../../ops/registry.js';
 import { isFloat } from '../../tensor/dtype.js';
 import { defaultGenerator, type Generator } from '../../tensor/random.js';
 import { Tensor } from '../../tensor/tensor.js';
-import '../../ops/methods.js';
 
 /**
  * y = x·Wᵀ + b over the last dim of x (any leading dims), W of shape [out, in]. One matrix

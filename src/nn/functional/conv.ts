@@ -1,9 +1,8 @@
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../../errors.js';
-import { matmulT } from '../../ops/functional.js';
+import { matmulT } from '../../ops/internal.js';
 import { col2im, conv2d as conv2dOp, im2col, im2colK, maxPool2d as maxPool2dOp, windowCount, type WindowGeometry } from '../../ops/rules/conv.js';
 import { isFloat } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
-import '../../ops/methods.js';
 
 /** A size given as one number for both spatial dims, or as [height, width]. */
 export type Size2 = number | readonly [number, number] | readonly number[];

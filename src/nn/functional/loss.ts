@@ -3,7 +3,6 @@ import { DTypeError, IndexError, ShapeError, ValueError, fmtShape } from '../../
 import { where } from '../../ops/functional.js';
 import { isFloat } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
-import '../../ops/methods.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 

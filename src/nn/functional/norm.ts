@@ -2,7 +2,6 @@ import { noGrad } from '../../autograd/grad-mode.js';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../../errors.js';
 import { isFloat } from '../../tensor/dtype.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import '../../ops/methods.js';
 
 export interface BatchNormOptions {
   runningMean?: Tensor | null;

@@ -1,6 +1,5 @@
 import type { Tensor } from '../../tensor/tensor.js';
 import { Module } from '../module.js';
-import '../../ops/methods.js';
 
 /** Elementwise activations as modules, for Sequential. */
 

@@ -6,7 +6,8 @@ import { windowCount, windowNumbers } from '../../backend/window.js';
 import type { ConvArgs, FloatArray } from '../../backend/types.js';
 import { apply, type OpAttrs, type OpRule } from '../registry.js';
 import { isGradEnabled } from '../../autograd/grad-mode.js';
-import { cast, gt, matmulT, mul, scatterAdd, sum } from '../functional.js';
+import { gt, mul, scatterAdd, sum } from '../functional.js';
+import { cast, matmulT } from '../internal.js';
 import { activationGradK } from '../fast-grad.js';
 import { gemmEach, reduceK, zerosK } from '../kernels.js';
 

@@ -1,21 +1,26 @@
-import { installRules, type RuleTable } from '../registry.js';
+import type { RuleTable } from '../registry.js';
 import { convRules } from './conv.js';
 import { elementwiseRules } from './elementwise.js';
 import { fusedRules } from './fused.js';
 import { indexingRules } from './indexing.js';
 import { linalgRules } from './linalg.js';
 import { reduceRules } from './reduce.js';
+import { scanRules } from './scan.js';
 import { shapeRules } from './shape.js';
 
-/** The one table of gradient rules: every primitive op, its forward and its VJP. */
-export const rules: RuleTable = {
-  ...elementwiseRules,
-  ...reduceRules,
-  ...linalgRules,
-  ...shapeRules,
-  ...indexingRules,
-  ...convRules,
-  ...fusedRules,
-};
-
-installRules(rules);
+/**
+ * The one table of gradient rules: every primitive op, its forward and its VJP. A function, so
+ * that the registry builds it on the first apply, once every rule module has loaded.
+ */
+export function ruleTable(): RuleTable {
+  return {
+    ...elementwiseRules,
+    ...reduceRules,
+    ...scanRules,
+    ...linalgRules,
+    ...shapeRules,
+    ...indexingRules,
+    ...convRules,
+    ...fusedRules,
+  };
+}

@@ -1,7 +1,8 @@
 import { gatherK, indexAddK, indexSelectK, scatterAddK, zerosK } from '../kernels.js';
 import type { OpAttrs, OpRule } from '../registry.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { gather, indexAdd, indexSelect, scatterAdd, sliceScatter } from '../functional.js';
+import { gather, indexAdd, indexSelect, scatterAdd } from '../functional.js';
+import { sliceScatter } from '../internal.js';
 
 type Rules<K extends keyof OpAttrs> = { [P in K]: OpRule<OpAttrs[P]> };
 

@@ -3,7 +3,7 @@ import type { OpAttrs, OpRule } from '../registry.js';
 import { unbroadcast } from '../unbroadcast.js';
 import { broadcastShapes } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { matmulT } from '../functional.js';
+import { matmulT } from '../internal.js';
 import { isGradEnabled } from '../../autograd/grad-mode.js';
 
 /**

@@ -3,7 +3,7 @@ import type { OpAttrs, OpRule } from '../registry.js';
 import { unbroadcast } from '../unbroadcast.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { viewStrides } from '../../tensor/shape.js';
-import { diagonalScatter, sliceScatter } from '../shape-functional.js';
+import { diagonalScatter, sliceScatter } from '../internal.js';
 
 type Rules<K extends keyof OpAttrs> = { [P in K]: OpRule<OpAttrs[P]> };
 
