@@ -20,13 +20,19 @@ function resolveChoice(preferred: BackendChoice, env: BackendEnv): BackendChoice
   return preferred !== 'auto' ? preferred : (env.backend ?? 'auto');
 }
 
+// Built once per process, so that every choice of it is the same registered backend (one name).
+let nativeOnce: Backend | null | undefined;
+
 function native(env: BackendEnv): Backend | null {
   if (!isNode || !env.native) return null;
-  try {
-    return createNativeBackend();
-  } catch {
-    return null; // addon missing or unloadable
+  if (nativeOnce === undefined) {
+    try {
+      nativeOnce = createNativeBackend();
+    } catch {
+      nativeOnce = null; // addon missing or unloadable
+    }
   }
+  return nativeOnce;
 }
 
 // The wasm backend owns a memory and a worker thread: build it once per process, whichever way.
