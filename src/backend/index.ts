@@ -3,7 +3,7 @@ import { referenceBackend } from './reference.js';
 import { registerKernels, registeredKernels } from './registry.js';
 import { initBackend, selectBackendSync } from './select.js';
 import type { BackendChoice } from './env.js';
-import type { Backend, KernelName } from './types.js';
+import type { Backend, FastKernel, KernelName } from './types.js';
 
 export type { Backend } from './types.js';
 export type { BackendChoice } from './env.js';
@@ -31,13 +31,14 @@ export function backend(): Backend {
 
 /**
  * Makes `b` the backend in use and returns the previous one: a backend from `ready`/`initBackend`,
- * or a user's object of kernels (registered under `b.name` the first time; any it lacks, or
- * declines by returning false, run on the reference kernels).
+ * or a user's object of some kernels (registered under `b.name` the first time, for every dtype;
+ * any it lacks, or declines by returning false, run on the reference kernels; its family for the
+ * thresholds is `b.name` up to the first '-').
  */
-export function setBackend(b: Backend): Backend {
+export function setBackend(b: { readonly name: string } & { [K in KernelName]?: FastKernel<K> }): Backend {
   const previous = backend();
   if (registeredKernels(b.name).length === 0) {
-    const fns = Object.fromEntries(Object.entries(b).filter(([k, v]) => k !== 'name' && typeof v === 'function')) as { [K in KernelName]?: never };
+    const fns = Object.fromEntries(Object.entries(b).filter(([k, v]) => k !== 'name' && typeof v === 'function')) as { [K in KernelName]?: FastKernel<K> };
     registerKernels(b.name, undefined, fns);
   }
   useBackend(b.name);

@@ -6,6 +6,7 @@ import { getKernel, registerKernel, registeredKernels } from '../../src/backend/
 import { GATHER_ROWS_MIN, TINY, minWork } from '../../src/backend/thresholds.js';
 import type { AdamArgs, BinaryKernel, CompareKernel, FloatArray, KernelName, Kernels, ReduceKernel, UnaryKernel, WindowArgs } from '../../src/backend/types.js';
 import { candidates, firstMismatch, randomArray } from './helpers.js';
+import { backendName, setBackend, Tensor } from '../../src/index.js';
 
 /**
  * One case per kernel of the registry: it calls the kernel it is given on fixed inputs (fresh on
@@ -321,5 +322,21 @@ describe('the dispatcher', () => {
     expect(minWork('gemm', 'someone-else', true)).toBe(TINY);
     expect(minWork('gemm', 'native', false)).toBe(0);
     expect(getKernel('gemm', 'native-spy')?.dtype).toBe('float32');
+  });
+
+  it('setBackend takes a user’s object of some kernels; what it lacks or declines runs on the reference ones', () => {
+    const seen: string[] = [];
+    const previous = setBackend({ name: 'mine-1', unary: (op) => (seen.push(op), false) });
+    try {
+      expect(backendName()).toBe('mine-1');
+      const x = new Tensor(randomArray(300, 4), [300], 'float32');
+      const y = x.exp().add(x);
+      // The work reaches TINY (an unknown family's threshold), so the user's unary saw it, declined, and the reference ran.
+      expect(seen).toEqual(['exp']);
+      expect(firstMismatch(y.data, x.data.map((v) => Math.fround(Math.fround(Math.exp(v)) + v)), 0, 0)).toBe(-1);
+    } finally {
+      setBackend(previous);
+    }
+    expect(backendName()).toBe(previous.name);
   });
 });
