@@ -120,10 +120,10 @@ function median(xs: number[]): number {
 }
 
 async function main(): Promise<void> {
-  const wasm1 = await createWasmBackend(referenceBackend, { threads: 1 });
-  const wasm2 = await createWasmBackend(referenceBackend, { threads: 2 });
-  const native1 = createNativeBackend(referenceBackend, { threads: 1 });
-  const native2 = createNativeBackend(referenceBackend, { threads: 2 });
+  const wasm1 = await createWasmBackend({ threads: 1 });
+  const wasm2 = await createWasmBackend({ threads: 2 });
+  const native1 = createNativeBackend({ threads: 1 });
+  const native2 = createNativeBackend({ threads: 2 });
   const routes: Route[] = [
     backendRoute('chainrule reference (TS loops)', referenceBackend, 512),
     backendRoute(`chainrule ${wasm1.name}`, wasm1),

@@ -1,4 +1,4 @@
-// fp32 elementwise kernels and the sum reduction. Op codes match src/backend/wasm/ops.ts.
+// fp32 elementwise kernels and the sum reduction. Op codes match NATIVE_*_CODES in src/backend/native/index.ts.
 #pragma once
 
 namespace chainrule {

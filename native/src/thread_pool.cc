@@ -27,11 +27,8 @@ ThreadPool& ThreadPool::instance() {
 
 ThreadPool::ThreadPool() {
   unsigned hc = std::thread::hardware_concurrency();
+  // CHAINRULE_NATIVE_THREADS is read in TypeScript (src/backend/env.ts), which calls setThreads.
   threads_ = hc == 0 ? 1 : static_cast<int>(hc);
-  if (const char* env = std::getenv("CHAINRULE_NATIVE_THREADS")) {
-    int n = std::atoi(env);
-    if (n > 0) threads_ = n;
-  }
 }
 
 void ThreadPool::setThreads(int n) {

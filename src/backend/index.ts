@@ -1,56 +1,53 @@
+import { backendTable, currentBackend, useBackend } from './dispatch.js';
 import { referenceBackend } from './reference.js';
-import { initBackend, selectBackendSync, type BackendChoice } from './select.js';
-import type { Backend } from './types.js';
+import { registerKernels, registeredKernels } from './registry.js';
+import { initBackend, selectBackendSync } from './select.js';
+import type { BackendChoice } from './env.js';
+import type { Backend, FastKernel, KernelName } from './types.js';
 
 export type { Backend } from './types.js';
-export type { BackendChoice } from './select.js';
+export type { BackendChoice } from './env.js';
+export { kernel, fusedKernel } from './dispatch.js';
 
 /**
- * The one place the kernels are chosen. Ops call `backend()` at each use, so swapping the
- * backend (for a faster one, or back to the reference for a test) needs no other change.
+ * The public face of the kernels: which backend is in use, and switching it. Ops ask the
+ * dispatcher (./dispatch.ts) for each kernel; the backends register theirs (./registry.ts).
  *
  * The choice is made once, when this module loads, so a run never changes kernels midway
  * (a seeded run, or a resumed one, gives the same numbers): in Node the fastest backend that
  * loads synchronously (native addon > WebAssembly > reference, see ./select.ts); in browsers
  * the reference kernels until `await ready()`.
  */
-let current: Backend = initial();
-
-function initial(): Backend {
-  try {
-    return selectBackendSync('auto');
-  } catch {
-    return referenceBackend;
-  }
+try {
+  useBackend(selectBackendSync('auto').name);
+} catch {
+  // the reference kernels stay in use
 }
 
+/** The backend in use as one object (each kernel its own where it has one, else the reference one). */
 export function backend(): Backend {
-  return current;
+  return backendTable(currentBackend());
 }
 
 /**
- * Tiny tensors go straight to the reference kernels: a JS loop over a few dozen numbers beats
- * any call into WebAssembly or native code, and skipping the fast backend's own size check
- * keeps per-op overhead low for small graphs. CHAINRULE_KERNEL_THRESHOLDS=0 turns this off
- * (the per-backend test runs use it so that even tiny tensors exercise the fast kernels).
+ * Makes `b` the backend in use and returns the previous one: a backend from `ready`/`initBackend`,
+ * or a user's object of some kernels (registered under `b.name` the first time, for every dtype;
+ * any it lacks, or declines by returning false, run on the reference kernels; its family for the
+ * thresholds is `b.name` up to the first '-').
  */
-const TINY = 256;
-const routeTiny = typeof process === 'undefined' || process.env?.CHAINRULE_KERNEL_THRESHOLDS !== '0';
-
-/** The backend for a kernel touching about `size` elements (multiply-adds for gemm). */
-export function backendFor(size: number): Backend {
-  return routeTiny && size < TINY ? referenceBackend : current;
-}
-
-export function setBackend(b: Backend): Backend {
-  const previous = current;
-  current = b;
+export function setBackend(b: { readonly name: string } & { [K in KernelName]?: FastKernel<K> }): Backend {
+  const previous = backend();
+  if (registeredKernels(b.name).length === 0) {
+    const fns = Object.fromEntries(Object.entries(b).filter(([k, v]) => k !== 'name' && typeof v === 'function')) as { [K in KernelName]?: FastKernel<K> };
+    registerKernels(b.name, undefined, fns);
+  }
+  useBackend(b.name);
   return previous;
 }
 
 /** The name of the backend in use, e.g. 'native-avx512-2t', 'wasm-relaxed-2t', 'reference'. */
 export function backendName(): string {
-  return current.name;
+  return currentBackend();
 }
 
 /**
@@ -64,9 +61,9 @@ export function backendName(): string {
  *   await ready();            // 'wasm-relaxed-1t' in a browser, 'native-avx512-2t' in Node
  */
 export async function ready(choice: BackendChoice = 'auto'): Promise<string> {
-  if (choice === 'auto' && current !== referenceBackend) return current.name;
-  current = await initBackend(choice);
-  return current.name;
+  if (choice === 'auto' && currentBackend() !== 'reference') return currentBackend();
+  useBackend((await initBackend(choice)).name);
+  return currentBackend();
 }
 
 export { referenceBackend };

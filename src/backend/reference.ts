@@ -1,9 +1,14 @@
 import type { Backend, BinaryKernel, CompareKernel, FloatArray, GemmArgs, ReduceKernel, TypedArray, UnaryKernel } from './types.js';
 import { gemmWithEpilogue } from './epilogue.js';
+import { adagradStep, adamStep, rmspropStep, sgdStep } from './reference-optim.js';
+import { col2im, conv2dForward, conv2dInputGrad, conv2dWeightGrad, im2col, maxPool, maxPoolBackward } from './reference-windows.js';
 
 /**
- * The reference kernels: plain TypeScript loops, every dtype, every case. They define what
- * the fast backends must compute, and are the fallback for anything a fast backend lacks.
+ * The reference kernels: plain TypeScript loops, every dtype, every case, one for every kernel
+ * of the registry (the `Backend` type makes a missing one a compile error). They define what
+ * the fast backends must compute, and the dispatcher runs them for anything a fast backend
+ * lacks or declines (./dispatch.ts). Elementwise, products and reductions are here; the window
+ * kernels in ./reference-windows.ts, the optimizer steps in ./reference-optim.ts.
  */
 
 const UNARY: Record<UnaryKernel, (x: number) => number> = {
@@ -188,9 +193,45 @@ function gemmPlain({ transA, transB, m, n, k, a, aOffset, b, bOffset, c, cOffset
   }
 }
 
+function gemmBatched(g: GemmArgs, aOffsets: Int32Array, bOffsets: Int32Array): void {
+  const c0 = g.cOffset;
+  for (let i = 0; i < aOffsets.length; i++) gemm({ ...g, aOffset: aOffsets[i]!, bOffset: bOffsets[i]!, cOffset: c0 + i * g.m * g.n });
+}
+
+function gatherRowsU8(src: Uint8Array, rowLength: number, rows: Int32Array, scale: number, shift: number, out: Float32Array): void {
+  for (let i = 0; i < rows.length; i++) {
+    const s = rows[i]! * rowLength;
+    const d = i * rowLength;
+    for (let j = 0; j < rowLength; j++) out[d + j] = src[s + j]! * scale + shift;
+  }
+}
+
+function gatherRowsF32(src: Float32Array, rowLength: number, rows: Int32Array, out: Float32Array): void {
+  for (let i = 0; i < rows.length; i++) {
+    const s = rows[i]! * rowLength;
+    out.set(src.subarray(s, s + rowLength), i * rowLength);
+  }
+}
+
+const reluInPlace = (x: FloatArray) => relu(x, x);
+
 export const referenceBackend: Backend = {
   name: 'reference',
   gemm,
+  gemmBatched,
+  adamStep,
+  sgdStep,
+  adagradStep,
+  rmspropStep,
+  gatherRowsU8,
+  gatherRowsF32,
+  im2col,
+  col2im,
+  maxPool,
+  maxPoolBackward,
+  conv2dForward: (p, x, weight, bias, y, withRelu) => conv2dForward(gemm, reluInPlace, p, x, weight, bias, y, withRelu),
+  conv2dInputGrad: (p, gy, weight, gx) => conv2dInputGrad(gemm, p, gy, weight, gx),
+  conv2dWeightGrad: (p, x, gy, perSample) => conv2dWeightGrad(gemm, p, x, gy, perSample),
   unary(op: UnaryKernel, x: FloatArray, out: FloatArray): void {
     const f = UNARY[op];
     if (op === 'relu') return relu(x, out);

@@ -1,48 +1,48 @@
+import { backendTable } from './dispatch.js';
+import { env as processEnv, isNode, type BackendChoice, type BackendEnv } from './env.js';
 import { createNativeBackend } from './native/index.js';
 import { referenceBackend } from './reference.js';
 import type { Backend } from './types.js';
-import { createWasmBackend, createWasmBackendSync, type WasmBackend } from './wasm/index.js';
+import { createWasmBackend, createWasmBackendSync } from './wasm/index.js';
 
-export type BackendChoice = 'auto' | 'reference' | 'wasm' | 'native';
+export type { BackendChoice } from './env.js';
 
 /**
  * Picks the fastest backend this runtime has: native (Node addon, if built) > wasm (SIMD) >
- * reference. Each fast backend delegates what it lacks to the reference backend.
- *
- * Environment (read only where `process` exists):
- * - CHAINRULE_BACKEND=reference|wasm|native forces one (an explicit choice other than 'auto'
- *   wins over it); a forced backend that cannot load falls back down the same order.
- * - CHAINRULE_NATIVE=0 never loads the addon.
- *
- * No Node built-in is imported statically (they come through `process.getBuiltinModule`), so
- * a browser bundle of the core stays clean.
+ * reference. Each fast backend registers its kernels; the dispatcher runs the reference ones for
+ * the rest. CHAINRULE_BACKEND forces one (an explicit choice other than 'auto' wins over it; a
+ * forced backend that cannot load falls back down the same order), CHAINRULE_NATIVE=0 never
+ * loads the addon (./env.ts reads both). The functions take the settings as an argument so a
+ * test can pass its own.
  */
 
-const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
-
-function resolveChoice(preferred: BackendChoice): BackendChoice {
-  if (preferred !== 'auto') return preferred;
-  const forced = typeof process !== 'undefined' ? process.env?.CHAINRULE_BACKEND : undefined;
-  return forced === 'reference' || forced === 'wasm' || forced === 'native' ? forced : 'auto';
+function resolveChoice(preferred: BackendChoice, env: BackendEnv): BackendChoice {
+  return preferred !== 'auto' ? preferred : (env.backend ?? 'auto');
 }
 
-function native(): Backend | null {
-  if (!isNode || process.env?.CHAINRULE_NATIVE === '0') return null;
-  try {
-    return createNativeBackend(referenceBackend);
-  } catch {
-    return null; // addon missing or unloadable
+// Built once per process, so that every choice of it is the same registered backend (one name).
+let nativeOnce: Backend | null | undefined;
+
+function native(env: BackendEnv): Backend | null {
+  if (!isNode || !env.native) return null;
+  if (nativeOnce === undefined) {
+    try {
+      nativeOnce = createNativeBackend();
+    } catch {
+      nativeOnce = null; // addon missing or unloadable
+    }
   }
+  return nativeOnce;
 }
 
 // The wasm backend owns a memory and a worker thread: build it once per process, whichever way.
-let wasmSync: WasmBackend | null | undefined;
+let wasmSync: Backend | null | undefined;
 let wasmAsync: Promise<Backend> | undefined;
 
 function wasmNow(): Backend | null {
   if (wasmSync === undefined) {
     try {
-      wasmSync = createWasmBackendSync(referenceBackend);
+      wasmSync = createWasmBackendSync();
     } catch {
       wasmSync = null;
     }
@@ -56,11 +56,11 @@ function wasmNow(): Backend | null {
  * any result), else reference. Elsewhere (browsers) reference: a fast backend there needs an
  * asynchronous compile, which `ready()` performs.
  */
-export function selectBackendSync(preferred: BackendChoice = 'auto'): Backend {
-  const choice = resolveChoice(preferred);
+export function selectBackendSync(preferred: BackendChoice = 'auto', env: BackendEnv = processEnv): Backend {
+  const choice = resolveChoice(preferred, env);
   if (choice === 'reference' || !isNode) return referenceBackend;
   if (choice !== 'wasm') {
-    const n = native();
+    const n = native(env);
     if (n) return n;
   }
   return wasmNow() ?? referenceBackend;
@@ -74,11 +74,11 @@ export function selectBackendSync(preferred: BackendChoice = 'auto'): Backend {
  *   const backend = await initBackend();          // 'native-avx512-2t' on a built checkout
  *   const wasmOnly = await initBackend('wasm');   // 'wasm-relaxed-2t'
  */
-export async function initBackend(preferred: BackendChoice = 'auto'): Promise<Backend> {
-  const choice = resolveChoice(preferred);
+export async function initBackend(preferred: BackendChoice = 'auto', env: BackendEnv = processEnv): Promise<Backend> {
+  const choice = resolveChoice(preferred, env);
   if (choice === 'reference') return referenceBackend;
   if (choice !== 'wasm') {
-    const n = native();
+    const n = native(env);
     if (n) return n;
   }
   if (isNode) {
@@ -86,7 +86,7 @@ export async function initBackend(preferred: BackendChoice = 'auto'): Promise<Ba
     if (w) return w;
   }
   try {
-    wasmAsync ??= createWasmBackend(referenceBackend);
+    wasmAsync ??= createWasmBackend().then((b) => backendTable(b.name));
     return await wasmAsync;
   } catch {
     return referenceBackend;

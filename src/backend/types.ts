@@ -1,8 +1,8 @@
 /**
  * The kernel interface. Autograd and the ops never touch raw loops for the heavy work:
- * they call these kernels on contiguous, row-major typed arrays. A backend implements the
- * whole interface; a fast backend that lacks a kernel (or a dtype) delegates to the
- * reference backend, so every op always has a working implementation.
+ * they call these kernels on contiguous, row-major typed arrays, through the dispatcher
+ * (./dispatch.ts), which picks the current backend's kernel where it has one registered and
+ * the work is large enough, else the reference kernel; so every op always has one.
  *
  * Kernels are pure functions of their arguments: they write only into `out` and keep no
  * state between calls, so any backend can replace any other without the autograd layer
@@ -11,6 +11,9 @@
 
 export type FloatArray = Float32Array | Float64Array;
 export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+
+/** The dtype of a kernel's main input as the dispatcher keys it: a tensor dtype, or raw bytes (a dataset's pixels). */
+export type KernelDType = 'float32' | 'float64' | 'int32' | 'bool' | 'uint8';
 
 /** Elementwise ops with one input. All are defined for float inputs. */
 export type UnaryKernel =
@@ -86,18 +89,70 @@ export interface AdamArgs {
   sign: number;
 }
 
-export interface Backend {
-  readonly name: string;
+/**
+ * Plain SGD (momentum 0: momentumBuffer null) or SGD with momentum, PyTorch 1.13's formulas:
+ * d = sign·grad + weightDecay·param; v = first ? d : momentum·v + (1 − dampening)·d;
+ * param ← param − lr·(nesterov ? d + momentum·v : v).
+ */
+export interface SgdArgs {
+  param: FloatArray;
+  grad: FloatArray;
+  momentumBuffer: FloatArray | null;
+  /** The buffer's first step: v = d, no dampening. */
+  first: boolean;
+  lr: number;
+  momentum: number;
+  dampening: number;
+  nesterov: boolean;
+  weightDecay: number;
+  sign: number;
+}
 
+/** One Adagrad step: d = sign·grad + weightDecay·param, sum ← sum + d², param ← param + negClr·d / (√sum + eps). */
+export interface AdagradArgs {
+  param: FloatArray;
+  grad: FloatArray;
+  sum: FloatArray;
+  /** −lr / (1 + (step − 1)·lrDecay) */
+  negClr: number;
+  weightDecay: number;
+  eps: number;
+  sign: number;
+}
+
+/**
+ * One RMSprop step: d = sign·grad + weightDecay·param, s ← α·s + (1 − α)·d², centered: ḡ ← α·ḡ + (1 − α)·d and
+ * a = √(s − ḡ²) + eps, else a = √s + eps; with momentum b ← momentum·b + d/a, param ← param − lr·b, else param ← param − lr·d/a.
+ */
+export interface RmspropArgs {
+  param: FloatArray;
+  grad: FloatArray;
+  squareAvg: FloatArray;
+  gradAvg: FloatArray | null;
+  momentumBuffer: FloatArray | null;
+  lr: number;
+  alpha: number;
+  eps: number;
+  weightDecay: number;
+  momentum: number;
+  sign: number;
+}
+
+/**
+ * Every kernel by name and signature: the registry's typed map (./registry.ts). The reference
+ * backend implements all of them; a fast backend registers the ones it has, each with these
+ * arguments (a wrong signature is a compile error) and returning false where it declines a call
+ * (another dtype, a layout it does not take), after which the dispatcher runs the reference one.
+ */
+export interface Kernels {
   gemm(args: GemmArgs): void;
 
   /**
-   * Optional: aOffsets.length products of one shape and layout (a batched matmul). Item i is
-   * C at g.cOffset + i·m·n (+)= op(A at aOffsets[i])·op(B at bOffsets[i]); g.aOffset and
-   * g.bOffset are not used. Each item's values are those gemm() gives it. Returns false when it
-   * cannot take the work (bias or relu given, another dtype); the caller then loops over gemm().
+   * aOffsets.length products of one shape and layout (a batched matmul). Item i is C at
+   * g.cOffset + i·m·n (+)= op(A at aOffsets[i])·op(B at bOffsets[i]); g.aOffset and g.bOffset are
+   * not used (they may be overwritten). Each item's values are those gemm() gives it. No bias or relu.
    */
-  gemmBatched?(g: GemmArgs, aOffsets: Int32Array, bOffsets: Int32Array): boolean;
+  gemmBatched(g: GemmArgs, aOffsets: Int32Array, bOffsets: Int32Array): void;
 
   /** out[i] = op(x[i]); x and out have the same length and dtype (float). */
   unary(op: UnaryKernel, x: FloatArray, out: FloatArray): void;
@@ -133,61 +188,68 @@ export interface Backend {
    */
   reduce(op: ReduceKernel, x: TypedArray, outer: number, size: number, inner: number, out: TypedArray): void;
 
+  /** The optimizers' steps, each on one parameter in place (see the argument types). */
+  adamStep(args: AdamArgs): void;
+  sgdStep(args: SgdArgs): void;
+  adagradStep(args: AdagradArgs): void;
+  rmspropStep(args: RmspropArgs): void;
+
   /**
-   * Optional fused optimizer step; returns false when it cannot take these arrays (dtype,
-   * size), and the optimizer then runs its own loop. The reference backend has none.
+   * out[i·rowLength + j] = src[rows[i]·rowLength + j]·scale + shift (in double, rounded once),
+   * e.g. uint8 pixels to a float batch. Rows are in range (the caller checked).
    */
-  adamStep?(args: AdamArgs): boolean;
+  gatherRowsU8(src: Uint8Array, rowLength: number, rows: Int32Array, scale: number, shift: number, out: Float32Array): void;
+
+  /** out row i = src row rows[i], rows of rowLength floats (a batch drawn from a dataset). Rows are in range. */
+  gatherRowsF32(src: Float32Array, rowLength: number, rows: Int32Array, out: Float32Array): void;
 
   /**
-   * Optional: out[i·rowLength + j] = src[rows[i]·rowLength + j]·scale + shift (in double,
-   * rounded once), e.g. uint8 pixels to a float batch. Rows are in range (the caller checked).
-   * Returns false when it cannot take the work; the caller then runs its own loop.
+   * Each of `planes` h×w planes of x to its [kh·kw, oh·ow] window columns (im2col; layout in
+   * ops/rules/conv.ts), every element of out written, window positions over the padding reading padValue.
    */
-  gatherRowsU8?(src: Uint8Array, rowLength: number, rows: Int32Array, scale: number, shift: number, out: Float32Array): boolean;
+  im2col(x: FloatArray, planes: number, h: number, w: number, g: WindowArgs, padValue: number, out: FloatArray): void;
+
+  /** im2col's adjoint: columns summed into `planes` h×w planes of out, which the kernel zeroes first (col2im). */
+  col2im(cols: FloatArray, planes: number, h: number, w: number, g: WindowArgs, out: FloatArray): void;
 
   /**
-   * Optional: out row i = src row rows[i], rows of rowLength floats (a batch drawn from a
-   * dataset). Rows are in range (the caller checked). Returns false when it cannot take the work.
+   * Max pooling of `planes` h×w planes with PyTorch's scan (see ops/rules/conv.ts): out gets each
+   * window's largest value, picks the plane offset of the element whose gradient it is.
+   * Padding at most half the kernel.
    */
-  gatherRowsF32?(src: Float32Array, rowLength: number, rows: Int32Array, out: Float32Array): boolean;
+  maxPool(x: FloatArray, planes: number, h: number, w: number, g: WindowArgs, out: FloatArray, picks: Int32Array): void;
 
   /**
-   * Optional: each of `planes` h×w planes of x to its [kh·kw, oh·ow] window columns (im2col;
-   * see ops/rules/conv.ts for the layout), window positions over the padding reading padValue.
-   * Returns false when it cannot take the work.
-   */
-  im2col?(x: Float32Array, planes: number, h: number, w: number, g: WindowArgs, padValue: number, out: Float32Array): boolean;
-
-  /** Optional: im2col's adjoint, columns summed into `planes` h×w planes of out (col2im). */
-  col2im?(cols: Float32Array, planes: number, h: number, w: number, g: WindowArgs, out: Float32Array): boolean;
-
-  /**
-   * Optional: max pooling of `planes` h×w planes with PyTorch's scan (see ops/rules/conv.ts):
-   * out gets each window's largest value, picks the plane offset of the element whose gradient
-   * it is. Padding at most half the kernel. Returns false when it cannot take the work.
-   */
-  maxPool?(x: Float32Array, planes: number, h: number, w: number, g: WindowArgs, out: Float32Array, picks: Int32Array): boolean;
-
-  /**
-   * Optional: its backward, each plane of `size` floats zeroed, then grad[p, k] added at picks[p, k]
+   * Its backward, each plane of `size` floats of out zeroed, then grad[p, k] added at picks[p, k]
    * (l windows a plane). `window`, when given, is the planes' size and the window maxPool used
    * (the picks came from it), for a kernel that writes each element once where windows tile the plane.
    */
-  maxPoolBackward?(grad: Float32Array, picks: Int32Array, planes: number, size: number, l: number, out: Float32Array, window?: PoolWindow): boolean;
+  maxPoolBackward(grad: FloatArray, picks: Int32Array, planes: number, size: number, l: number, out: FloatArray, window?: PoolWindow): void;
 
   /**
-   * Optional: one group of a 2-D convolution, sample by sample, without the whole batch's im2col
-   * columns (ops/rules/conv.ts's conv2d has the definitions). Each must give the values of im2col,
-   * then per sample the gemm, then col2im, as the op computes them itself. False: not taken.
+   * One group of a 2-D convolution, sample by sample, without the whole batch's im2col columns
+   * (ops/rules/conv.ts's conv2d has the definitions). Each gives the values of im2col, then per
+   * sample the gemm, then col2im. These three are composite kernels: the op asks for them with
+   * `fusedKernel` and, where the backend has none, runs the unfused steps itself (each one
+   * dispatched), which beats a reference loop of the whole.
    * forward: y [n, o, L] = [bias +] weight [o, c·kh·kw] · cols(x[s]); x [n, c, h, w]; then, with
    * relu, the relu kernel's values (NaN kept, −0 → +0).
    */
-  conv2dForward?(p: ConvArgs, x: Float32Array, weight: Float32Array, bias: Float32Array | null, y: Float32Array, relu: boolean): boolean;
+  conv2dForward(p: ConvArgs, x: FloatArray, weight: FloatArray, bias: FloatArray | null, y: FloatArray, relu: boolean): void;
   /** gx [n, c, h, w] = col2im(weightᵀ · gy[s]). */
-  conv2dInputGrad?(p: ConvArgs, gy: Float32Array, weight: Float32Array, gx: Float32Array): boolean;
+  conv2dInputGrad(p: ConvArgs, gy: FloatArray, weight: FloatArray, gx: FloatArray): void;
   /** perSample [n, o, c·kh·kw] = gy[s] · cols(x[s])ᵀ. */
-  conv2dWeightGrad?(p: ConvArgs, x: Float32Array, gy: Float32Array, perSample: Float32Array): boolean;
+  conv2dWeightGrad(p: ConvArgs, x: FloatArray, gy: FloatArray, perSample: FloatArray): void;
+}
+
+export type KernelName = keyof Kernels;
+
+/** A fast backend's kernel K: K's arguments; false declines the call (the reference kernel then runs it). */
+export type FastKernel<K extends KernelName> = (...args: Parameters<Kernels[K]>) => boolean | void;
+
+/** A backend as one object: its name and every kernel (its own where it has one, else the reference one). */
+export interface Backend extends Kernels {
+  readonly name: string;
 }
 
 /** The planes' size and the window maxPool used, for a backward that knows the windows' shape. */

@@ -3,7 +3,8 @@ import { allocate } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import { binaryK } from './kernels.js';
 import { gradIsExclusive } from '../autograd/engine.js';
-import { backendFor } from '../backend/index.js';
+import { kernel } from '../backend/dispatch.js';
+import { TINY } from '../backend/thresholds.js';
 import { contiguousStrides, sameShape } from '../tensor/shape.js';
 
 /**
@@ -32,7 +33,7 @@ export function activationGradK(kind: ActivationGrad, g: Tensor, y: Tensor): Ten
   }
   if (gradIsExclusive(g) && sameShape(g.shape, y.shape) && g.dtype === y.dtype) {
     const strides = contiguousStrides(g.shape);
-    backendFor(g.data.length).binary(GRAD_KERNEL[kind], g.data, strides, y.data, strides, g.data, g.shape);
+    kernel('binary', g.data.length, g.dtype)(GRAD_KERNEL[kind], g.data, strides, y.data, strides, g.data, g.shape);
     return new Tensor(g.data, g.shape, g.dtype);
   }
   return binaryK(GRAD_KERNEL[kind], `${kind} backward`, g, y);
@@ -40,7 +41,7 @@ export function activationGradK(kind: ActivationGrad, g: Tensor, y: Tensor): Ten
 
 const GRAD_KERNEL = { sigmoid: 'sigmoidGrad', tanh: 'tanhGrad', relu: 'reluGrad' } as const;
 /** Below this many elements the formula runs as a loop right here (as the backends' small-size routing). */
-const SMALL = 256;
+const SMALL = TINY;
 
 /** g · p·x^(p−1), in one pass (x² is the squared error of every MSE loss). */
 export function powGradK(g: Tensor, x: Tensor, p: number): Tensor {

@@ -1,4 +1,4 @@
-import { backendFor } from '../backend/index.js';
+import { kernel } from '../backend/dispatch.js';
 import type { BinaryKernel, CompareKernel, FloatArray, GemmArgs, ReduceKernel, TypedArray, UnaryKernel } from '../backend/types.js';
 import { allocate, allocateUninit, castArray, type DType } from '../tensor/dtype.js';
 import { broadcastShapes, broadcastStrides, contiguousStrides, numel, sameShape } from '../tensor/shape.js';
@@ -26,7 +26,7 @@ function outputArray(dtype: DType, size: number): TypedArray {
 export function unaryK(op: UnaryKernel, x: Tensor): Tensor {
   x = x.rowMajorTensor();
   const out = outputArray(x.dtype, x.data.length) as FloatArray;
-  backendFor(out.length).unary(op, x.data as FloatArray, out);
+  kernel('unary', out.length, x.dtype)(op, x.data as FloatArray, out);
   return make(out, x.shape, x.dtype);
 }
 
@@ -36,12 +36,12 @@ export function binaryK(op: BinaryKernel, opName: string, a: Tensor, b: Tensor):
   if (sameShape(a.shape, b.shape)) {
     const out = outputArray(a.dtype, a.data.length);
     const strides = contiguousStrides(a.shape);
-    backendFor(out.length).binary(op, a.data, strides, b.data, strides, out, a.shape);
+    kernel('binary', out.length, a.dtype)(op, a.data, strides, b.data, strides, out, a.shape);
     return make(out, a.shape, a.dtype);
   }
   const shape = broadcastShapes(opName, a.shape, b.shape);
   const out = outputArray(a.dtype, numel(shape));
-  backendFor(out.length).binary(op, a.data, broadcastStrides(a.shape, shape), b.data, broadcastStrides(b.shape, shape), out, shape);
+  kernel('binary', out.length, a.dtype)(op, a.data, broadcastStrides(a.shape, shape), b.data, broadcastStrides(b.shape, shape), out, shape);
   return make(out, shape, a.dtype);
 }
 
@@ -50,7 +50,7 @@ export function compareK(op: CompareKernel, opName: string, a: Tensor, b: Tensor
   b = b.rowMajorTensor();
   const shape = sameShape(a.shape, b.shape) ? [...a.shape] : broadcastShapes(opName, a.shape, b.shape);
   const out = new Uint8Array(numel(shape));
-  backendFor(out.length).compare(op, a.data, broadcastStrides(a.shape, shape), b.data, broadcastStrides(b.shape, shape), out, shape);
+  kernel('compare', out.length, a.dtype)(op, a.data, broadcastStrides(a.shape, shape), b.data, broadcastStrides(b.shape, shape), out, shape);
   return make(out, shape, 'bool');
 }
 
@@ -79,7 +79,7 @@ export function reduceK(op: ReduceKernel, x: Tensor, dims: readonly number[]): T
       else inner *= shape[d]!;
     }
     const out = allocate(x.dtype, outer * inner);
-    backendFor(data.length).reduce(op, data, outer, size, inner, out);
+    kernel('reduce', data.length, x.dtype)(op, data, outer, size, inner, out);
     data = out;
     for (let d = lo; d <= hi; d++) shape[d] = 1;
   }
@@ -146,7 +146,7 @@ export function matmulK(a: Tensor, b: Tensor, transA: boolean, transB: boolean, 
   };
   if (ar === 2 && br === 2) {
     // The common case (every Linear layer): one product, no batch bookkeeping.
-    backendFor(m * n * k).gemm(g);
+    kernel('gemm', m * n * k, a.dtype)(g);
     return make(out, [m, n], a.dtype);
   }
   // Where each item's A and B start (a broadcast operand repeats its offsets).
@@ -173,20 +173,16 @@ export function matmulK(a: Tensor, b: Tensor, transA: boolean, transB: boolean, 
 
 /**
  * aOffsets.length products of g's shape and layout: item i is C at g.cOffset + i·m·n (+)=
- * op(A at aOffsets[i])·op(B at bOffsets[i]). One backend call where the backend batches
- * (gemmBatched), else one gemm per item. g is used as scratch.
+ * op(A at aOffsets[i])·op(B at bOffsets[i]). One gemmBatched call (one gemm for a single
+ * item). g is used as scratch.
  */
 export function gemmEach(g: GemmArgs, aOffsets: Int32Array, bOffsets: Int32Array): void {
-  const kern = backendFor(g.m * g.n * g.k);
-  const count = aOffsets.length;
-  if (count > 1 && kern.gemmBatched?.(g, aOffsets, bOffsets)) return;
-  const c0 = g.cOffset;
-  for (let i = 0; i < count; i++) {
-    g.aOffset = aOffsets[i]!;
-    g.bOffset = bOffsets[i]!;
-    g.cOffset = c0 + i * g.m * g.n;
-    kern.gemm(g);
-  }
+  const work = g.m * g.n * g.k;
+  const dtype = g.c instanceof Float32Array ? 'float32' : 'float64';
+  if (aOffsets.length !== 1) return kernel('gemmBatched', work, dtype)(g, aOffsets, bOffsets);
+  g.aOffset = aOffsets[0]!;
+  g.bOffset = bOffsets[0]!;
+  kernel('gemm', work, dtype)(g);
 }
 
 /** Visit every multi-index of `shape` in row-major order, with the flat offset under `strides`. */
@@ -281,9 +277,6 @@ export function whereK(cond: Tensor, a: Tensor, b: Tensor, shape: readonly numbe
   return make(out, shape, a.dtype);
 }
 
-/** Elements (64 KB of float32) below which indexSelect copies the rows itself, without a backend call. */
-const GATHER_ROWS_MIN = 1 << 14;
-
 /** Rows (along dim) of x picked by index; index is 1-D int32, already range-checked. */
 export function indexSelectK(x: Tensor, dim: number, index: Tensor): Tensor {
   x = x.rowMajorTensor();
@@ -295,9 +288,10 @@ export function indexSelectK(x: Tensor, dim: number, index: Tensor): Tensor {
   const out = outputArray(x.dtype, numel(shape)); // every element is written below
   const n = x.shape[dim]!;
   const m = index.data.length;
-  // Rows of a float32 table (a dataset's batch): one backend call, where the backend has one.
-  if (outer === 1 && out instanceof Float32Array && m * inner >= GATHER_ROWS_MIN && index.data instanceof Int32Array) {
-    if (backendFor(m * inner).gatherRowsF32?.(x.data as Float32Array, inner, index.data, out)) return make(out, shape, x.dtype);
+  // Rows of a float32 table (a dataset's batch): one kernel call.
+  if (outer === 1 && out instanceof Float32Array && index.data instanceof Int32Array) {
+    kernel('gatherRowsF32', m * inner, x.dtype)(x.data as Float32Array, inner, index.data, out);
+    return make(out, shape, x.dtype);
   }
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < m; j++) {

@@ -1,3 +1,5 @@
+import { kernel } from '../backend/dispatch.js';
+import type { FloatArray } from '../backend/types.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Optimizer, nonNegative, positive, type OptimizerOptions, type ParamsInput, zerosLike } from './optimizer.js';
 
@@ -44,16 +46,11 @@ export class Adagrad extends Optimizer<AdagradOptions> {
       const step = (s.step as number) + 1;
       s.step = step;
       const negClr = -(lr / (1 + (step - 1) * lrDecay));
-      const x = p.data;
-      const dx = grad.data;
-      const sum = (s.sum as Tensor).data;
-      const sign = maximize ? -1 : 1;
-      for (let i = 0; i < x.length; i++) {
-        let d = sign * dx[i]!;
-        if (weightDecay !== 0) d += weightDecay * x[i]!;
-        sum[i] = sum[i]! + d * d;
-        x[i]! += (negClr * d) / (Math.sqrt(sum[i]!) + eps);
-      }
+      // The loop is the adagradStep kernel (backend/reference-optim.ts).
+      kernel('adagradStep', p.data.length, p.dtype)({
+        param: p.data as FloatArray, grad: grad.data as FloatArray, sum: (s.sum as Tensor).data as FloatArray,
+        negClr, weightDecay, eps, sign: maximize ? -1 : 1,
+      });
       p.version++;
     }
   }

@@ -1,4 +1,4 @@
-import { backend } from '../backend/index.js';
+import { kernel } from '../backend/dispatch.js';
 import type { FloatArray } from '../backend/types.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Optimizer, check, nonNegative, positive, unitInterval, type OptimizerOptions, type ParamGroup, type ParamsInput, zerosLike } from './optimizer.js';
@@ -23,9 +23,9 @@ function validateAdam(name: string, g: AdamOptions): void {
 }
 
 /**
- * One Adam or AdamW step for one parameter, in a single pass over its elements: weight decay,
- * both moment updates, the AMSGrad maximum and the parameter update per element, each written
- * as PyTorch 1.13's single-tensor implementation orders its operations.
+ * One Adam or AdamW step for one parameter, in a single pass over its elements (the adamStep
+ * kernel): weight decay, both moment updates, the AMSGrad maximum and the parameter update per
+ * element, each written as PyTorch 1.13's single-tensor implementation orders its operations.
  */
 function adamStep(p: Tensor, grad: Tensor, g: ParamGroup<AdamOptions>, state: Record<string, Tensor | number>, decoupled: boolean): void {
   const { lr, eps, weightDecay, amsgrad, maximize } = g;
@@ -39,42 +39,14 @@ function adamStep(p: Tensor, grad: Tensor, g: ParamGroup<AdamOptions>, state: Re
   if (amsgrad && state.maxExpAvgSq === undefined) state.maxExpAvgSq = zerosLike(p);
   const step = (state.step as number) + 1;
   state.step = step;
-  const x = p.data;
-  const dx = grad.data;
-  const m = (state.expAvg as Tensor).data;
-  const v = (state.expAvgSq as Tensor).data;
-  const vMax = amsgrad ? (state.maxExpAvgSq as Tensor).data : null;
   const bias1 = 1 - beta1 ** step;
-  const bias2Sqrt = Math.sqrt(1 - beta2 ** step);
-  const negStepSize = -(lr / bias1);
-  const keep1 = 1 - beta1;
-  const keep2 = 1 - beta2;
-  const l2 = decoupled ? 0 : weightDecay;
-  const shrink = decoupled ? 1 - lr * weightDecay : 1;
-  const sign = maximize ? -1 : 1;
-  // A fast backend may run the same update as one kernel (float32, SIMD); else the loop below.
-  const fused = backend().adamStep?.({
-    param: x as FloatArray, grad: dx as FloatArray, expAvg: m as FloatArray, expAvgSq: v as FloatArray,
-    maxExpAvgSq: vMax as FloatArray | null, beta1, beta2, eps, negStepSize, bias2Sqrt, l2, shrink, sign,
+  // The loop itself is the adamStep kernel (backend/reference-optim.ts; float32 SIMD on the fast backends).
+  kernel('adamStep', p.data.length, p.dtype)({
+    param: p.data as FloatArray, grad: grad.data as FloatArray, expAvg: (state.expAvg as Tensor).data as FloatArray,
+    expAvgSq: (state.expAvgSq as Tensor).data as FloatArray, maxExpAvgSq: amsgrad ? ((state.maxExpAvgSq as Tensor).data as FloatArray) : null,
+    beta1, beta2, eps, negStepSize: -(lr / bias1), bias2Sqrt: Math.sqrt(1 - beta2 ** step),
+    l2: decoupled ? 0 : weightDecay, shrink: decoupled ? 1 - lr * weightDecay : 1, sign: maximize ? -1 : 1,
   });
-  if (fused) {
-    p.version++;
-    return;
-  }
-  for (let i = 0; i < x.length; i++) {
-    let d = sign * dx[i]!;
-    if (l2 !== 0) d += l2 * x[i]!;
-    if (shrink !== 1) x[i]! *= shrink;
-    m[i] = m[i]! * beta1 + keep1 * d;
-    v[i] = v[i]! * beta2 + keep2 * d * d;
-    let second = v[i]!;
-    if (vMax !== null) {
-      if (!(vMax[i]! >= second)) vMax[i] = second; // NaN propagates, as torch.maximum
-      second = vMax[i]!;
-    }
-    const denom = Math.sqrt(second) / bias2Sqrt + eps;
-    x[i]! += (negStepSize * m[i]!) / denom;
-  }
   p.version++;
 }
 

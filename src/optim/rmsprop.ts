@@ -1,3 +1,5 @@
+import { kernel } from '../backend/dispatch.js';
+import type { FloatArray } from '../backend/types.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Optimizer, check, nonNegative, positive, type OptimizerOptions, type ParamsInput, zerosLike } from './optimizer.js';
 
@@ -43,32 +45,13 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
       if (momentum > 0 && s.momentumBuffer === undefined) s.momentumBuffer = zerosLike(p);
       if (centered && s.gradAvg === undefined) s.gradAvg = zerosLike(p);
       s.step = (s.step as number) + 1;
-      const x = p.data;
-      const dx = grad.data;
-      const sq = (s.squareAvg as Tensor).data;
-      const ga = centered ? (s.gradAvg as Tensor).data : null;
-      const buf = momentum > 0 ? (s.momentumBuffer as Tensor).data : null;
-      const keep = 1 - alpha;
-      const negLr = -lr;
-      const sign = maximize ? -1 : 1;
-      for (let i = 0; i < x.length; i++) {
-        let d = sign * dx[i]!;
-        if (weightDecay !== 0) d += weightDecay * x[i]!;
-        sq[i] = sq[i]! * alpha + keep * d * d;
-        let avg: number;
-        if (ga !== null) {
-          ga[i] = ga[i]! * alpha + keep * d;
-          avg = Math.sqrt(sq[i]! - ga[i]! * ga[i]!) + eps;
-        } else {
-          avg = Math.sqrt(sq[i]!) + eps;
-        }
-        if (buf !== null) {
-          buf[i] = buf[i]! * momentum + d / avg;
-          x[i]! += negLr * buf[i]!;
-        } else {
-          x[i]! += (negLr * d) / avg;
-        }
-      }
+      // The loop is the rmspropStep kernel (backend/reference-optim.ts).
+      kernel('rmspropStep', p.data.length, p.dtype)({
+        param: p.data as FloatArray, grad: grad.data as FloatArray, squareAvg: (s.squareAvg as Tensor).data as FloatArray,
+        gradAvg: centered ? ((s.gradAvg as Tensor).data as FloatArray) : null,
+        momentumBuffer: momentum > 0 ? ((s.momentumBuffer as Tensor).data as FloatArray) : null,
+        lr, alpha, eps, weightDecay, momentum, sign: maximize ? -1 : 1,
+      });
       p.version++;
     }
   }

@@ -1,3 +1,5 @@
+import { kernel } from '../backend/dispatch.js';
+import type { FloatArray } from '../backend/types.js';
 import { ValueError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Optimizer, nonNegative, type OptimizerOptions, type ParamsInput, zerosLike } from './optimizer.js';
@@ -49,29 +51,14 @@ export class SGD extends Optimizer<SGDOptions> {
   protected update(): void {
     for (const [p, grad, g] of this.withGrad()) {
       const { lr, momentum, dampening, nesterov, weightDecay, maximize } = g;
-      const x = p.data;
-      const dx = grad.data;
-      const n = x.length;
-      const sign = maximize ? -1 : 1;
-      if (momentum === 0) {
-        for (let i = 0; i < n; i++) {
-          let d = sign * dx[i]!;
-          if (weightDecay !== 0) d += weightDecay * x[i]!;
-          x[i]! -= lr * d;
-        }
-      } else {
-        const s = this.stateOf(p);
-        const first = s.momentumBuffer === undefined;
-        const buf = ((s.momentumBuffer as Tensor | undefined) ?? (s.momentumBuffer = zerosLike(p))).data;
-        const keep = 1 - dampening;
-        for (let i = 0; i < n; i++) {
-          let d = sign * dx[i]!;
-          if (weightDecay !== 0) d += weightDecay * x[i]!;
-          const v = first ? d : momentum * buf[i]! + keep * d;
-          buf[i] = v;
-          x[i]! -= lr * (nesterov ? d + momentum * buf[i]! : buf[i]!);
-        }
-      }
+      const s = momentum === 0 ? null : this.stateOf(p);
+      const first = s !== null && s.momentumBuffer === undefined;
+      const buf = s === null ? null : ((s.momentumBuffer as Tensor | undefined) ?? (s.momentumBuffer = zerosLike(p))).data;
+      // The loop is the sgdStep kernel (backend/reference-optim.ts).
+      kernel('sgdStep', p.data.length, p.dtype)({
+        param: p.data as FloatArray, grad: grad.data as FloatArray, momentumBuffer: buf as FloatArray | null, first,
+        lr, momentum, dampening, nesterov, weightDecay, sign: maximize ? -1 : 1,
+      });
       p.version++;
     }
   }

@@ -1,55 +1,58 @@
+import { backendTable } from '../../src/backend/dispatch.js';
 import { createNativeBackend, loadAddon } from '../../src/backend/native/index.js';
-import { referenceBackend } from '../../src/backend/reference.js';
-import type { Backend } from '../../src/backend/types.js';
+import { getKernel } from '../../src/backend/registry.js';
+import type { Backend, KernelName, Kernels } from '../../src/backend/types.js';
 import { createWasmBackend } from '../../src/backend/wasm/index.js';
 
 export interface Candidate {
   label: string;
+  /** The name its kernels are registered under. */
+  name: string;
+  /** Every kernel: the backend's own where registered (the reference one where it declines), else the reference one. */
   backend: Backend;
+  /** The backend's own kernel alone, true where it took the call; null where it registered none. */
+  attempt<K extends KernelName>(kernel: K): ((...args: Parameters<Kernels[K]>) => boolean) | null;
 }
 
 /**
- * Every fast backend this machine can run: wasm on one and two threads and, where the addon is
- * built, native with each kernel family the CPU has. Size thresholds are off so even tiny
- * inputs reach the kernels; one entry per backend keeps the thresholds, to test delegation.
+ * Every fast backend this machine can run, as registered: wasm on one and two threads and, where
+ * the addon is built, native with each kernel family the CPU has. Calls go to the kernels directly
+ * (no size thresholds: those are the dispatcher's, tested in registry.test.ts).
  */
 export async function candidates(): Promise<Candidate[]> {
-  const out: Candidate[] = [
-    { label: 'wasm 1 thread', backend: await createWasmBackend(referenceBackend, { threads: 1, thresholds: false }) },
-    { label: 'wasm 2 threads', backend: await createWasmBackend(referenceBackend, { threads: 2, thresholds: false }) },
-    { label: 'wasm default', backend: await createWasmBackend(referenceBackend) },
-  ];
+  const out: Candidate[] = [];
+  for (const threads of [1, 2]) {
+    const b = await createWasmBackend({ threads });
+    out.push(candidate(`wasm ${threads} thread${threads > 1 ? 's' : ''}`, b.name, () => {}));
+  }
   const addon = loadAddon();
   if (addon) {
     const best = addon.info().bestIsa;
     const isas = ['avx512', 'avx2', 'generic'].filter((isa, i, all) => i >= all.indexOf(best));
-    for (const isa of isas) {
-      const native = createNativeBackend(referenceBackend, { thresholds: false })!;
-      // The kernel family is process-wide in the addon: select it before every call.
-      out.push({ label: `native ${isa}`, backend: withIsa(native, () => addon.setIsa(isa)) });
-    }
-    const best2 = createNativeBackend(referenceBackend)!;
-    out.push({ label: 'native default', backend: withIsa(best2, () => addon.setIsa(best)) });
+    const native = createNativeBackend()!;
+    // The kernel family is process-wide in the addon: select it before every call.
+    for (const isa of isas) out.push(candidate(`native ${isa}`, native.name, () => addon.setIsa(isa)));
+    addon.setIsa(best);
   }
   return out;
 }
 
-function withIsa(b: Backend, select: () => void): Backend {
+function candidate(label: string, name: string, select: () => void): Candidate {
+  const table = backendTable(name);
+  const backend = { name } as Record<string, unknown>;
+  for (const [k, v] of Object.entries(table)) {
+    if (typeof v === 'function') backend[k] = (...args: unknown[]) => (select(), (v as (...a: unknown[]) => unknown)(...args));
+  }
   return {
-    name: b.name,
-    gemm: (args) => (select(), b.gemm(args)),
-    gemmBatched: b.gemmBatched && ((g, ao, bo) => (select(), b.gemmBatched!(g, ao, bo))),
-    unary: (op, x, out) => (select(), b.unary(op, x, out)),
-    binary: (op, a, as, bb, bs, out, shape) => (select(), b.binary(op, a, as, bb, bs, out, shape)),
-    compare: (op, a, as, bb, bs, out, shape) => (select(), b.compare(op, a, as, bb, bs, out, shape)),
-    reduce: (op, x, o, s, i, out) => (select(), b.reduce(op, x, o, s, i, out)),
-    im2col: b.im2col && ((x, planes, h, w, g, pad, out) => (select(), b.im2col!(x, planes, h, w, g, pad, out))),
-    col2im: b.col2im && ((cols, planes, h, w, g, out) => (select(), b.col2im!(cols, planes, h, w, g, out))),
-    maxPool: b.maxPool && ((x, planes, h, w, g, out, picks) => (select(), b.maxPool!(x, planes, h, w, g, out, picks))),
-    maxPoolBackward: b.maxPoolBackward && ((gr, picks, planes, size, l, out, pw) => (select(), b.maxPoolBackward!(gr, picks, planes, size, l, out, pw))),
-    conv2dForward: b.conv2dForward && ((p, x, w, bias, y, relu) => (select(), b.conv2dForward!(p, x, w, bias, y, relu))),
-    conv2dInputGrad: b.conv2dInputGrad && ((p, gy, w, gx) => (select(), b.conv2dInputGrad!(p, gy, w, gx))),
-    conv2dWeightGrad: b.conv2dWeightGrad && ((p, x, gy, per) => (select(), b.conv2dWeightGrad!(p, x, gy, per))),
+    label,
+    name,
+    backend: backend as unknown as Backend,
+    attempt<K extends KernelName>(kernel: K) {
+      const reg = getKernel(kernel, name);
+      if (!reg) return null;
+      const fn = reg.fn as unknown as (...a: unknown[]) => boolean | void;
+      return ((...args: unknown[]) => (select(), fn(...args) !== false)) as (...args: Parameters<Kernels[K]>) => boolean;
+    },
   };
 }
 

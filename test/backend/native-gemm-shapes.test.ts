@@ -81,8 +81,8 @@ function* allCases(): Generator<Case> {
 const isas = addon ? ['avx512', 'avx2', 'generic'].filter((isa, i, all) => i >= all.indexOf(addon.info().bestIsa)) : ['(no addon)'];
 
 describe.skipIf(!addon).each(isas)('native gemm shapes on %s', (isa) => {
-  const one = addon ? createNativeBackend(referenceBackend, { threads: 1, thresholds: false })! : null;
-  const two = addon ? createNativeBackend(referenceBackend, { threads: 2, thresholds: false })! : null;
+  const one = addon ? createNativeBackend({ threads: 1 })! : null;
+  const two = addon ? createNativeBackend({ threads: 2 })! : null;
 
   it('matches float64 loops at every tile edge (m·n·k up to ~1.2M)', () => {
     addon!.setIsa(isa);

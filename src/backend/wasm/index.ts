@@ -1,39 +1,26 @@
-import type { AdamArgs, Backend, BinaryKernel, CompareKernel, ConvArgs, FloatArray, GemmArgs, ReduceKernel, TypedArray, UnaryKernel, WindowArgs } from '../types.js';
-import { loadKernels, loadKernelsSync, readEnv, type LoadedKernels } from './loader.js';
-import { windowNumbers } from '../window.js';
+import type { AdamArgs, Backend, BinaryKernel, CompareKernel, ConvArgs, FastKernel, FloatArray, GemmArgs, KernelName, ReduceKernel, TypedArray, UnaryKernel, WindowArgs } from '../types.js';
+import { forEachOuterBlock, rowBlocks } from '../blocks.js';
+import { backendTable, unusedName } from '../dispatch.js';
+import { env } from '../env.js';
 import { gemmWithEpilogue } from '../epilogue.js';
-import { BINARY_CODES, COMPARE_CODES, UNARY_CODES, forEachOuterBlock, rowBlocks } from './ops.js';
+import { registerKernels } from '../registry.js';
+import { WASM_GEMM_PARALLEL } from '../thresholds.js';
+import { windowNumbers } from '../window.js';
+import { loadKernels, loadKernelsSync, type LoadedKernels } from './loader.js';
+import { BINARY_CODES, COMPARE_CODES, UNARY_CODES } from './ops.js';
 import { CTRL_INTS, GemmWorkers } from './threads.js';
 
 /**
- * The WebAssembly SIMD backend: fp32 GEMM, elementwise ops and sum on float32 arrays; every
- * other dtype, op or layout goes to `fallback`. Inputs are copied into the module's memory and
- * results copied back (~20–35 GB/s), so below the measured sizes in THRESHOLDS the fallback's
- * plain loops win and are used instead.
+ * The WebAssembly SIMD backend: fp32 GEMM, elementwise ops, reductions, the window kernels and
+ * Adam on float32 arrays, registered under a name like 'wasm-relaxed-2t'; every other dtype, op
+ * or layout is declined and runs on the reference kernels. Inputs are copied into the module's
+ * memory and results copied back (~20–35 GB/s), so small sizes never reach it (../thresholds.ts).
  */
 
 export interface WasmBackendOptions {
-  /** Threads for GEMM including the caller; default min(2, cores). 1 = no workers. */
+  /** Threads for GEMM including the caller; default CHAINRULE_WASM_THREADS, else min(2, cores). 1 = no workers. */
   threads?: number;
-  /** Set false to skip small-size delegation (tests use it to exercise the kernels). */
-  thresholds?: boolean;
 }
-
-/**
- * Sizes (elements, or m·n·k for GEMM) from which the wasm path beats the reference loops,
- * measured on Zen 4/5 + Node 20 (copy in and out included): below them the fallback runs.
- */
-const THRESHOLDS = {
-  gemm: 256,
-  /** Two-thread split from this many multiply-adds (~40 µs of one-thread work). */
-  gemmParallel: 1 << 21,
-  unaryCheap: 128,
-  unaryTranscendental: 32,
-  binary: 128,
-  reduce: 128,
-};
-
-const TRANSCENDENTAL = new Set<UnaryKernel>(['exp', 'tanh', 'sigmoid', 'expm1']);
 
 /** Elementwise arrays are streamed through the module in chunks this size (floats) to stay in cache. */
 const CHUNK = 1 << 15;
@@ -60,7 +47,7 @@ class Arena {
       try {
         this.memory.grow(Math.ceil((need - have) / 65536));
       } catch {
-        return -1; // past the memory's maximum: the caller hands the work to the fallback
+        return -1; // past the memory's maximum: the kernel declines, the reference one runs
       }
       this.f32 = new Float32Array(this.memory.buffer);
     } else if (this.f32.length * 4 !== have) {
@@ -74,8 +61,7 @@ const align16 = (x: number): number => (x + 15) & ~15;
 
 function threadCount(options: WasmBackendOptions): number {
   const cores = typeof navigator !== 'undefined' && navigator.hardwareConcurrency ? navigator.hardwareConcurrency : 2;
-  const envThreads = Number(readEnv('CHAINRULE_WASM_THREADS'));
-  return Math.max(1, Math.floor(options.threads ?? (envThreads > 0 ? envThreads : Math.min(2, cores))));
+  return Math.max(1, Math.floor(options.threads ?? env.wasmThreads ?? Math.min(2, cores)));
 }
 
 export interface WasmBackend extends Backend {
@@ -87,11 +73,11 @@ export interface WasmBackend extends Backend {
  * Loads the kernels (async: compiling the module, starting the workers) and returns the backend.
  * Rejects where WebAssembly SIMD is not available; `initBackend` in ../select.ts catches that.
  */
-export async function createWasmBackend(fallback: Backend, options: WasmBackendOptions = {}): Promise<WasmBackend> {
+export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<WasmBackend> {
   const threads = threadCount(options);
   const loaded = await loadKernels(threads > 1);
   if (!loaded) throw new Error('chainrule: WebAssembly SIMD is not available here');
-  const b = build(fallback, loaded, threads, (options.thresholds ?? readEnv('CHAINRULE_KERNEL_THRESHOLDS') !== '0'));
+  const b = build(loaded, threads);
   await b.threadsReady;
   return b;
 }
@@ -101,13 +87,13 @@ export async function createWasmBackend(fallback: Backend, options: WasmBackendO
  * joins when it has started. That cannot change a result: every element of C is summed in the
  * same order whichever thread computes its block. Null where WebAssembly SIMD is missing.
  */
-export function createWasmBackendSync(fallback: Backend, options: WasmBackendOptions = {}): WasmBackend | null {
+export function createWasmBackendSync(options: WasmBackendOptions = {}): WasmBackend | null {
   const threads = threadCount(options);
   const loaded = loadKernelsSync(threads > 1);
-  return loaded ? build(fallback, loaded, threads, (options.thresholds ?? readEnv('CHAINRULE_KERNEL_THRESHOLDS') !== '0')) : null;
+  return loaded ? build(loaded, threads) : null;
 }
 
-function build(fallback: Backend, k: LoadedKernels, threads: number, useThresholds: boolean): WasmBackend {
+function build(k: LoadedKernels, threads: number): WasmBackend {
   const wx = k.exports;
   const workBytes = align16(wx.gemmWorkBytes());
   // Fixed area: scratch at heapBase, one control block per worker, one GEMM work area per thread.
@@ -127,7 +113,6 @@ function build(fallback: Backend, k: LoadedKernels, threads: number, useThreshol
   const launched = threads > 1 ? GemmWorkers.launch(k.module, k.memory, ctrlOffsets) : null;
   const workers = launched?.workers ?? null;
   const threadsReady = launched?.started ?? Promise.resolve();
-  const t = useThresholds ? THRESHOLDS : { gemm: 0, gemmParallel: 0, unaryCheap: 0, unaryTranscendental: 0, binary: 0, reduce: 0 };
 
   // The first write to each page of a fresh output array faults (~2 ms for 4 MB here, more than
   // the copy itself), and Tensor ops hand GEMM fresh arrays. On a column split the caller
@@ -140,16 +125,16 @@ function build(fallback: Backend, k: LoadedKernels, threads: number, useThreshol
   let msPerMac = 0;
   let msPerTouch = 0;
 
-  function gemm(args: GemmArgs): void {
+  function gemm(args: GemmArgs): boolean | void {
     const { transA, transB, m, n, k: kk, a, b, c, accumulate } = args;
-    if (!isF32(a) || !isF32(b) || !isF32(c) || m * n * kk < t.gemm) return fallback.gemm(args);
+    if (!isF32(a) || !isF32(b) || !isF32(c)) return false;
     if (args.bias || args.relu) return gemmWithEpilogue(args, gemm, (x) => unary('relu', x, x));
     if (m === 0 || n === 0) return;
     const aLen = m * kk;
     const bLen = kk * n;
     const cLen = m * n;
     const pa = arena.reserve(aLen + bLen + cLen + 8);
-    if (pa < 0) return fallback.gemm(args);
+    if (pa < 0) return false;
     const pb = align16(pa + aLen * 4);
     const pc = align16(pb + bLen * 4);
     const f32 = arena.f32;
@@ -157,7 +142,7 @@ function build(fallback: Backend, k: LoadedKernels, threads: number, useThreshol
     f32.set(b.subarray(args.bOffset, args.bOffset + bLen), pb >> 2);
     if (accumulate) f32.set(c.subarray(args.cOffset, args.cOffset + cLen), pc >> 2);
     const common = [transA ? 1 : 0, transB ? 1 : 0, m, n, kk, pa, pb, pc, accumulate ? 1 : 0];
-    const w8 = workers !== null && m * n * kk >= t.gemmParallel && workers.ready() ? workers : null;
+    const w8 = workers !== null && m * n * kk >= WASM_GEMM_PARALLEL && workers.ready() ? workers : null;
     const parts = w8 ? w8.count + 1 : 1;
     if (parts > 1 && n >= parts * 2 * NR) {
       // Columns split at multiples of the 8-wide tile; the caller takes the first block, made
@@ -201,14 +186,14 @@ function build(fallback: Backend, k: LoadedKernels, threads: number, useThreshol
    * caller and the helper thread. Each product is computed by one thread over all of C, which
    * sums every element as gemm() does.
    */
-  function gemmBatched(g: GemmArgs, aOffsets: Int32Array, bOffsets: Int32Array): boolean {
+  function gemmBatched(g: GemmArgs, aOffsets: Int32Array, bOffsets: Int32Array): boolean | void {
     const { transA, transB, m, n, k: kk, a, b, c, accumulate } = g;
     const count = aOffsets.length;
-    if (!isF32(a) || !isF32(b) || !isF32(c) || g.bias || g.relu || m * n * kk < t.gemm || count < 2 || m === 0 || n === 0) return false;
-    const sa = aOffsets[1]! - aOffsets[0]!;
-    const sb = bOffsets[1]! - bOffsets[0]!;
-    if (sa < 0 || sb < 0) return false;
-    for (let i = 2; i < count; i++) if (aOffsets[i]! - aOffsets[i - 1]! !== sa || bOffsets[i]! - bOffsets[i - 1]! !== sb) return false;
+    if (!isF32(a) || !isF32(b) || !isF32(c) || g.bias || g.relu) return false;
+    if (m === 0 || n === 0 || count === 0) return;
+    if (!evenlySpaced(aOffsets, bOffsets)) return gemmEach(g, aOffsets, bOffsets);
+    const sa = count > 1 ? aOffsets[1]! - aOffsets[0]! : 0;
+    const sb = count > 1 ? bOffsets[1]! - bOffsets[0]! : 0;
     const cLen = m * n;
     const aSpan = sa * (count - 1) + m * kk;
     const bSpan = sb * (count - 1) + kk * n;
@@ -226,6 +211,18 @@ function build(fallback: Backend, k: LoadedKernels, threads: number, useThreshol
   }
 
   /**
+   * Products at arbitrary offsets (a broadcast batch of a matmul): one gemm() each. Every item
+   * asks the arena for the same room, so where the first one gets it all do: a decline can only
+   * come before anything is written (the reference kernel then redoes all of them).
+   */
+  function gemmEach(g: GemmArgs, aOffsets: Int32Array, bOffsets: Int32Array): boolean | void {
+    const c0 = g.cOffset;
+    for (let i = 0; i < aOffsets.length; i++) {
+      if (gemm({ ...g, aOffset: aOffsets[i]!, bOffset: bOffsets[i]!, cOffset: c0 + i * g.m * g.n }) === false) return false;
+    }
+  }
+
+  /**
    * `count` products on operands already in the module's memory: the i-th reads A at pa + i·aStep
    * and B at pb + i·bStep (bytes) and writes C at pc + i·m·n floats. Whole products are shared out
    * between the caller and the helper thread; each is one thread's over all of C (gemm()'s values).
@@ -235,7 +232,7 @@ function build(fallback: Backend, k: LoadedKernels, threads: number, useThreshol
     pc: number, count: number, accumulate: boolean,
   ): void {
     const cStep = m * n * 4;
-    const w8 = workers !== null && m * n * kk * count >= t.gemmParallel && workers.ready() ? workers : null;
+    const w8 = workers !== null && m * n * kk * count >= WASM_GEMM_PARALLEL && workers.ready() ? workers : null;
     const parts = w8 ? w8.count + 1 : 1;
     const per = Math.ceil(count / parts);
     const flags = [transA ? 1 : 0, transB ? 1 : 0, accumulate ? 1 : 0] as const;
@@ -256,12 +253,13 @@ function build(fallback: Backend, k: LoadedKernels, threads: number, useThreshol
    * (or their gradient) are made, multiplied and walked back there and never copied out. The same
    * kernels as im2col, gemmBatched and col2im through JavaScript, so the same values.
    */
-  function conv(kind: 0 | 1 | 2, p: ConvArgs, a: Float32Array, b: Float32Array, bias: Float32Array | null, out: Float32Array, relu: boolean): boolean {
+  function conv(kind: 0 | 1 | 2, p: ConvArgs, a: FloatArray, b: FloatArray, bias: FloatArray | null, out: FloatArray, relu: boolean): boolean {
+    if (!isF32(a) || !isF32(b) || !isF32(out) || (bias !== null && !isF32(bias))) return false;
     const { n, c, h, w, o } = p;
     const { kh, kw, sh, sw, ph, pw, dh, dw, oh, ow } = windowNumbers(h, w, p.window);
     const k = c * kh * kw;
     const l = oh * ow;
-    if (oh < 1 || ow < 1 || n < 1 || o * k * l < t.gemm) return false;
+    if (oh < 1 || ow < 1 || n < 1) return false;
     const image = n * c * h * w;
     const cols = n * k * l;
     const outputs = n * o * l;
@@ -295,10 +293,9 @@ function build(fallback: Backend, k: LoadedKernels, threads: number, useThreshol
     return true;
   }
 
-  function unary(op: UnaryKernel, x: FloatArray, out: FloatArray): void {
+  function unary(op: UnaryKernel, x: FloatArray, out: FloatArray): boolean | void {
     const code = UNARY_CODES[op];
-    const min = TRANSCENDENTAL.has(op) ? t.unaryTranscendental : t.unaryCheap;
-    if (code === undefined || !isF32(x) || !isF32(out) || x.length < min) return fallback.unary(op, x, out);
+    if (code === undefined || !isF32(x) || !isF32(out)) return false;
     const n = x.length;
     const p = arena.reserve(Math.min(n, CHUNK));
     const f32 = arena.f32;
@@ -313,14 +310,12 @@ function build(fallback: Backend, k: LoadedKernels, threads: number, useThreshol
   function binary(
     op: BinaryKernel, a: TypedArray, aStrides: readonly number[], b: TypedArray, bStrides: readonly number[],
     out: TypedArray, outShape: readonly number[],
-  ): void {
+  ): boolean | void {
     const code = BINARY_CODES[op];
     const n = out.length;
-    if (code === undefined || !isF32(a) || !isF32(b) || !isF32(out) || n < t.binary) {
-      return fallback.binary(op, a, aStrides, b, bStrides, out, outShape);
-    }
+    if (code === undefined || !isF32(a) || !isF32(b) || !isF32(out)) return false;
     const plan = n === 0 ? null : rowBlocks(outShape, aStrides, bStrides);
-    if (plan === null) return fallback.binary(op, a, aStrides, b, bStrides, out, outShape);
+    if (plan === null) return false;
     const { rows, cols, ra, sa, rb, sb } = plan;
     if (plan.c.shape.length === 1 && sa === 1 && sb === 1) {
       // Same shape: stream in chunks, a and b side by side.
@@ -337,7 +332,7 @@ function build(fallback: Backend, k: LoadedKernels, threads: number, useThreshol
       return;
     }
     const pa = arena.reserve(a.length + b.length + n + 8);
-    if (pa < 0) return fallback.binary(op, a, aStrides, b, bStrides, out, outShape);
+    if (pa < 0) return false;
     const pb = align16(pa + a.length * 4);
     const po = align16(pb + b.length * 4);
     const f32 = arena.f32;
@@ -349,14 +344,12 @@ function build(fallback: Backend, k: LoadedKernels, threads: number, useThreshol
     out.set(f32.subarray(po >> 2, (po >> 2) + n));
   }
 
-  function reduce(op: ReduceKernel, x: TypedArray, outer: number, size: number, inner: number, out: TypedArray): void {
+  function reduce(op: ReduceKernel, x: TypedArray, outer: number, size: number, inner: number, out: TypedArray): boolean | void {
     if ((op === 'max' || op === 'min') && size > 0) return reduceMinMax(op === 'max', x, outer, size, inner, out);
-    if (op !== 'sum' || !isF32(x) || !isF32(out) || x.length < t.reduce || outer * inner === 0) {
-      return fallback.reduce(op, x, outer, size, inner, out);
-    }
+    if (op !== 'sum' || !isF32(x) || !isF32(out) || outer * inner === 0) return false;
     const total = outer * size * inner;
     const px = arena.reserve(total + outer * inner + 2 * inner + 16);
-    if (px < 0) return fallback.reduce(op, x, outer, size, inner, out);
+    if (px < 0) return false;
     const po = align16(px + total * 4);
     const pacc = align16(po + outer * inner * 4);
     const f32 = arena.f32;
@@ -365,10 +358,10 @@ function build(fallback: Backend, k: LoadedKernels, threads: number, useThreshol
     out.set(f32.subarray(po >> 2, (po >> 2) + outer * inner));
   }
 
-  function reduceMinMax(max: boolean, x: TypedArray, outer: number, size: number, inner: number, out: TypedArray): void {
+  function reduceMinMax(max: boolean, x: TypedArray, outer: number, size: number, inner: number, out: TypedArray): boolean | void {
     const total = outer * size * inner;
-    const px = isF32(x) && isF32(out) && x.length >= t.reduce && outer * inner > 0 ? arena.reserve(total + outer * inner + 8) : -1;
-    if (px < 0) return fallback.reduce(max ? 'max' : 'min', x, outer, size, inner, out);
+    const px = isF32(x) && isF32(out) && outer * inner > 0 ? arena.reserve(total + outer * inner + 8) : -1;
+    if (px < 0) return false;
     const po = align16(px + total * 4);
     const f32 = arena.f32;
     f32.set(x.length === total ? x : x.subarray(0, total), px >> 2);
@@ -379,12 +372,12 @@ function build(fallback: Backend, k: LoadedKernels, threads: number, useThreshol
   function compare(
     op: CompareKernel, a: TypedArray, aStrides: readonly number[], b: TypedArray, bStrides: readonly number[],
     out: Uint8Array, outShape: readonly number[],
-  ): void {
+  ): boolean | void {
     const n = out.length;
-    const plan = isF32(a) && isF32(b) && n >= t.binary && n > 0 ? rowBlocks(outShape, aStrides, bStrides) : null;
+    const plan = isF32(a) && isF32(b) && n > 0 ? rowBlocks(outShape, aStrides, bStrides) : null;
     // a, b and the bytes out, one after another (the out region in floats, rounded up).
     const pa = plan === null ? -1 : arena.reserve(a.length + b.length + Math.ceil(n / 4) + 8);
-    if (plan === null || pa < 0) return fallback.compare(op, a, aStrides, b, bStrides, out, outShape);
+    if (plan === null || pa < 0) return false;
     const pb = align16(pa + a.length * 4);
     const po = align16(pb + b.length * 4);
     arena.f32.set(a as Float32Array, pa >> 2);
@@ -398,7 +391,8 @@ function build(fallback: Backend, k: LoadedKernels, threads: number, useThreshol
   }
 
   /** im2col (toCols) or col2im through the module: the window walk of ops/rules/conv.ts, one thread. */
-  function windows(toCols: boolean, src: Float32Array, planes: number, h: number, w: number, g: WindowArgs, padValue: number, out: Float32Array): boolean {
+  function windows(toCols: boolean, src: FloatArray, planes: number, h: number, w: number, g: WindowArgs, padValue: number, out: FloatArray): boolean {
+    if (!isF32(src) || !isF32(out)) return false;
     const { kh, kw, sh, sw, ph, pw, dh, dw, oh, ow } = windowNumbers(h, w, g);
     const colLen = planes * kh * kw * oh * ow;
     const imgLen = planes * h * w;
@@ -417,7 +411,8 @@ function build(fallback: Backend, k: LoadedKernels, threads: number, useThreshol
   }
 
   /** Max pooling through the module (PyTorch's scan, see ops/rules/conv.ts), one thread. */
-  function maxPool(x: Float32Array, planes: number, h: number, w: number, g: WindowArgs, out: Float32Array, picks: Int32Array): boolean {
+  function maxPool(x: FloatArray, planes: number, h: number, w: number, g: WindowArgs, out: FloatArray, picks: Int32Array): boolean {
+    if (!isF32(x) || !isF32(out)) return false;
     const { kh, kw, sh, sw, ph, pw, dh, dw, oh, ow } = windowNumbers(h, w, g);
     const imgLen = planes * h * w;
     const outLen = planes * oh * ow;
@@ -434,7 +429,8 @@ function build(fallback: Backend, k: LoadedKernels, threads: number, useThreshol
   }
 
   /** Its backward: each plane zeroed, then every window's gradient added at its pick, in order. */
-  function maxPoolBackward(grad: Float32Array, picks: Int32Array, planes: number, size: number, l: number, out: Float32Array): boolean {
+  function maxPoolBackward(grad: FloatArray, picks: Int32Array, planes: number, size: number, l: number, out: FloatArray): boolean {
+    if (!isF32(grad) || !isF32(out)) return false;
     const n = planes * l;
     if (grad.length < n || picks.length < n || out.length < planes * size) return false;
     for (let i = 0; i < n; i++) if (!(picks[i]! >= 0 && picks[i]! < size)) return false; // the loops' bounds, not the module's
@@ -452,7 +448,7 @@ function build(fallback: Backend, k: LoadedKernels, threads: number, useThreshol
   /** Adam without amsgrad, streamed through the module in cache-sized chunks (4 arrays in, 3 out). */
   function adamStep(s: AdamArgs): boolean {
     const { param: x, grad: g, expAvg: m, expAvgSq: v } = s;
-    if (s.maxExpAvgSq || !isF32(x) || !isF32(g) || !isF32(m) || !isF32(v) || x.length < t.unaryCheap) return false;
+    if (s.maxExpAvgSq || !isF32(x) || !isF32(g) || !isF32(m) || !isF32(v) ) return false;
     const n = x.length;
     const c = Math.min(n, CHUNK);
     const px = arena.reserve(4 * c);
@@ -474,13 +470,26 @@ function build(fallback: Backend, k: LoadedKernels, threads: number, useThreshol
     return true;
   }
 
-  const name = `wasm${k.relaxed ? '-relaxed' : ''}-${threads}t`;
-  return {
-    name, gemm, gemmBatched, unary, binary, compare, reduce, adamStep, threadsReady, maxPool, maxPoolBackward,
+  const name = unusedName(`wasm${k.relaxed ? '-relaxed' : ''}-${threads}t`);
+  const fns: { [K in KernelName]?: FastKernel<K> } = {
+    gemm, gemmBatched, unary, binary, compare, reduce, adamStep, maxPool, maxPoolBackward,
     conv2dForward: (p, x, weight, bias, y, relu) => conv(0, p, x, weight, bias, y, relu),
     conv2dInputGrad: (p, gy, weight, gx) => conv(1, p, gy, weight, null, gx, false),
     conv2dWeightGrad: (p, x, gy, perSample) => conv(2, p, x, gy, null, perSample, false),
     im2col: (x, planes, h, w, g, padValue, out) => windows(true, x, planes, h, w, g, padValue, out),
     col2im: (cols, planes, h, w, g, out) => windows(false, cols, planes, h, w, g, 0, out),
   };
+  registerKernels(name, 'float32', fns);
+  return { ...backendTable(name), threadsReady };
+}
+
+/** Whether the products step evenly through A and through B (a broadcast operand: step 0). */
+function evenlySpaced(aOffsets: Int32Array, bOffsets: Int32Array): boolean {
+  const count = aOffsets.length;
+  if (count < 2) return true;
+  const sa = aOffsets[1]! - aOffsets[0]!;
+  const sb = bOffsets[1]! - bOffsets[0]!;
+  if (sa < 0 || sb < 0) return false;
+  for (let i = 2; i < count; i++) if (aOffsets[i]! - aOffsets[i - 1]! !== sa || bOffsets[i]! - bOffsets[i - 1]! !== sb) return false;
+  return true;
 }

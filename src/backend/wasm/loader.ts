@@ -1,3 +1,4 @@
+import { env, isNode, nodeBuiltin } from '../env.js';
 import * as kernels from './kernels.generated.js';
 
 /**
@@ -50,28 +51,13 @@ function decode(base64: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-function isNode(): boolean {
-  return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
-}
-
-/** A Node built-in reached without a static import (Node ≥ 20.16), so bundles for browsers stay clean. */
-export function nodeBuiltin<T>(name: string): T | null {
-  if (!isNode()) return null;
-  try {
-    const get = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
-    return typeof get === 'function' ? ((get(name) as T | undefined) ?? null) : null;
-  } catch {
-    return null;
-  }
-}
-
 /**
  * Relaxed SIMD (fused multiply-add in the GEMM tile) is standard from V8 11.4; Node 20 has it
  * behind a flag that may still be switched on before compiling.
  */
 function relaxedSimdAvailable(bytes: Uint8Array<ArrayBuffer>): boolean {
   if (WebAssembly.validate(bytes)) return true;
-  if (!isNode() || readEnv('CHAINRULE_WASM_RELAXED') === '0') return false;
+  if (!isNode || !env.wasmRelaxed) return false;
   const v8 = nodeBuiltin<{ setFlagsFromString(flags: string): void }>('node:v8');
   if (!v8) return false;
   try {
@@ -80,10 +66,6 @@ function relaxedSimdAvailable(bytes: Uint8Array<ArrayBuffer>): boolean {
     return false;
   }
   return WebAssembly.validate(bytes);
-}
-
-export function readEnv(name: string): string | undefined {
-  return typeof process !== 'undefined' ? process.env?.[name] : undefined;
 }
 
 function makeMemory(shared: boolean): WebAssembly.Memory | null {

@@ -1,4 +1,4 @@
-import { nodeBuiltin, readEnv } from './loader.js';
+import { env, nodeBuiltin } from '../env.js';
 
 /**
  * Helper threads for the wasm GEMM in Node: worker_threads that instantiate the same module on
@@ -82,7 +82,7 @@ export class GemmWorkers {
     const wt = nodeBuiltin<{ Worker: new (src: string, opts: object) => WorkerLike }>('node:worker_threads');
     if (!wt) return null;
     const { Worker } = wt;
-    const spin = Number(readEnv('CHAINRULE_WASM_SPIN') ?? 50_000);
+    const spin = env.wasmSpin;
     const ctrls = ctrlOffsets.map((off) => new Int32Array(memory.buffer, off, CTRL_INTS).fill(0));
     const workers: WorkerLike[] = [];
     const waits: Promise<void>[] = [];

@@ -1,7 +1,7 @@
-import { allocate, allocateUninit, type DType } from '../../tensor/dtype.js';
+import { allocateUninit, type DType } from '../../tensor/dtype.js';
 import { takeScratch } from '../../memory/index.js';
 import { Tensor } from '../../tensor/tensor.js';
-import { backendFor } from '../../backend/index.js';
+import { fusedKernel, kernel } from '../../backend/dispatch.js';
 import { windowCount, windowNumbers } from '../../backend/window.js';
 import type { ConvArgs, FloatArray } from '../../backend/types.js';
 import { apply, type OpAttrs, type OpRule } from '../registry.js';
@@ -15,8 +15,8 @@ import { gemmEach, reduceK, zerosK } from '../kernels.js';
  * im2col and col2im, the two halves of a convolution: im2col copies every kernel window of an
  * NCHW image into a column, so a convolution becomes one matrix product; col2im adds the
  * columns back into image positions. Each is the other's adjoint, so each one's VJP is the
- * other (and a double backward works). The loops below are the reference; a backend may take
- * float32 planes itself (the native addon does, in the same order, so the sums agree).
+ * other (and a double backward works). The kernels are the backends' (the reference loops in
+ * backend/reference-windows.ts; the fast ones walk the windows in the same order, so the sums agree).
  *
  * Layout (PyTorch's unfold): image [N, C, H, W] ↔ columns [N, C·kh·kw, oh·ow], row index
  * (c·kh + i)·kw + j, column index y·ow + x.
@@ -30,91 +30,25 @@ export interface WindowGeometry {
 
 export { windowCount };
 
-/**
- * Walk one image plane's windows: for every kernel position (ki, kj) and output row oy, call
- * `row(rowStart, pixelStart, lo, hi)` where output columns [lo, hi) of that row read real
- * pixels pixelStart + ox·sw (the others fall on the padding), rowStart being the offset of
- * the output row within the plane's [kh·kw, oh·ow] block, or `pad(rowStart)` when the whole
- * row lies in the padding.
- */
-function walkWindows(
-  h: number,
-  w: number,
-  g: WindowGeometry,
-  row: (rowStart: number, pixelStart: number, lo: number, hi: number) => void,
-  pad: (rowStart: number) => void,
-): void {
-  const { kh, kw, sh, sw, ph, pw, dh, dw, oh, ow } = windowNumbers(h, w, g);
-  const l = oh * ow;
-  for (let ki = 0; ki < kh; ki++) {
-    for (let kj = 0; kj < kw; kj++) {
-      const x0 = kj * dw - pw;
-      // Output columns whose input column x0 + ox·sw lies inside [0, w).
-      const lo = Math.min(ow, Math.max(0, Math.ceil(-x0 / sw)));
-      const hi = Math.max(lo, Math.min(ow, Math.floor((w - 1 - x0) / sw) + 1));
-      const block = (ki * kw + kj) * l;
-      for (let oy = 0; oy < oh; oy++) {
-        const y = oy * sh - ph + ki * dh;
-        if (y < 0 || y >= h) pad(block + oy * ow);
-        else row(block + oy * ow, y * w + x0, lo, hi);
-      }
-    }
-  }
-}
-
 export function im2colK(x: Tensor, g: WindowGeometry, padValue: number): Tensor {
   const [n, c, h, w] = x.shape as [number, number, number, number];
-  const { kh, kw, sw, oh, ow } = windowNumbers(h, w, g);
+  const { kh, kw, oh, ow } = windowNumbers(h, w, g);
   const l = oh * ow;
   const rows = c * kh * kw;
-  const src = x.data as FloatArray;
-  // Every element is written below (the padding too), so the buffer need not start zeroed.
+  // Every element is written by the kernel (the padding too), so the buffer need not start zeroed.
   const out = allocateUninit(x.dtype as 'float32' | 'float64', n * rows * l);
-  if (src instanceof Float32Array && backendFor(out.length).im2col?.(src, n * c, h, w, g, padValue, out as Float32Array)) {
-    return new Tensor(out, [n, rows, l], x.dtype);
-  }
-  let inBase = 0;
-  let outBase = 0;
-  const row = (r: number, p: number, lo: number, hi: number) => {
-    const o = outBase + r;
-    const i = inBase + p;
-    for (let ox = 0; ox < lo; ox++) out[o + ox] = padValue;
-    for (let ox = lo; ox < hi; ox++) out[o + ox] = src[i + ox * sw]!;
-    for (let ox = hi; ox < ow; ox++) out[o + ox] = padValue;
-  };
-  const pad = (r: number) => out.fill(padValue, outBase + r, outBase + r + ow);
-  for (let plane = 0; plane < n * c; plane++) {
-    inBase = plane * h * w;
-    outBase = plane * kh * kw * l;
-    walkWindows(h, w, g, row, pad);
-  }
+  kernel('im2col', out.length, x.dtype)(x.data as FloatArray, n * c, h, w, g, padValue, out);
   return new Tensor(out, [n, rows, l], x.dtype);
 }
 
 export function col2imK(cols: Tensor, size: readonly number[], g: WindowGeometry, dtype: DType): Tensor {
-  const [n, rows, l] = cols.shape as [number, number, number];
+  const [n, rows] = cols.shape as [number, number, number];
   const [kh, kw] = g.kernel as [number, number];
   const [h, w] = size as [number, number];
   const c = rows / (kh * kw);
-  const sw = g.stride[1]!;
   const src = cols.data as FloatArray;
-  const out = allocate(dtype, n * c * h * w) as FloatArray;
-  if (src instanceof Float32Array && out instanceof Float32Array && backendFor(src.length).col2im?.(src, n * c, h, w, g, out)) {
-    return new Tensor(out, [n, c, h, w], dtype);
-  }
-  let imBase = 0;
-  let colBase = 0;
-  const row = (r: number, p: number, lo: number, hi: number) => {
-    const i = colBase + r;
-    const o = imBase + p;
-    for (let ox = lo; ox < hi; ox++) out[o + ox * sw]! += src[i + ox]!;
-  };
-  const pad = () => {};
-  for (let plane = 0; plane < n * c; plane++) {
-    imBase = plane * h * w;
-    colBase = plane * kh * kw * l;
-    walkWindows(h, w, g, row, pad);
-  }
+  const out = allocateUninit(dtype as 'float32' | 'float64', n * c * h * w); // the kernel zeroes it
+  kernel('col2im', src.length, cols.dtype)(src, n * c, h, w, g, out);
   return new Tensor(out, [n, c, h, w], dtype);
 }
 
@@ -200,12 +134,12 @@ function convRule(relu: boolean): OpRule<OpAttrs['conv2d']> {
       // Sample by sample where the backend can (its columns stay in cache); else the columns of
       // the whole batch, kept for the backward.
       const y = allocateUninit(x!.dtype as 'float32' | 'float64', p.n * p.o * l);
-      const kern = backendFor(p.n * p.o * l * p.k);
+      const kern = { conv2dForward: fusedKernel('conv2dForward', p.n * p.o * l * p.k, x!.dtype) };
       let cols: Tensor | null = null;
       if (!(isF32(xd) && isF32(wd) && (bd === null || isF32(bd)) && kern.conv2dForward?.(p, xd, wd, bd, y as Float32Array, relu))) {
         cols = im2colK(x!, attrs, 0);
         convForwardK(cols, w!.reshape([p.o, p.k]), b ?? null, y);
-        if (relu) backendFor(y.length).unary('relu', y, y);
+        if (relu) kernel('unary', y.length, x!.dtype)('relu', y, y);
       }
       const out = new Tensor(y, [p.n, p.o, p.oh, p.ow], x!.dtype);
       // The backward needs the activated output (relu) and the batch's columns where it made them.
@@ -236,7 +170,7 @@ function convRule(relu: boolean): OpRule<OpAttrs['conv2d']> {
       const gd = gy.data as FloatArray;
       const xd = x.data as FloatArray;
       const wd = w.data as FloatArray;
-      const kern = backendFor(n * o * l * k);
+      const kern = { conv2dInputGrad: fusedKernel('conv2dInputGrad', n * o * l * k, dtype), conv2dWeightGrad: fusedKernel('conv2dWeightGrad', n * o * l * k, dtype) };
       const f32 = isF32(gd) && isF32(xd) && isF32(wd);
       let gx: Tensor | null = null;
       if (needs[0]) {
@@ -268,72 +202,15 @@ function convRule(relu: boolean): OpRule<OpAttrs['conv2d']> {
   };
 }
 
-/** The pooled values and, per window, the plane offset of the element picked. */
+/** The pooled values and, per window, the plane offset of the element picked (PyTorch's scan: see maxPool2d). */
 function maxPoolK(x: Tensor, g: WindowGeometry): { y: Tensor; picks: Tensor } {
   const [n, c, h, w] = x.shape as [number, number, number, number];
   const { oh, ow } = windowNumbers(h, w, g);
   const y = allocateUninit(x.dtype as 'float32' | 'float64', n * c * oh * ow);
   const picks = new Int32Array(n * c * oh * ow);
   const xd = x.data as FloatArray;
-  if (!(xd instanceof Float32Array && backendFor(xd.length).maxPool?.(xd, n * c, h, w, g, y as Float32Array, picks))) {
-    maxPoolPlanes(xd, n * c, h, w, g, y, picks);
-  }
+  kernel('maxPool', xd.length, x.dtype)(xd, n * c, h, w, g, y, picks);
   return { y: new Tensor(y, [n, c, oh, ow], x.dtype), picks: new Tensor(picks, [n, c, oh * ow], 'int32') };
-}
-
-/** The scan itself, in a function of its own (loops only, no array literal after them: V8 optimizes it once and keeps it). */
-function maxPoolPlanes(xd: FloatArray, planes: number, h: number, w: number, g: WindowGeometry, y: FloatArray, picks: Int32Array): void {
-  const { kh, kw, sh, sw, ph, pw, dh, dw, oh, ow } = windowNumbers(h, w, g);
-  // Each window's real rows [r0, r1) and columns [c0, c1), stepping by the dilation.
-  const r0 = new Int32Array(oh);
-  const r1 = new Int32Array(oh);
-  const c0 = new Int32Array(ow);
-  const c1 = new Int32Array(ow);
-  for (let oy = 0; oy < oh; oy++) {
-    let a = oy * sh - ph;
-    r1[oy] = Math.min(a + (kh - 1) * dh + 1, h);
-    while (a < 0) a += dh;
-    r0[oy] = a;
-  }
-  for (let ox = 0; ox < ow; ox++) {
-    let a = ox * sw - pw;
-    c1[ox] = Math.min(a + (kw - 1) * dw + 1, w);
-    while (a < 0) a += dw;
-    c0[ox] = a;
-  }
-  for (let p = 0, o = 0; p < planes; p++) {
-    const base = p * h * w;
-    for (let oy = 0; oy < oh; oy++) {
-      const ya = r0[oy]!;
-      const yb = r1[oy]!;
-      for (let ox = 0; ox < ow; ox++, o++) {
-        const xa = c0[ox]!;
-        const xb = c1[ox]!;
-        // The first real position stands in when every value is −∞.
-        let best = -Infinity;
-        let pick = ya * w + xa;
-        for (let yy = ya; yy < yb; yy += dh) {
-          for (let i = yy * w + xa, end = yy * w + xb; i < end; i += dw) {
-            const v = xd[base + i]!;
-            if (v > best || v !== v) {
-              best = v;
-              pick = i;
-            }
-          }
-        }
-        y[o] = best;
-        picks[o] = pick;
-      }
-    }
-  }
-}
-
-/** gx[plane p, picks[p, k]] += g[p, k]: each window's gradient to the element it picked. */
-function scatterPicks(gd: FloatArray, pd: Int32Array, planes: number, size: number, l: number, gx: FloatArray): void {
-  for (let p = 0, o = 0; p < planes; p++) {
-    const base = p * size;
-    for (let k = 0; k < l; k++, o++) gx[base + pd[o]!]! += gd[o]!;
-  }
 }
 
 export const convRules: {
@@ -371,13 +248,8 @@ export const convRules: {
       }
       const gd = g.data as FloatArray;
       const pd = picks.data as Int32Array;
-      const b = backendFor(gd.length);
-      if (gd instanceof Float32Array && b.maxPoolBackward) {
-        const gx = allocateUninit('float32', n * ch * h * w) as Float32Array; // the kernel zeroes it
-        if (b.maxPoolBackward(gd, pd, n * ch, h * w, l, gx, { h, w, window: attrs })) return [new Tensor(gx, [n, ch, h, w], g.dtype)];
-      }
-      const gx = allocate(g.dtype, n * ch * h * w) as FloatArray;
-      scatterPicks(gd, pd, n * ch, h * w, l, gx);
+      const gx = allocateUninit(g.dtype as 'float32' | 'float64', n * ch * h * w); // the kernel zeroes it
+      kernel('maxPoolBackward', gd.length, g.dtype)(gd, pd, n * ch, h * w, l, gx, { h, w, window: attrs });
       return [new Tensor(gx, [n, ch, h, w], g.dtype)];
     },
   },

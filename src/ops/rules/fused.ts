@@ -1,5 +1,5 @@
 import { isGradEnabled } from '../../autograd/grad-mode.js';
-import { backendFor } from '../../backend/index.js';
+import { kernel } from '../../backend/dispatch.js';
 import type { FloatArray } from '../../backend/types.js';
 import { allocateUninit } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
@@ -38,7 +38,7 @@ function linearRule(relu: boolean): OpRule<{}> {
       const out = allocateUninit(x!.dtype as 'float32' | 'float64', n * outF);
       // The bias and (linearRelu) the activation as the product's epilogue: the backward needs
       // the activated output.
-      backendFor(n * outF * inF).gemm({
+      kernel('gemm', n * outF * inF, x!.dtype)({
         transA: false, transB: true, m: n, n: outF, k: inF,
         a: x!.data as FloatArray, aOffset: 0, b: w!.data as FloatArray, bOffset: 0, c: out, cOffset: 0, accumulate: false,
         bias: b ? (b.data as FloatArray) : null, relu,
@@ -96,7 +96,7 @@ export const fusedRules: Rules<'linear' | 'linearRelu' | 'crossEntropyIndex'> = 
         rowMax[i] = m;
         for (let j = 0; j < C; j++) p[o + j] = xd[o + j]! - m;
       }
-      backendFor(n * C).unary('exp', p, p);
+      kernel('unary', n * C, dtype)('exp', p, p);
       const losses = reduction === 'none' ? allocateUninit(dtype, n) : null;
       let total = 0;
       let wSum = 0;
