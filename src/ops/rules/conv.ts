@@ -5,10 +5,9 @@ import { backendFor } from '../../backend/index.js';
 import { windowCount, windowNumbers } from '../../backend/window.js';
 import type { ConvArgs, FloatArray } from '../../backend/types.js';
 import { apply, type OpAttrs, type OpRule } from '../registry.js';
-import { isGradEnabled } from '../../autograd/grad-mode.js';
-import { cast, gt, matmulT, mul, scatterAdd, sum } from '../functional.js';
-import { activationGradK } from '../fast-grad.js';
-import { gemmEach, reduceK, zerosK } from '../kernels.js';
+import { gather, sum } from '../functional.js';
+import { reluGrad } from './activation-grads.js';
+import { gemmEach, reduceK } from '../kernels.js';
 
 /**
  * im2col and col2im, the two halves of a convolution: im2col copies every kernel window of an
@@ -214,58 +213,94 @@ function convRule(relu: boolean): OpRule<OpAttrs['conv2d']> {
     backward: (c, gy, attrs) => {
       const [x, w] = c.saved as [Tensor, Tensor];
       const y = relu ? c.saved[2]! : null;
-      const saved = c.saved[relu ? 3 : 2];
+      const cols = c.saved[relu ? 3 : 2];
       const needs = c.needsInputGrad;
-      const p = convArgs(x, w, attrs);
-      const { n, o, k } = p;
-      const l = p.oh * p.ow;
       // Through the ReLU first (gradient 0 where the output is not positive, as PyTorch).
-      if (y) gy = isGradEnabled() ? mul(gy, cast(gt(y.detach(), 0), gy.dtype)) : activationGradK('relu', gy, y);
-      const g3 = gy.reshape([n, o, l]);
-      if (isGradEnabled()) {
-        // Recorded, for a double backward: the same sums as differentiable ops.
-        const wm = w.reshape([o, k]);
-        return [
-          needs[0] ? col2im(matmulT(wm, g3, true, false), x.shape.slice(2), attrs) : null,
-          needs[1] ? sum(matmulT(g3, im2col(x, attrs, 0), false, true), 0).reshape(w.shape) : null,
-          needs[2] ? sum(g3, [0, 2]) : null,
-        ];
-      }
-      const dtype = gy.dtype as 'float32' | 'float64';
-      const gd = gy.data as FloatArray;
-      const xd = x.data as FloatArray;
-      const wd = w.data as FloatArray;
-      const kern = backendFor(n * o * l * k);
-      const f32 = isF32(gd) && isF32(xd) && isF32(wd);
-      let gx: Tensor | null = null;
-      if (needs[0]) {
-        const out = allocateUninit(dtype, x.data.length);
-        if (f32 && kern.conv2dInputGrad?.(p, gd, wd, out as Float32Array)) gx = new Tensor(out, x.shape, dtype);
-        else {
-          recycleBuffer(out);
-          // dcols[s] = Wᵀ·gy[s], then summed back into image positions.
-          const dcols = allocateUninit(dtype, n * k * l);
-          gemmEach({ transA: true, transB: false, m: k, n: l, k: o, a: wd, aOffset: 0, b: gd, bOffset: 0, c: dcols, cOffset: 0, accumulate: false }, offsets(n, 0), offsets(n, o * l));
-          gx = col2imK(new Tensor(dcols, [n, k, l], dtype), x.shape.slice(2), attrs, dtype);
-          recycleBuffer(dcols); // this rule's own scratch, seen by nothing else
-        }
-      }
-      let gw: Tensor | null = null;
-      if (needs[1]) {
-        // Each sample's gy[s]·cols[s]ᵀ, then their sum in sample order.
-        const per = allocateUninit(dtype, n * o * k);
-        if (!(f32 && kern.conv2dWeightGrad?.(p, xd as Float32Array, gd as Float32Array, per as Float32Array))) {
-          const cols = saved ?? im2colK(x, attrs, 0);
-          gemmEach({ transA: false, transB: true, m: o, n: k, k: l, a: gd, aOffset: 0, b: cols.data as FloatArray, bOffset: 0, c: per, cOffset: 0, accumulate: false }, offsets(n, o * l), offsets(n, k * l));
-        }
-        gw = new Tensor(reduceK('sum', new Tensor(per, [n, o * k], dtype), [0]).data, w.shape, dtype);
-        recycleBuffer(per);
-      }
-      const gb = needs[2] ? new Tensor(reduceK('sum', g3, [0, 2]).data, [o], dtype) : null;
-      return [gx, gw, gb];
+      if (y) gy = reluGrad(gy, y);
+      const [n, o] = gy.shape as [number, number];
+      return [
+        needs[0] ? apply('conv2dInputGrad', [gy, w], { ...geometry(attrs), size: x.shape.slice(2) }) : null,
+        needs[1] ? apply('conv2dWeightGrad', cols ? [gy, x, cols] : [gy, x], geometry(attrs)) : null,
+        needs[2] ? sum(gy.reshape([n, o, -1]), [0, 2]) : null,
+      ];
     },
   };
 }
+
+/**
+ * conv2d's two gradients as primitives (PyTorch's convolution_backward), each bilinear in its
+ * inputs, so each one's VJP is the other or the convolution itself:
+ *   conv2dInputGrad(gy, W)  = col2im(Wᵀ·gy[n])        d/dgy: conv2d(gg, W)  d/dW: conv2dWeightGrad(gy, gg)
+ *   conv2dWeightGrad(gy, x) = Σ_n gy[n]·cols(x)[n]ᵀ   d/dgy: conv2d(x, gg)  d/dx: conv2dInputGrad(gy, gg)
+ * conv2dWeightGrad takes the forward's columns of x as an optional third input where it kept them.
+ */
+const conv2dInputGradRule: OpRule<OpAttrs['conv2dInputGrad']> = {
+  forward: (c, [gy, w], attrs) => {
+    c.save(gy!, w!);
+    const [n, o, oh, ow] = gy!.shape as [number, number, number, number];
+    const [h, wd] = attrs.size as [number, number];
+    const ch = w!.shape[1]!;
+    const window = geometry(attrs);
+    const p: ConvArgs = { n, c: ch, h, w: wd, o, window };
+    const k = ch * window.kernel[0]! * window.kernel[1]!;
+    const l = oh * ow;
+    const dtype = gy!.dtype as 'float32' | 'float64';
+    const gd = gy!.data as FloatArray;
+    const wdata = w!.data as FloatArray;
+    const out = allocateUninit(dtype, n * ch * h * wd);
+    if (isF32(gd) && isF32(wdata) && backendFor(n * o * l * k).conv2dInputGrad?.(p, gd, wdata, out as Float32Array)) {
+      return new Tensor(out, [n, ch, h, wd], dtype);
+    }
+    recycleBuffer(out);
+    // dcols[s] = Wᵀ·gy[s], then summed back into image positions.
+    const dcols = allocateUninit(dtype, n * k * l);
+    gemmEach({ transA: true, transB: false, m: k, n: l, k: o, a: wdata, aOffset: 0, b: gd, bOffset: 0, c: dcols, cOffset: 0, accumulate: false }, offsets(n, 0), offsets(n, o * l));
+    const gx = col2imK(new Tensor(dcols, [n, k, l], dtype), attrs.size, window, dtype);
+    recycleBuffer(dcols); // this rule's own scratch, seen by nothing else
+    return gx;
+  },
+  backward: (c, gg, attrs) => {
+    const [gy, w] = c.saved as [Tensor, Tensor];
+    const window = geometry(attrs);
+    return [
+      c.needsInputGrad[0] ? apply('conv2d', [gg, w], window) : null,
+      c.needsInputGrad[1] ? apply('conv2dWeightGrad', [gy, gg], window) : null,
+    ];
+  },
+};
+
+const conv2dWeightGradRule: OpRule<OpAttrs['conv2dWeightGrad']> = {
+  forward: (c, [gy, x, saved], attrs) => {
+    c.save(gy!, x!);
+    const [n, o, oh, ow] = gy!.shape as [number, number, number, number];
+    const [, ch, h, wd] = x!.shape as [number, number, number, number];
+    const [kh, kw] = attrs.kernel as [number, number];
+    const p: ConvArgs = { n, c: ch, h, w: wd, o, window: geometry(attrs) };
+    const k = ch * kh * kw;
+    const l = oh * ow;
+    const dtype = gy!.dtype as 'float32' | 'float64';
+    const gd = gy!.data as FloatArray;
+    const xd = x!.data as FloatArray;
+    // Each sample's gy[s]·cols[s]ᵀ, then their sum in sample order.
+    const per = allocateUninit(dtype, n * o * k);
+    if (!(isF32(gd) && isF32(xd) && backendFor(n * o * l * k).conv2dWeightGrad?.(p, xd, gd, per as Float32Array))) {
+      const cols = saved ?? im2colK(x!, attrs, 0);
+      gemmEach({ transA: false, transB: true, m: o, n: k, k: l, a: gd, aOffset: 0, b: cols.data as FloatArray, bOffset: 0, c: per, cOffset: 0, accumulate: false }, offsets(n, o * l), offsets(n, k * l));
+    }
+    const gw = new Tensor(reduceK('sum', new Tensor(per, [n, o * k], dtype), [0]).data, [o, ch, kh, kw], dtype);
+    recycleBuffer(per);
+    return gw;
+  },
+  backward: (c, gg, attrs) => {
+    const [gy, x] = c.saved as [Tensor, Tensor];
+    const window = geometry(attrs);
+    return [
+      c.needsInputGrad[0] ? apply('conv2d', [x, gg], window) : null,
+      c.needsInputGrad[1] ? apply('conv2dInputGrad', [gy, gg], { ...window, size: x.shape.slice(2) }) : null,
+      null,
+    ];
+  },
+};
 
 /** The pooled values and, per window, the plane offset of the element picked. */
 function maxPoolK(x: Tensor, g: WindowGeometry): { y: Tensor; picks: Tensor } {
@@ -339,11 +374,16 @@ export const convRules: {
   im2col: OpRule<OpAttrs['im2col']>;
   col2im: OpRule<OpAttrs['col2im']>;
   maxPool2d: OpRule<OpAttrs['maxPool2d']>;
+  maxPool2dGrad: OpRule<OpAttrs['maxPool2dGrad']>;
   conv2d: OpRule<OpAttrs['conv2d']>;
   conv2dRelu: OpRule<OpAttrs['conv2d']>;
+  conv2dInputGrad: OpRule<OpAttrs['conv2dInputGrad']>;
+  conv2dWeightGrad: OpRule<OpAttrs['conv2dWeightGrad']>;
 } = {
   conv2d: convRule(false),
   conv2dRelu: convRule(true),
+  conv2dInputGrad: conv2dInputGradRule,
+  conv2dWeightGrad: conv2dWeightGradRule,
   im2col: {
     forward: (_c, [x], attrs) => im2colK(x!, attrs, attrs.padValue),
     // Padding positions are not inputs: their cotangents are dropped.
@@ -359,25 +399,30 @@ export const convRules: {
       c.save(picks);
       return y;
     },
-    backward: (c, g, attrs) => {
-      const [picks] = c.saved as [Tensor];
-      const [n, ch, h, w] = c.inputShapes[0]! as [number, number, number, number];
-      const l = picks.shape[2]!;
-      if (isGradEnabled()) {
-        // Recorded, for a double backward: scatterAdd's own gradient is a gather at the picks.
-        const zeros = zerosK([n, ch, h * w], g.dtype);
-        return [scatterAdd(zeros, 2, picks, g.reshape([n, ch, l])).reshape([n, ch, h, w])];
-      }
-      const gd = g.data as FloatArray;
-      const pd = picks.data as Int32Array;
+    backward: (c, g, attrs) => [apply('maxPool2dGrad', [g, c.saved[0]!], { ...geometry(attrs), size: c.inputShapes[0]!.slice(2) })],
+  },
+  // gx[plane, picks[plane, k]] += g[plane, k]: linear in g, so its VJP is the gather at the picks.
+  maxPool2dGrad: {
+    forward: (c, [g, picks], attrs) => {
+      c.save(picks!);
+      const [n, ch] = g!.shape as [number, number];
+      const [h, w] = attrs.size as [number, number];
+      const l = picks!.shape[2]!;
+      const gd = g!.data as FloatArray;
+      const pd = picks!.data as Int32Array;
       const b = backendFor(gd.length);
       if (gd instanceof Float32Array && b.maxPoolBackward) {
         const gx = allocateUninit('float32', n * ch * h * w) as Float32Array; // the kernel zeroes it
-        if (b.maxPoolBackward(gd, pd, n * ch, h * w, l, gx, { h, w, window: attrs })) return [new Tensor(gx, [n, ch, h, w], g.dtype)];
+        if (b.maxPoolBackward(gd, pd, n * ch, h * w, l, gx, { h, w, window: geometry(attrs) })) return new Tensor(gx, [n, ch, h, w], g!.dtype);
       }
-      const gx = allocate(g.dtype, n * ch * h * w) as FloatArray;
+      const gx = allocate(g!.dtype, n * ch * h * w) as FloatArray;
       scatterPicks(gd, pd, n * ch, h * w, l, gx);
-      return [new Tensor(gx, [n, ch, h, w], g.dtype)];
+      return new Tensor(gx, [n, ch, h, w], g!.dtype);
+    },
+    backward: (c, gg) => {
+      const picks = c.saved[0]!;
+      const [n, ch] = gg.shape as [number, number];
+      return [gather(gg.reshape([n, ch, -1]), 2, picks).reshape(c.inputShapes[0]!), null];
     },
   },
 };

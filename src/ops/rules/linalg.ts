@@ -4,7 +4,6 @@ import { unbroadcast } from '../unbroadcast.js';
 import { broadcastShapes } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { matmulT } from '../functional.js';
-import { isGradEnabled } from '../../autograd/grad-mode.js';
 
 /**
  * C = op(A)·op(B) on matrices (≥ 2-D, batch dims broadcast). The transpose flags let the
@@ -23,19 +22,14 @@ export const linalgRules: { matmul: OpRule<OpAttrs['matmul']> } = {
     },
     backward: (c, g, { transA, transB }) => {
       const [a, b] = c.saved as [Tensor, Tensor];
-      // Recording (createGraph) goes through the tracked op; otherwise call the kernel directly.
-      const mm = isGradEnabled()
-        ? matmulT
-        : (x: Tensor, y: Tensor, tx: boolean, ty: boolean) =>
-            matmulK(x, y, tx, ty, broadcastShapes('matmul', x.shape.slice(0, -2), y.shape.slice(0, -2)));
       let ga: Tensor | null = null;
       let gb: Tensor | null = null;
       if (c.needsInputGrad[0]) {
-        ga = !transA ? mm(g, b, false, !transB) : mm(b, g, transB, true);
+        ga = !transA ? matmulT(g, b, false, !transB) : matmulT(b, g, transB, true);
         ga = unbroadcast(ga, c.inputShapes[0]!);
       }
       if (c.needsInputGrad[1]) {
-        gb = !transB ? mm(a, g, !transA, false) : mm(g, a, true, transA);
+        gb = !transB ? matmulT(a, g, !transA, false) : matmulT(g, a, true, transA);
         gb = unbroadcast(gb, c.inputShapes[1]!);
       }
       return [ga, gb];
