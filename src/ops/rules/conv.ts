@@ -154,6 +154,21 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, g: Window
   return apply(relu ? 'conv2dRelu' : 'conv2d', bias ? [x, weight, bias] : [x, weight], geometry(g));
 }
 
+/** conv2d's input gradient: gy [N,O,oh,ow] and weight [O,C,kh,kw] → [N,C,H,W] of spatial `size`. */
+export function conv2dInputGrad(gy: Tensor, weight: Tensor, size: readonly number[], g: WindowGeometry): Tensor {
+  return apply('conv2dInputGrad', [gy, weight], { ...geometry(g), size: [...size] });
+}
+
+/** conv2d's weight gradient: gy [N,O,oh,ow] and x [N,C,H,W] → [O,C,kh,kw]; `cols`, x's im2col columns, where already made. */
+export function conv2dWeightGrad(gy: Tensor, x: Tensor, g: WindowGeometry, cols?: Tensor): Tensor {
+  return apply('conv2dWeightGrad', cols ? [gy, x, cols] : [gy, x], geometry(g));
+}
+
+/** maxPool2d's backward: g [N,C,oh,ow] added at the picked plane offsets picks [N,C,oh·ow] of an [N,C,H,W] image of spatial `size`. */
+export function maxPool2dGrad(g: Tensor, picks: Tensor, size: readonly number[], geom: WindowGeometry): Tensor {
+  return apply('maxPool2dGrad', [g, picks], { ...geometry(geom), size: [...size] });
+}
+
 /** Start offsets of `count` items `step` apart (step 0: one operand shared by every item). */
 function offsets(count: number, step: number): Int32Array {
   const o = new Int32Array(count);
@@ -219,8 +234,8 @@ function convRule(relu: boolean): OpRule<OpAttrs['conv2d']> {
       if (y) gy = reluGrad(gy, y);
       const [n, o] = gy.shape as [number, number];
       return [
-        needs[0] ? apply('conv2dInputGrad', [gy, w], { ...geometry(attrs), size: x.shape.slice(2) }) : null,
-        needs[1] ? apply('conv2dWeightGrad', cols ? [gy, x, cols] : [gy, x], geometry(attrs)) : null,
+        needs[0] ? conv2dInputGrad(gy, w, x.shape.slice(2), attrs) : null,
+        needs[1] ? conv2dWeightGrad(gy, x, attrs, cols) : null,
         needs[2] ? sum(gy.reshape([n, o, -1]), [0, 2]) : null,
       ];
     },
@@ -263,8 +278,8 @@ const conv2dInputGradRule: OpRule<OpAttrs['conv2dInputGrad']> = {
     const [gy, w] = c.saved as [Tensor, Tensor];
     const window = geometry(attrs);
     return [
-      c.needsInputGrad[0] ? apply('conv2d', [gg, w], window) : null,
-      c.needsInputGrad[1] ? apply('conv2dWeightGrad', [gy, gg], window) : null,
+      c.needsInputGrad[0] ? conv2d(gg, w, null, window) : null,
+      c.needsInputGrad[1] ? conv2dWeightGrad(gy, gg, window) : null,
     ];
   },
 };
@@ -295,8 +310,8 @@ const conv2dWeightGradRule: OpRule<OpAttrs['conv2dWeightGrad']> = {
     const [gy, x] = c.saved as [Tensor, Tensor];
     const window = geometry(attrs);
     return [
-      c.needsInputGrad[0] ? apply('conv2d', [x, gg], window) : null,
-      c.needsInputGrad[1] ? apply('conv2dInputGrad', [gy, gg], { ...window, size: x.shape.slice(2) }) : null,
+      c.needsInputGrad[0] ? conv2d(x, gg, null, window) : null,
+      c.needsInputGrad[1] ? conv2dInputGrad(gy, gg, x.shape.slice(2), window) : null,
       null,
     ];
   },
@@ -399,7 +414,7 @@ export const convRules: {
       c.save(picks);
       return y;
     },
-    backward: (c, g, attrs) => [apply('maxPool2dGrad', [g, c.saved[0]!], { ...geometry(attrs), size: c.inputShapes[0]!.slice(2) })],
+    backward: (c, g, attrs) => [maxPool2dGrad(g, c.saved[0]!, c.inputShapes[0]!.slice(2), attrs)],
   },
   // gx[plane, picks[plane, k]] += g[plane, k]: linear in g, so its VJP is the gather at the picks.
   maxPool2dGrad: {

@@ -59,6 +59,15 @@ function linearRule(relu: boolean): OpRule<{}> {
   };
 }
 
+/**
+ * crossEntropyIndex's backward as a primitive: upstream g, logits x [N, C], their softmax p (the
+ * forward's), class indices t and per-row weights w. Its forward reads p; its rule
+ * differentiates through softmax(x) for a double backward.
+ */
+export function crossEntropyIndexGrad(g: Tensor, x: Tensor, p: Tensor, t: Tensor, w: Tensor, reduction: 'mean' | 'sum' | 'none'): Tensor {
+  return apply('crossEntropyIndexGrad', [g, x, p, t, w], { reduction });
+}
+
 export const fusedRules: Rules<'linear' | 'linearRelu' | 'crossEntropyIndex' | 'crossEntropyIndexGrad'> = {
   linear: linearRule(false),
   linearRelu: linearRule(true),
@@ -107,7 +116,7 @@ export const fusedRules: Rules<'linear' | 'linearRelu' | 'crossEntropyIndex' | '
     },
     backward: (c, g, { reduction }) => {
       const [p, t, w, x] = c.saved as [Tensor, Tensor, Tensor, Tensor];
-      return [apply('crossEntropyIndexGrad', [g, x, p, t, w], { reduction }), null, null];
+      return [crossEntropyIndexGrad(g, x, p, t, w, reduction), null, null];
     },
   },
 
