@@ -29,6 +29,11 @@ export interface OpAttrs {
   log1p: {};
   expm1: {};
   powScalar: { exponent: number };
+  // backward formulas as primitives, so each rule has one body (rules/activation-grads.ts)
+  tanhGrad: {};
+  sigmoidGrad: {};
+  reluGrad: {};
+  powScalarGrad: { exponent: number };
   clamp: { min: number | null; max: number | null };
   where: {};
   cast: { dtype: DType };
@@ -54,12 +59,20 @@ export interface OpAttrs {
   im2col: { kernel: number[]; stride: number[]; padding: number[]; dilation: number[]; padValue: number };
   col2im: { kernel: number[]; stride: number[]; padding: number[]; dilation: number[]; size: number[] };
   maxPool2d: { kernel: number[]; stride: number[]; padding: number[]; dilation: number[] };
+  /** maxPool2d's backward: each window's gradient added at the element it picked, in an image of spatial `size`. */
+  maxPool2dGrad: { kernel: number[]; stride: number[]; padding: number[]; dilation: number[]; size: number[] };
   conv2d: { kernel: number[]; stride: number[]; padding: number[]; dilation: number[] };
   conv2dRelu: { kernel: number[]; stride: number[]; padding: number[]; dilation: number[] };
+  /** conv2d's input gradient from (gy, weight), for an input of spatial `size`. */
+  conv2dInputGrad: { kernel: number[]; stride: number[]; padding: number[]; dilation: number[]; size: number[] };
+  /** conv2d's weight gradient from (gy, x). */
+  conv2dWeightGrad: { kernel: number[]; stride: number[]; padding: number[]; dilation: number[] };
   // fused (rules/fused.ts)
   linear: {};
   linearRelu: {};
   crossEntropyIndex: { reduction: 'mean' | 'sum' | 'none' };
+  /** crossEntropyIndex's backward: coef·(softmax − onehot) from (g, logits, softmax, targets, weights). */
+  crossEntropyIndexGrad: { reduction: 'mean' | 'sum' | 'none' };
 }
 
 export type OpName = keyof OpAttrs;

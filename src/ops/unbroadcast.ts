@@ -1,7 +1,6 @@
 import { sameShape } from '../tensor/shape.js';
-import { Tensor } from '../tensor/tensor.js';
-import { isGradEnabled } from '../autograd/grad-mode.js';
-import { reduceK } from './kernels.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { apply } from './registry.js';
 
 /**
  * Sum a gradient back down to the shape of an input that was broadcast in the forward pass:
@@ -15,11 +14,7 @@ export function unbroadcast(g: Tensor, shape: readonly number[]): Tensor {
   for (let i = 0; i < g.ndim; i++) {
     if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) dims.push(i);
   }
-  if (!isGradEnabled()) {
-    // Not recording (first-order backward): reduce with the kernel directly.
-    const summed = dims.length > 0 ? reduceK('sum', g, dims) : g;
-    return new Tensor(summed.data, [...shape], g.dtype);
-  }
-  const summed = dims.length > 0 ? g.sum(dims, true) : g;
-  return summed.reshape([...shape]);
+  // The primitives directly: dims are already normalised, and this runs on every broadcast op's backward.
+  const summed = dims.length > 0 ? apply('sum', [g], { dims, keepdim: true }) : g;
+  return apply('reshape', [summed], { shape: [...shape] });
 }

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { autogradGrad, enableGrad, gradcheck, manualSeed, randn, type Tensor } from '../../src/index.js';
 
 /**
- * First-order backward passes use one-pass kernels; with createGraph the same rules compose
- * tracked ops instead. Differentiating the gradient (gradgradcheck) checks that second path
- * against finite differences, op by op.
+ * Each rule has one backward body of tracked calls (the speed-critical formulas are primitives:
+ * tanhGrad, reluGrad, ...); with createGraph those calls are recorded. Differentiating the
+ * gradient (gradgradcheck) checks the recorded path against finite differences, op by op.
  */
 const gradOf = (f: (...xs: Tensor[]) => Tensor) => (...xs: Tensor[]) =>
   enableGrad(() => autogradGrad(f(...xs).mul(f(...xs)).sum(), xs, { createGraph: true }) as Tensor[]);

@@ -100,8 +100,9 @@ function loadParams(m: nn.AnyModule, params: Record<string, TJson>): void {
 }
 
 describe('layers match PyTorch (float64, forward and gradients)', () => {
-  for (const [name, build] of Object.entries(builders)) {
-    it(name, () => {
+  // Each layer twice: a plain backward, and one recorded with createGraph (the double-backward path).
+  for (const [name, build] of Object.entries(builders)) for (const createGraph of [false, true]) {
+    it(createGraph ? `${name} createGraph` : name, () => {
       const c = byName.get(name) as LayerCase;
       expect(c, `fixture ${name}`).toBeDefined();
       const m = build(c);
@@ -109,19 +110,19 @@ describe('layers match PyTorch (float64, forward and gradients)', () => {
       const xs = c.inputs.map((j) => fromJson(j, j.dtype !== 'int32'));
       const out = m.call(...xs) as Tensor;
       expectClose(out, c.output, `${name} output`);
-      out.backward(fromJson(c.upstream));
+      out.backward(fromJson(c.upstream), { createGraph });
       c.inputGrads.forEach((g, i) => g && expectClose(xs[i]!.grad, g, `${name} input ${i} grad`));
       const params = Object.fromEntries(m.namedParameters());
       for (const [k, g] of Object.entries(c.paramGrads)) expectClose(params[k]!.grad, g, `${name} ${k} grad`);
     });
   }
 
-  it('unfold (im2col) with stride, padding and dilation', () => {
+  it.each([false, true])('unfold (im2col) with stride, padding and dilation (createGraph %s)', (createGraph) => {
     const c = byName.get('Unfold') as LayerCase;
     const x = fromJson(c.inputs[0]!, true);
     const cols = F.unfold(x, [2, 3], { dilation: [2, 1], padding: 1, stride: [2, 1] });
     expectClose(cols, c.output, 'unfold output');
-    cols.backward(fromJson(c.upstream));
+    cols.backward(fromJson(c.upstream), { createGraph });
     expectClose(x.grad, c.inputGrads[0]!, 'unfold input grad');
   });
 });

@@ -47,13 +47,14 @@ function options(c: LossCase): Record<string, unknown> {
 }
 
 describe('losses match PyTorch (float64, value and input gradient)', () => {
-  for (const c of fixture.cases) {
-    it(`${c.name} (${c.reduction})`, () => {
+  // Each case twice: a plain backward, and one recorded with createGraph (the double-backward path).
+  for (const c of fixture.cases) for (const createGraph of [false, true]) {
+    it(`${c.name} (${c.reduction})${createGraph ? ' createGraph' : ''}`, () => {
       const x = fromJson(c.input, true);
       const loss = fns[c.fn]!(x, fromJson(c.target), options(c));
       expectClose(loss, c.output, `${c.name} value`);
       for (const v of loss.tolist()) expect(Number.isFinite(v)).toBe(true);
-      loss.backward(fromJson(c.upstream));
+      loss.backward(fromJson(c.upstream), { createGraph });
       expectClose(x.grad, c.inputGrad, `${c.name} gradient`);
     });
   }

@@ -88,8 +88,12 @@ function listOf<T>(v: T | T[]): T[] {
   return Array.isArray(v) ? v : [v];
 }
 
-/** Run one fixture case through chainrule and compare forward and gradients with PyTorch's. */
-export function checkCase(c: OpCase, call: OpCall): void {
+/**
+ * Run one fixture case through chainrule and compare forward and gradients with PyTorch's.
+ * With createGraph the backward pass is itself recorded (the path a double backward takes), and
+ * its gradients are held to the same tolerance.
+ */
+export function checkCase(c: OpCase, call: OpCall, createGraph = false): void {
   const tol = TOLERANCE[c.dtype];
   const inputs = c.inputs.map((e) => decode(e, e.dtype === 'float32' || e.dtype === 'float64'));
   const result = call(inputs, c.args);
@@ -108,8 +112,8 @@ export function checkCase(c: OpCase, call: OpCall): void {
       grads.push(decode(ups[i]!));
     }
   });
-  if (roots.length === 1 && !Array.isArray(result)) roots[0]!.backward(grads[0]!);
-  else autograd.backward(roots, grads);
+  if (roots.length === 1 && !Array.isArray(result)) roots[0]!.backward(grads[0]!, { createGraph });
+  else autograd.backward(roots, grads, { createGraph });
 
   c.grads.forEach((expected, i) => {
     if (expected === null) return;

@@ -5,7 +5,8 @@ import { checkCase, loadCases, type OpCall } from './helpers.js';
 /**
  * Every differentiable op against PyTorch 1.13 (test/fixtures/gen_ops.py): forward values and
  * input gradients, float64 to 1e-10 and float32 to 1e-5. Each op is one line mapping the
- * fixture's op name to the chainrule call; the fixtures carry the shapes and arguments.
+ * fixture's op name to the chainrule call; the fixtures carry the shapes and arguments. Every
+ * case runs with and without createGraph: a rule has one backward body, so both must agree.
  */
 const OPS: Record<string, OpCall> = {
   // elementwise
@@ -80,6 +81,9 @@ it('every fixture op has a chainrule call, and every call has fixtures', () => {
 
 for (const [op, call] of Object.entries(OPS)) {
   describe(op, () => {
-    it.each(cases.filter((c) => c.op === op).map((c) => [`${c.name} ${c.dtype}`, c] as const))('%s', (_, c) => checkCase(c, call));
+    // Each case twice: a plain backward, and one recorded with createGraph (the double-backward path).
+    const mine = cases.filter((c) => c.op === op);
+    const runs = mine.flatMap((c) => [[`${c.name} ${c.dtype}`, c, false], [`${c.name} ${c.dtype} createGraph`, c, true]] as const);
+    it.each(runs)('%s', (_, c, createGraph) => checkCase(c, call, createGraph));
   });
 }

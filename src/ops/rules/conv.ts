@@ -5,11 +5,9 @@ import { fusedKernel, kernel } from '../../backend/dispatch.js';
 import { windowCount, windowNumbers } from '../../backend/window.js';
 import type { ConvArgs, FloatArray } from '../../backend/types.js';
 import { apply, type OpAttrs, type OpRule } from '../registry.js';
-import { isGradEnabled } from '../../autograd/grad-mode.js';
-import { gt, mul, scatterAdd, sum } from '../functional.js';
-import { cast, matmulT } from '../internal.js';
-import { activationGradK } from '../fast-grad.js';
-import { gemmEach, reduceK, zerosK } from '../kernels.js';
+import { gather, sum } from '../functional.js';
+import { reluGrad } from './activation-grads.js';
+import { gemmEach, reduceK } from '../kernels.js';
 
 /**
  * im2col and col2im, the two halves of a convolution: im2col copies every kernel window of an
@@ -90,6 +88,21 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, g: Window
   return apply(relu ? 'conv2dRelu' : 'conv2d', bias ? [x, weight, bias] : [x, weight], geometry(g));
 }
 
+/** conv2d's input gradient: gy [N,O,oh,ow] and weight [O,C,kh,kw] → [N,C,H,W] of spatial `size`. */
+export function conv2dInputGrad(gy: Tensor, weight: Tensor, size: readonly number[], g: WindowGeometry): Tensor {
+  return apply('conv2dInputGrad', [gy, weight], { ...geometry(g), size: [...size] });
+}
+
+/** conv2d's weight gradient: gy [N,O,oh,ow] and x [N,C,H,W] → [O,C,kh,kw]; `cols`, x's im2col columns, where already made. */
+export function conv2dWeightGrad(gy: Tensor, x: Tensor, g: WindowGeometry, cols?: Tensor): Tensor {
+  return apply('conv2dWeightGrad', cols ? [gy, x, cols] : [gy, x], geometry(g));
+}
+
+/** maxPool2d's backward: g [N,C,oh,ow] added at the picked plane offsets picks [N,C,oh·ow] of an [N,C,H,W] image of spatial `size`. */
+export function maxPool2dGrad(g: Tensor, picks: Tensor, size: readonly number[], geom: WindowGeometry): Tensor {
+  return apply('maxPool2dGrad', [g, picks], { ...geometry(geom), size: [...size] });
+}
+
 /** Start offsets of `count` items `step` apart (step 0: one operand shared by every item). */
 function offsets(count: number, step: number): Int32Array {
   const o = new Int32Array(count);
@@ -149,58 +162,94 @@ function convRule(relu: boolean): OpRule<OpAttrs['conv2d']> {
     backward: (c, gy, attrs) => {
       const [x, w] = c.saved as [Tensor, Tensor];
       const y = relu ? c.saved[2]! : null;
-      const saved = c.saved[relu ? 3 : 2];
+      const cols = c.saved[relu ? 3 : 2];
       const needs = c.needsInputGrad;
-      const p = convArgs(x, w, attrs);
-      const { n, o, k } = p;
-      const l = p.oh * p.ow;
       // Through the ReLU first (gradient 0 where the output is not positive, as PyTorch).
-      if (y) gy = isGradEnabled() ? mul(gy, cast(gt(y.detach(), 0), gy.dtype)) : activationGradK('relu', gy, y);
-      const g3 = gy.reshape([n, o, l]);
-      if (isGradEnabled()) {
-        // Recorded, for a double backward: the same sums as differentiable ops.
-        const wm = w.reshape([o, k]);
-        return [
-          needs[0] ? col2im(matmulT(wm, g3, true, false), x.shape.slice(2), attrs) : null,
-          needs[1] ? sum(matmulT(g3, im2col(x, attrs, 0), false, true), 0).reshape(w.shape) : null,
-          needs[2] ? sum(g3, [0, 2]) : null,
-        ];
-      }
-      const dtype = gy.dtype as 'float32' | 'float64';
-      const gd = gy.data as FloatArray;
-      const xd = x.data as FloatArray;
-      const wd = w.data as FloatArray;
-      const kern = { conv2dInputGrad: fusedKernel('conv2dInputGrad', n * o * l * k, dtype), conv2dWeightGrad: fusedKernel('conv2dWeightGrad', n * o * l * k, dtype) };
-      const f32 = isF32(gd) && isF32(xd) && isF32(wd);
-      let gx: Tensor | null = null;
-      if (needs[0]) {
-        const out = takeScratch(dtype, x.data.length, 'conv2d backward: input gradient');
-        if (f32 && kern.conv2dInputGrad?.(p, gd, wd, out.array as Float32Array)) gx = new Tensor(out.keep(), x.shape, dtype);
-        else {
-          out.release();
-          // dcols[s] = Wᵀ·gy[s], then summed back into image positions.
-          const dcols = takeScratch(dtype, n * k * l, 'conv2d backward: column gradients');
-          gemmEach({ transA: true, transB: false, m: k, n: l, k: o, a: wd, aOffset: 0, b: gd, bOffset: 0, c: dcols.array, cOffset: 0, accumulate: false }, offsets(n, 0), offsets(n, o * l));
-          gx = col2imK(new Tensor(dcols.array, [n, k, l], dtype), x.shape.slice(2), attrs, dtype);
-          dcols.release();
-        }
-      }
-      let gw: Tensor | null = null;
-      if (needs[1]) {
-        // Each sample's gy[s]·cols[s]ᵀ, then their sum in sample order.
-        const per = takeScratch(dtype, n * o * k, 'conv2d backward: per-sample weight gradients');
-        if (!(f32 && kern.conv2dWeightGrad?.(p, xd as Float32Array, gd as Float32Array, per.array as Float32Array))) {
-          const cols = saved ?? im2colK(x, attrs, 0);
-          gemmEach({ transA: false, transB: true, m: o, n: k, k: l, a: gd, aOffset: 0, b: cols.data as FloatArray, bOffset: 0, c: per.array, cOffset: 0, accumulate: false }, offsets(n, o * l), offsets(n, k * l));
-        }
-        gw = new Tensor(reduceK('sum', new Tensor(per.array, [n, o * k], dtype), [0]).data, w.shape, dtype);
-        per.release();
-      }
-      const gb = needs[2] ? new Tensor(reduceK('sum', g3, [0, 2]).data, [o], dtype) : null;
-      return [gx, gw, gb];
+      if (y) gy = reluGrad(gy, y);
+      const [n, o] = gy.shape as [number, number];
+      return [
+        needs[0] ? conv2dInputGrad(gy, w, x.shape.slice(2), attrs) : null,
+        needs[1] ? conv2dWeightGrad(gy, x, attrs, cols) : null,
+        needs[2] ? sum(gy.reshape([n, o, -1]), [0, 2]) : null,
+      ];
     },
   };
 }
+
+/**
+ * conv2d's two gradients as primitives (PyTorch's convolution_backward), each bilinear in its
+ * inputs, so each one's VJP is the other or the convolution itself:
+ *   conv2dInputGrad(gy, W)  = col2im(Wᵀ·gy[n])        d/dgy: conv2d(gg, W)  d/dW: conv2dWeightGrad(gy, gg)
+ *   conv2dWeightGrad(gy, x) = Σ_n gy[n]·cols(x)[n]ᵀ   d/dgy: conv2d(x, gg)  d/dx: conv2dInputGrad(gy, gg)
+ * conv2dWeightGrad takes the forward's columns of x as an optional third input where it kept them.
+ */
+const conv2dInputGradRule: OpRule<OpAttrs['conv2dInputGrad']> = {
+  forward: (c, [gy, w], attrs) => {
+    c.save(gy!, w!);
+    const [n, o, oh, ow] = gy!.shape as [number, number, number, number];
+    const [h, wd] = attrs.size as [number, number];
+    const ch = w!.shape[1]!;
+    const window = geometry(attrs);
+    const p: ConvArgs = { n, c: ch, h, w: wd, o, window };
+    const k = ch * window.kernel[0]! * window.kernel[1]!;
+    const l = oh * ow;
+    const dtype = gy!.dtype as 'float32' | 'float64';
+    const gd = gy!.data as FloatArray;
+    const wdata = w!.data as FloatArray;
+    const fused = fusedKernel('conv2dInputGrad', n * o * l * k, dtype);
+    const out = takeScratch(dtype, n * ch * h * wd, 'conv2d backward: input gradient');
+    if (isF32(gd) && isF32(wdata) && fused?.(p, gd, wdata, out.array as Float32Array)) return new Tensor(out.keep(), [n, ch, h, wd], dtype);
+    out.release();
+    // dcols[s] = Wᵀ·gy[s], then summed back into image positions.
+    const dcols = takeScratch(dtype, n * k * l, 'conv2d backward: column gradients');
+    gemmEach({ transA: true, transB: false, m: k, n: l, k: o, a: wdata, aOffset: 0, b: gd, bOffset: 0, c: dcols.array, cOffset: 0, accumulate: false }, offsets(n, 0), offsets(n, o * l));
+    const gx = col2imK(new Tensor(dcols.array, [n, k, l], dtype), attrs.size, window, dtype);
+    dcols.release();
+    return gx;
+  },
+  backward: (c, gg, attrs) => {
+    const [gy, w] = c.saved as [Tensor, Tensor];
+    const window = geometry(attrs);
+    return [
+      c.needsInputGrad[0] ? conv2d(gg, w, null, window) : null,
+      c.needsInputGrad[1] ? conv2dWeightGrad(gy, gg, window) : null,
+    ];
+  },
+};
+
+const conv2dWeightGradRule: OpRule<OpAttrs['conv2dWeightGrad']> = {
+  forward: (c, [gy, x, saved], attrs) => {
+    c.save(gy!, x!);
+    const [n, o, oh, ow] = gy!.shape as [number, number, number, number];
+    const [, ch, h, wd] = x!.shape as [number, number, number, number];
+    const [kh, kw] = attrs.kernel as [number, number];
+    const p: ConvArgs = { n, c: ch, h, w: wd, o, window: geometry(attrs) };
+    const k = ch * kh * kw;
+    const l = oh * ow;
+    const dtype = gy!.dtype as 'float32' | 'float64';
+    const gd = gy!.data as FloatArray;
+    const xd = x!.data as FloatArray;
+    // Each sample's gy[s]·cols[s]ᵀ, then their sum in sample order.
+    const fused = fusedKernel('conv2dWeightGrad', n * o * l * k, dtype);
+    const per = takeScratch(dtype, n * o * k, 'conv2d backward: per-sample weight gradients');
+    if (!(isF32(gd) && isF32(xd) && fused?.(p, xd, gd, per.array as Float32Array))) {
+      const cols = saved ?? im2colK(x!, attrs, 0);
+      gemmEach({ transA: false, transB: true, m: o, n: k, k: l, a: gd, aOffset: 0, b: cols.data as FloatArray, bOffset: 0, c: per.array, cOffset: 0, accumulate: false }, offsets(n, o * l), offsets(n, k * l));
+    }
+    const gw = new Tensor(reduceK('sum', new Tensor(per.array, [n, o * k], dtype), [0]).data, [o, ch, kh, kw], dtype);
+    per.release();
+    return gw;
+  },
+  backward: (c, gg, attrs) => {
+    const [gy, x] = c.saved as [Tensor, Tensor];
+    const window = geometry(attrs);
+    return [
+      c.needsInputGrad[0] ? conv2d(x, gg, null, window) : null,
+      c.needsInputGrad[1] ? conv2dInputGrad(gy, gg, x.shape.slice(2), window) : null,
+      null,
+    ];
+  },
+};
 
 /** The pooled values and, per window, the plane offset of the element picked (PyTorch's scan: see maxPool2d). */
 function maxPoolK(x: Tensor, g: WindowGeometry): { y: Tensor; picks: Tensor } {
@@ -217,11 +266,16 @@ export const convRules: {
   im2col: OpRule<OpAttrs['im2col']>;
   col2im: OpRule<OpAttrs['col2im']>;
   maxPool2d: OpRule<OpAttrs['maxPool2d']>;
+  maxPool2dGrad: OpRule<OpAttrs['maxPool2dGrad']>;
   conv2d: OpRule<OpAttrs['conv2d']>;
   conv2dRelu: OpRule<OpAttrs['conv2d']>;
+  conv2dInputGrad: OpRule<OpAttrs['conv2dInputGrad']>;
+  conv2dWeightGrad: OpRule<OpAttrs['conv2dWeightGrad']>;
 } = {
   conv2d: convRule(false),
   conv2dRelu: convRule(true),
+  conv2dInputGrad: conv2dInputGradRule,
+  conv2dWeightGrad: conv2dWeightGradRule,
   im2col: {
     forward: (_c, [x], attrs) => im2colK(x!, attrs, attrs.padValue),
     // Padding positions are not inputs: their cotangents are dropped.
@@ -237,20 +291,25 @@ export const convRules: {
       c.save(picks);
       return y;
     },
-    backward: (c, g, attrs) => {
-      const [picks] = c.saved as [Tensor];
-      const [n, ch, h, w] = c.inputShapes[0]! as [number, number, number, number];
-      const l = picks.shape[2]!;
-      if (isGradEnabled()) {
-        // Recorded, for a double backward: scatterAdd's own gradient is a gather at the picks.
-        const zeros = zerosK([n, ch, h * w], g.dtype);
-        return [scatterAdd(zeros, 2, picks, g.reshape([n, ch, l])).reshape([n, ch, h, w])];
-      }
-      const gd = g.data as FloatArray;
-      const pd = picks.data as Int32Array;
-      const gx = allocateUninit(g.dtype as 'float32' | 'float64', n * ch * h * w); // the kernel zeroes it
-      kernel('maxPoolBackward', gd.length, g.dtype)(gd, pd, n * ch, h * w, l, gx, { h, w, window: attrs });
-      return [new Tensor(gx, [n, ch, h, w], g.dtype)];
+    backward: (c, g, attrs) => [maxPool2dGrad(g, c.saved[0]!, c.inputShapes[0]!.slice(2), attrs)],
+  },
+  // gx[plane, picks[plane, k]] += g[plane, k]: linear in g, so its VJP is the gather at the picks.
+  maxPool2dGrad: {
+    forward: (c, [g, picks], attrs) => {
+      c.save(picks!);
+      const [n, ch] = g!.shape as [number, number];
+      const [h, w] = attrs.size as [number, number];
+      const l = picks!.shape[2]!;
+      const gd = g!.data as FloatArray;
+      const pd = picks!.data as Int32Array;
+      const gx = allocateUninit(g!.dtype as 'float32' | 'float64', n * ch * h * w); // the kernel zeroes it
+      kernel('maxPoolBackward', gd.length, g!.dtype)(gd, pd, n * ch, h * w, l, gx, { h, w, window: geometry(attrs) });
+      return new Tensor(gx, [n, ch, h, w], g!.dtype);
+    },
+    backward: (c, gg) => {
+      const picks = c.saved[0]!;
+      const [n, ch] = gg.shape as [number, number];
+      return [gather(gg.reshape([n, ch, -1]), 2, picks).reshape(c.inputShapes[0]!), null];
     },
   },
 };

@@ -2,8 +2,7 @@ import { binaryK, compareK, fullK, unaryK, whereK, asDType } from '../kernels.js
 import type { OpAttrs, OpRule } from '../registry.js';
 import { unbroadcast } from '../unbroadcast.js';
 import { where } from '../functional.js';
-import { activationGradK, powGradK } from '../fast-grad.js';
-import { isGradEnabled } from '../../autograd/grad-mode.js';
+import { powScalarGrad, reluGrad, sigmoidGrad, tanhGrad } from './activation-grads.js';
 import { broadcastShapes } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { isFloat } from '../../tensor/dtype.js';
@@ -142,11 +141,7 @@ export const elementwiseRules: Rules<
       c.save(out);
       return out;
     },
-    backward: (c, g) => {
-      const t = c.saved[0]!;
-      if (!isGradEnabled()) return [activationGradK('tanh', g, t)];
-      return [g.mul(scalar(t, 1).sub(t.mul(t)))];
-    },
+    backward: (c, g) => [tanhGrad(g, c.saved[0]!)],
   },
   sigmoid: {
     forward: (c, [x]) => {
@@ -154,11 +149,7 @@ export const elementwiseRules: Rules<
       c.save(out);
       return out;
     },
-    backward: (c, g) => {
-      const s = c.saved[0]!;
-      if (!isGradEnabled()) return [activationGradK('sigmoid', g, s)];
-      return [g.mul(s.mul(scalar(s, 1).sub(s)))];
-    },
+    backward: (c, g) => [sigmoidGrad(g, c.saved[0]!)],
   },
   relu: {
     forward: (c, [x]) => {
@@ -167,10 +158,7 @@ export const elementwiseRules: Rules<
       return out;
     },
     // Gradient 0 at x == 0, as PyTorch: pass g where the output is positive.
-    backward: (c, g) =>
-      isGradEnabled()
-        ? [g.mul(mask(compareK('gt', 'relu', c.saved[0]!, scalar(g, 0)), g))]
-        : [activationGradK('relu', g, c.saved[0]!)],
+    backward: (c, g) => [reluGrad(g, c.saved[0]!)],
   },
   erf: {
     forward: (c, [x]) => {
@@ -205,10 +193,7 @@ export const elementwiseRules: Rules<
     },
     backward: (c, g, { exponent }) => {
       if (exponent === 0) return [g.mul(scalar(g, 0))];
-      const x = c.saved[0]!;
-      if (!isGradEnabled()) return [powGradK(g, x, exponent)];
-      const d = exponent === 1 ? scalar(x, 1) : exponent === 2 ? x.mul(scalar(x, 2)) : x.pow(exponent - 1).mul(scalar(x, exponent));
-      return [g.mul(d)];
+      return [powScalarGrad(g, c.saved[0]!, exponent)];
     },
   },
   clamp: {

@@ -1,14 +1,12 @@
-import { isGradEnabled } from '../../autograd/grad-mode.js';
 import { kernel } from '../../backend/dispatch.js';
 import type { FloatArray } from '../../backend/types.js';
 import { allocateUninit } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
-import { gt, mul, sub, sum } from '../functional.js';
-import { cast, matmulT } from '../internal.js';
+import { mul, sub, sum } from '../functional.js';
+import { matmulT } from '../internal.js';
 import { softmax } from '../activations.js';
-import { matmulK, reduceK } from '../kernels.js';
-import { activationGradK } from '../fast-grad.js';
-import type { OpAttrs, OpRule } from '../registry.js';
+import { reluGrad } from './activation-grads.js';
+import { apply, type OpAttrs, type OpRule } from '../registry.js';
 
 type Rules<K extends keyof OpAttrs> = { [P in K]: OpRule<OpAttrs[P]> };
 
@@ -52,28 +50,26 @@ function linearRule(relu: boolean): OpRule<{}> {
       const [x, w, y] = c.saved as [Tensor, Tensor, Tensor | undefined];
       const needs = c.needsInputGrad;
       // Through the ReLU first (gradient 0 where the output is not positive, as PyTorch).
-      let g = gy;
-      if (y !== undefined) {
-        g = isGradEnabled() ? mul(gy, cast(gt(y.detach(), 0), gy.dtype)) : activationGradK('relu', gy, y);
-      }
-      if (isGradEnabled()) {
-        return [
-          needs[0] ? matmulT(g, w, false, false) : null,
-          needs[1] ? matmulT(g, x, true, false) : null,
-          needs[2] ? sum(g, 0) : null,
-        ];
-      }
-      let gb: Tensor | null = null;
-      if (needs[2]) {
-        const s = reduceK('sum', g, [0]);
-        gb = new Tensor(s.data, [g.shape[1]!], g.dtype);
-      }
-      return [needs[0] ? matmulK(g, w, false, false, []) : null, needs[1] ? matmulK(g, x, true, false, []) : null, gb];
+      const g = y !== undefined ? reluGrad(gy, y) : gy;
+      return [
+        needs[0] ? matmulT(g, w, false, false) : null,
+        needs[1] ? matmulT(g, x, true, false) : null,
+        needs[2] ? sum(g, 0) : null,
+      ];
     },
   };
 }
 
-export const fusedRules: Rules<'linear' | 'linearRelu' | 'crossEntropyIndex'> = {
+/**
+ * crossEntropyIndex's backward as a primitive: upstream g, logits x [N, C], their softmax p (the
+ * forward's), class indices t and per-row weights w. Its forward reads p; its rule
+ * differentiates through softmax(x) for a double backward.
+ */
+export function crossEntropyIndexGrad(g: Tensor, x: Tensor, p: Tensor, t: Tensor, w: Tensor, reduction: 'mean' | 'sum' | 'none'): Tensor {
+  return apply('crossEntropyIndexGrad', [g, x, p, t, w], { reduction });
+}
+
+export const fusedRules: Rules<'linear' | 'linearRelu' | 'crossEntropyIndex' | 'crossEntropyIndexGrad'> = {
   linear: linearRule(false),
   linearRelu: linearRule(true),
 
@@ -121,26 +117,21 @@ export const fusedRules: Rules<'linear' | 'linearRelu' | 'crossEntropyIndex'> = 
     },
     backward: (c, g, { reduction }) => {
       const [p, t, w, x] = c.saved as [Tensor, Tensor, Tensor, Tensor];
-      const n = p.shape[0]!;
-      const C = p.shape[1]!;
-      let scale = 1;
-      if (reduction === 'mean') {
-        let wSum = 0;
-        for (let i = 0; i < n; i++) wSum += w.data[i]!;
-        scale = 1 / wSum;
-      }
-      if (isGradEnabled()) {
-        // Recorded for double backward: coef·(softmax(x) − onehot), with softmax from x itself.
-        const onehot = Tensor.empty([n, C], p.dtype);
-        for (let i = 0; i < n; i++) onehot.data[i * C + t.data[i]!] = 1;
-        const coef = mul(reduction === 'none' ? g : g.mul(scale), w).reshape([n, 1]);
-        return [mul(sub(softmax(x, 1), onehot), coef), null, null];
-      }
-      const pd = p.data as FloatArray;
-      const gd = g.data as FloatArray;
-      const wd = w.data as FloatArray;
-      const td = t.data;
-      const out = allocateUninit(p.dtype as 'float32' | 'float64', n * C);
+      return [crossEntropyIndexGrad(g, x, p, t, w, reduction), null, null];
+    },
+  },
+
+  crossEntropyIndexGrad: {
+    forward: (c, [g, x, p, t, w], { reduction }) => {
+      c.save(g!, x!, t!, w!);
+      const n = p!.shape[0]!;
+      const C = p!.shape[1]!;
+      const scale = meanScale(w!, reduction);
+      const pd = p!.data as FloatArray;
+      const gd = g!.data as FloatArray;
+      const wd = w!.data as FloatArray;
+      const td = t!.data;
+      const out = allocateUninit(p!.dtype as 'float32' | 'float64', n * C);
       for (let i = 0; i < n; i++) {
         const o = i * C;
         const coef = wd[i]! * (reduction === 'none' ? gd[i]! : gd[0]! * scale);
@@ -151,7 +142,41 @@ export const fusedRules: Rules<'linear' | 'linearRelu' | 'crossEntropyIndex'> = 
         for (let j = 0; j < C; j++) out[o + j] = coef * pd[o + j]!;
         out[o + td[i]!]! -= coef;
       }
-      return [new Tensor(out, [n, C], p.dtype), null, null];
+      return new Tensor(out, [n, C], p!.dtype);
+    },
+    // dx = coef ⊙ (s − onehot) with s = softmax(x) and coef_i = w_i·g·scale (or w_i·g_i): for an
+    // upstream gg, d/dx = coef ⊙ (s ⊙ gg − s·Σ_j s ⊙ gg) (softmax's Jacobian), and d/dcoef_i =
+    // Σ_j gg_ij·(s_ij − onehot_ij), taken back through coef to g. s is recomputed from x as a
+    // tracked op so that a third derivative still sees its dependence on x.
+    backward: (c, gg, { reduction }) => {
+      const [g, x, t, w] = c.saved as [Tensor, Tensor, Tensor, Tensor];
+      const n = x.shape[0]!;
+      const C = x.shape[1]!;
+      const scale = meanScale(w, reduction);
+      const s = softmax(x, 1);
+      let gx: Tensor | null = null;
+      let gg0: Tensor | null = null;
+      if (c.needsInputGrad[1]) {
+        const coef = mul(reduction === 'none' ? g : g.mul(scale), w).reshape([n, 1]);
+        const sg = mul(s, gg);
+        gx = mul(sub(sg, mul(s, sum(sg, 1, true))), coef);
+      }
+      if (c.needsInputGrad[0]) {
+        const onehot = Tensor.empty([n, C], x.dtype);
+        for (let i = 0; i < n; i++) onehot.data[i * C + t.data[i]!] = 1;
+        const perRow = mul(sum(mul(gg, sub(s, onehot)), 1), w);
+        gg0 = reduction === 'none' ? perRow : sum(perRow).mul(scale);
+      }
+      return [gg0, gx, null, null, null];
     },
   },
 };
+
+/** The factor a 'mean' reduction divides by (1 / Σw), else 1. */
+function meanScale(w: Tensor, reduction: 'mean' | 'sum' | 'none'): number {
+  if (reduction !== 'mean') return 1;
+  let wSum = 0;
+  for (let i = 0; i < w.data.length; i++) wSum += w.data[i]!;
+  return 1 / wSum;
+}
+

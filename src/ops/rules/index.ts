@@ -1,4 +1,5 @@
 import type { RuleTable } from '../registry.js';
+import { activationGradRules } from './activation-grads.js';
 import { convRules } from './conv.js';
 import { elementwiseRules } from './elementwise.js';
 import { fusedRules } from './fused.js';
@@ -15,6 +16,7 @@ import { shapeRules } from './shape.js';
 export function ruleTable(): RuleTable {
   return {
     ...elementwiseRules,
+    ...activationGradRules,
     ...reduceRules,
     ...scanRules,
     ...linalgRules,

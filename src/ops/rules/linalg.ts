@@ -4,7 +4,6 @@ import { unbroadcast } from '../unbroadcast.js';
 import { broadcastShapes } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { matmulT } from '../internal.js';
-import { isGradEnabled } from '../../autograd/grad-mode.js';
 
 /**
  * C = op(A)·op(B) on matrices (≥ 2-D, batch dims broadcast). The transpose flags let the
@@ -25,16 +24,11 @@ export const linalgRules: { matmul: OpRule<OpAttrs['matmul']> } = {
     },
     backward: (c, g, { transA, transB }) => {
       const [a, b] = c.saved as [Tensor, Tensor];
-      // Recording (createGraph) goes through the tracked op; otherwise call the kernel directly.
-      const mm = isGradEnabled()
-        ? matmulT
-        : (x: Tensor, y: Tensor, tx: boolean, ty: boolean) =>
-            matmulK(x, y, tx, ty, broadcastShapes('matmul', x.shape.slice(0, -2), y.shape.slice(0, -2)));
       // An input that is a transposed view (w.t()) gets its gradient as a transposed view of a
       // row-major product, (X·Y)ᵀ = Yᵀ·Xᵀ: the view op's backward then transposes it back for
       // free, so neither direction copies a transpose.
       const like = (t: Tensor, x: Tensor, y: Tensor, tx: boolean, ty: boolean): Tensor =>
-        matrixLayout(t) === 'cols' && matrixLayout(t) !== 'rows' ? mm(y, x, !ty, !tx).transpose(-1, -2) : mm(x, y, tx, ty);
+        matrixLayout(t) === 'cols' && matrixLayout(t) !== 'rows' ? matmulT(y, x, !ty, !tx).transpose(-1, -2) : matmulT(x, y, tx, ty);
       let ga: Tensor | null = null;
       let gb: Tensor | null = null;
       if (c.needsInputGrad[0]) {

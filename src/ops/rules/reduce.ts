@@ -1,5 +1,4 @@
-import { asDType, binaryK, compareK, expandK, reduceK } from '../kernels.js';
-import { isGradEnabled } from '../../autograd/grad-mode.js';
+import { asDType, binaryK, compareK, reduceK } from '../kernels.js';
 import type { Ctx, OpAttrs, OpRule } from '../registry.js';
 import { Tensor } from '../../tensor/tensor.js';
 
@@ -46,10 +45,6 @@ export const reduceRules: Rules<'sum' | 'mean' | 'amax' | 'amin'> = {
     forward: (c, [x], { dims, keepdim }) => reduceForward('sum', c, x!, dims, keepdim),
     backward: (c, g, { dims, keepdim }) => {
       const shape = c.inputShapes[0]!;
-      if (!isGradEnabled()) {
-        // First-order backward: broadcast g back with the kernel, no graph needed.
-        return [expandK(new Tensor(g.data, keptShape(shape, dims), g.dtype), shape)];
-      }
       const gk = keepdim ? g : g.reshape(keptShape(shape, dims));
       return [gk.expand([...shape])];
     },
@@ -66,14 +61,9 @@ export const reduceRules: Rules<'sum' | 'mean' | 'amax' | 'amin'> = {
     backward: (c, g, { dims, keepdim }) => {
       const shape = c.inputShapes[0]!;
       const count = reducedCount(shape, dims);
-      if (!isGradEnabled()) {
-        const out = expandK(new Tensor(g.data, keptShape(shape, dims), g.dtype), shape);
-        const d = out.data;
-        for (let i = 0; i < d.length; i++) d[i]! /= count;
-        return [out];
-      }
+      // Divided before the expand: the same quotients, computed once per reduced slice.
       const gk = keepdim ? g : g.reshape(keptShape(shape, dims));
-      return [gk.expand([...shape]).div(count)];
+      return [gk.div(count).expand([...shape])];
     },
   },
   amax: {
