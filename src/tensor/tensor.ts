@@ -169,20 +169,21 @@ export class Tensor {
   size(): number[];
   size(dim: number): number;
   size(dim?: number): number | number[] {
-    if (dim === undefined) return [...this.shape];
-    const d = dim < 0 ? dim + this.ndim : dim;
-    if (d < 0 || d >= this.ndim) throw new ValueError(`size: dim ${dim} is out of range for a tensor with ${this.ndim} dims`);
-    return this.shape[d]!;
+    return dim === undefined ? [...this.shape] : this.shape[this.dimIndex('size', dim)]!;
   }
 
   /** The element strides (a copy), or the stride of one dim. */
   stride(): number[];
   stride(dim: number): number;
   stride(dim?: number): number | number[] {
-    if (dim === undefined) return [...this.strides];
+    return dim === undefined ? [...this.strides] : this.strides[this.dimIndex('stride', dim)]!;
+  }
+
+  /** dim as an index into shape (negative counts from the end), or an error naming the op. */
+  private dimIndex(op: string, dim: number): number {
     const d = dim < 0 ? dim + this.ndim : dim;
-    if (d < 0 || d >= this.ndim) throw new ValueError(`stride: dim ${dim} is out of range for a tensor with ${this.ndim} dims`);
-    return this.strides[d]!;
+    if (!Number.isInteger(d) || d < 0 || d >= this.ndim) throw new ValueError(`${op}: dim ${dim} is out of range for a tensor with ${this.ndim} dims`);
+    return d;
   }
 
   get requiresGrad(): boolean {
