@@ -93,6 +93,12 @@ export class Ctx {
   }
 }
 
+/** The context of a forward that nothing records: saving is a no-op, and one instance serves all. */
+class UnrecordedCtx extends Ctx {
+  override save(): void {}
+}
+const UNRECORDED = new UnrecordedCtx();
+
 /**
  * A primitive: the forward computation (untracked, from the kernels) and its vector-Jacobian
  * product, written with tracked tensor ops so that `createGraph` can differentiate it again.
@@ -182,13 +188,15 @@ class OpNode<A> extends Node {
 export function apply<K extends OpName>(op: K, inputs: readonly Tensor[], attrs: OpAttrs[K]): Tensor {
   const entry = entries.get(op) ?? lookup(op);
   const rule = entry.rule as OpRule<OpAttrs[K]>;
-  const ctx = new Ctx();
-  const out = rule.forward(ctx, entry.strided ? inputs : rowMajorInputs(inputs), attrs);
-  if (!isGradEnabled()) return out;
   const n = inputs.length;
   let anyGrad = false;
-  for (let i = 0; i < n; i++) if (inputs[i]!.requiresGrad) anyGrad = true;
-  if (!anyGrad) return out;
+  if (isGradEnabled()) for (let i = 0; i < n; i++) if (inputs[i]!.requiresGrad) anyGrad = true;
+  const forwardInputs = entry.strided ? inputs : rowMajorInputs(inputs);
+  // Nothing recorded (no grad mode, or no input needs a gradient: e.g. every op of a first-order
+  // backward pass): the forward saves into a context that keeps nothing.
+  if (!anyGrad) return rule.forward(UNRECORDED, forwardInputs, attrs);
+  const ctx = new Ctx();
+  const out = rule.forward(ctx, forwardInputs, attrs);
   const needs = new Array<boolean>(n);
   const shapes = new Array<readonly number[]>(n);
   const dtypes = new Array<DType>(n);

@@ -20,32 +20,31 @@ export interface Storage {
   readonly length: number;
   /** Bumped by every in-place write through any tensor on this storage. */
   version: number;
-  /** The counter itself, for a copy that stands in for a view and must see the view's writes (see rowMajorTensor). */
-  readonly counter: VersionCounter;
   /** The elements, whenever they can be had (a GPU read waits for the queue). */
   read(): Promise<TypedArray>;
   /** The elements now, or null where the device cannot give them synchronously. */
   readSync(): TypedArray | null;
 }
 
-/** How many in-place writes a storage has seen: shared by every tensor that must notice them. */
-export class VersionCounter {
-  value = 0;
-}
-
 /** A typed array in host memory: what the reference, wasm and native backends compute on. */
 export class HostStorage implements Storage {
   readonly device = 'cpu';
+  private own = 0;
   constructor(
     readonly array: TypedArray,
-    readonly counter: VersionCounter = new VersionCounter(),
+    /**
+     * A storage whose version this one reports instead of its own: a contiguous copy that stands
+     * in for a view of `versionOf` (see Tensor.rowMajorTensor) must notice writes to the original.
+     */
+    private readonly versionOf: Storage | null = null,
   ) {}
 
   get version(): number {
-    return this.counter.value;
+    return this.versionOf === null ? this.own : this.versionOf.version;
   }
   set version(v: number) {
-    this.counter.value = v;
+    if (this.versionOf === null) this.own = v;
+    else this.versionOf.version = v;
   }
 
   get length(): number {

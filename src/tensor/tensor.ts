@@ -299,7 +299,7 @@ export class Tensor {
    */
   rowMajorTensor(): Tensor {
     if (this.flat !== null) return this;
-    return new Tensor(new HostStorage(this.rowMajor(false), this.storage.counter), this.shape, this.dtype);
+    return new Tensor(new HostStorage(this.rowMajor(false), this.storage), this.shape, this.dtype);
   }
 
   /**
