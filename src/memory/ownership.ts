@@ -103,6 +103,7 @@ export class WalkOwnership {
   /** The running node is done: recycle what it retired and no slot took. */
   recycleRetired(): void {
     const r = this.retired;
+    if (r.length === 0) return;
     for (let i = 0; i < r.length; i++) this.recycleIfDead(r[i]!);
     r.length = 0;
   }

@@ -60,16 +60,16 @@ export function reduceK(op: ReduceKernel, x: Tensor, dims: readonly number[]): T
   const shape = [...x.shape];
   let data = x.data;
   // Reduce one dim at a time from the last, merging runs of adjacent dims into one pass.
-  const sorted = dims.length === 1 ? dims : [...dims].sort((p, q) => q - p);
-  let i = 0;
-  while (i < sorted.length) {
-    let lo = sorted[i]!;
+  // (dims ascend: walked from the end, so no sorted copy is made.)
+  let i = dims.length - 1;
+  while (i >= 0) {
+    let lo = dims[i]!;
     const hi = lo;
-    while (i + 1 < sorted.length && sorted[i + 1] === lo - 1) {
-      i++;
-      lo = sorted[i]!;
+    while (i - 1 >= 0 && dims[i - 1] === lo - 1) {
+      i--;
+      lo = dims[i]!;
     }
-    i++;
+    i--;
     let outer = 1;
     let size = 1;
     let inner = 1;
@@ -111,6 +111,8 @@ interface GemmOperand {
   batchStrides: readonly number[];
 }
 
+const NO_BATCH: readonly number[] = [];
+
 function gemmOperand(x: Tensor, trans: boolean, batchShape: readonly number[]): GemmOperand {
   let t = x;
   let layout = matrixLayout(t);
@@ -121,7 +123,7 @@ function gemmOperand(x: Tensor, trans: boolean, batchShape: readonly number[]): 
   // Batch dims: the view's own strides, 0 along broadcast (missing or size-1) dims.
   const nb = t.ndim - 2;
   const lead = batchShape.length - nb;
-  const batchStrides = batchShape.map((_, i) => (i < lead || t.shape[i - lead] === 1 ? 0 : t.strides[i - lead]!));
+  const batchStrides = batchShape.length === 0 ? NO_BATCH : batchShape.map((_, i) => (i < lead || t.shape[i - lead] === 1 ? 0 : t.strides[i - lead]!));
   return { array: t.storage.readSync() as FloatArray, trans: layout === 'cols' ? !trans : trans, offset: t.offset, batchStrides };
 }
 

@@ -13,13 +13,15 @@ import { matmulT } from '../internal.js';
  *   C = Aᵀ B   → dA = B Gᵀ,   dB = A G
  *   C = Aᵀ Bᵀ  → dA = Bᵀ Gᵀ,  dB = Gᵀ Aᵀ
  */
+const NO_BATCH: readonly number[] = [];
+
 export const linalgRules: { matmul: OpRule<OpAttrs['matmul']> } = {
   matmul: {
     // Transposed views go to gemm as transpose flags (see matmulK), so x.t() costs no copy.
     strided: true,
     forward: (c, [a, b], { transA, transB }) => {
       c.save(a!, b!);
-      const batch = broadcastShapes('matmul', a!.shape.slice(0, -2), b!.shape.slice(0, -2));
+      const batch = a!.ndim === 2 && b!.ndim === 2 ? NO_BATCH : broadcastShapes('matmul', a!.shape.slice(0, -2), b!.shape.slice(0, -2));
       return matmulK(a!, b!, transA, transB, batch);
     },
     backward: (c, g, { transA, transB }) => {

@@ -45,7 +45,8 @@ export const reduceRules: Rules<'sum' | 'mean' | 'amax' | 'amin'> = {
     forward: (c, [x], { dims, keepdim }) => reduceForward('sum', c, x!, dims, keepdim),
     backward: (c, g, { dims, keepdim }) => {
       const shape = c.inputShapes[0]!;
-      const gk = keepdim ? g : g.reshape(keptShape(shape, dims));
+      // (A 0-d gradient, of a full reduction, expands as it is.)
+      const gk = keepdim || g.ndim === 0 ? g : g.reshape(keptShape(shape, dims));
       return [gk.expand([...shape])];
     },
   },
@@ -62,7 +63,7 @@ export const reduceRules: Rules<'sum' | 'mean' | 'amax' | 'amin'> = {
       const shape = c.inputShapes[0]!;
       const count = reducedCount(shape, dims);
       // Divided before the expand: the same quotients, computed once per reduced slice.
-      const gk = keepdim ? g : g.reshape(keptShape(shape, dims));
+      const gk = keepdim || g.ndim === 0 ? g : g.reshape(keptShape(shape, dims));
       return [gk.div(count).expand([...shape])];
     },
   },
