@@ -16,4 +16,21 @@ export { MSELoss, L1Loss, HuberLoss, SmoothL1Loss, BCELoss, BCEWithLogitsLoss, N
 export * as init from './init.js';
 export * as functional from './functional.js';
 
+import { markBuiltinForward } from './module.js';
+import * as containers from './modules/container.js';
+import * as linearModules from './modules/linear.js';
+import * as activations from './modules/activation.js';
+import * as norms from './modules/norm.js';
+import * as convs from './modules/conv.js';
+import * as embeddings from './modules/embedding.js';
+import * as losses from './modules/loss.js';
+import { Module as ModuleClass } from './module.js';
+
+// The library's layers read their fields only in forward: Module.call runs them off the proxy.
+markBuiltinForward(
+  ...[containers, linearModules, activations, norms, convs, embeddings, losses].flatMap((m) =>
+    Object.values(m).filter((v): v is typeof ModuleClass => typeof v === 'function' && v.prototype instanceof ModuleClass),
+  ),
+);
+
 export { clipGradNorm_, clipGradValue_, type ClipGradNormOptions } from './clip.js';

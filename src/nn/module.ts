@@ -46,6 +46,22 @@ const parentLinks = new WeakMap<AnyModule, { parent: AnyModule; name: string }>(
  *     override forward(x: Tensor) { return this.fc2.call(this.fc1.call(x).relu()); }
  *   }
  */
+/** Each module's proxy → the module object behind it (see Module.call). */
+const targets = new WeakMap<object, AnyModule>();
+/** The forward methods of the library's own layers, which assign no fields (see markBuiltinForward). */
+const builtinForwards = new Set<unknown>();
+/** The other way: each module object → its proxy, what its parent holds and parentLinks is keyed by. */
+const proxies = new WeakMap<object, AnyModule>();
+
+/**
+ * @internal Declares that these classes' own forward methods only read the module's fields, so
+ * Module.call may run them on the module itself instead of through its proxy (nn/index.ts lists
+ * the built-in layers). Never needed for correctness: an unmarked class just reads through the proxy.
+ */
+export function markBuiltinForward(...classes: { prototype: { forward: unknown } }[]): void {
+  for (const c of classes) if (Object.hasOwn(c.prototype, 'forward')) builtinForwards.add(c.prototype.forward);
+}
+
 export class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   /** Set by train()/eval(); layers such as Dropout and BatchNorm read it. */
   training = true;
@@ -72,6 +88,8 @@ export class Module<In extends unknown[] = [Tensor], Out = Tensor> {
         return Reflect.deleteProperty(obj, key);
       },
     });
+    targets.set(proxy, this);
+    proxies.set(this, proxy);
     return proxy;
   }
 
@@ -83,6 +101,15 @@ export class Module<In extends unknown[] = [Tensor], Out = Tensor> {
 
   /** Same as forward: the counterpart of calling a PyTorch module. */
   call(...args: In): Out {
+    // A built-in layer's own forward runs on the module itself rather than through the proxy
+    // that watches assignments (every property read through a proxy costs ~50 ns, several per
+    // layer per step; those forwards assign nothing). A subclass's or a patched forward (e.g.
+    // inspect's watchForward) runs on the proxy, so what it assigns is still registered.
+    const target = targets.get(this);
+    if (target !== undefined) {
+      const f = target.forward;
+      if (builtinForwards.has(f)) return f.apply(target, args) as Out;
+    }
     return this.forward(...args);
   }
 
@@ -90,7 +117,7 @@ export class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   get path(): string {
     const names: string[] = [];
     const seen = new Set<AnyModule>();
-    let m: AnyModule = this;
+    let m: AnyModule = proxies.get(this) ?? this;
     for (let link = parentLinks.get(m); link && !seen.has(m); link = parentLinks.get(m)) {
       seen.add(m);
       names.unshift(link.name);
