@@ -46,6 +46,8 @@ const parentLinks = new WeakMap<AnyModule, { parent: AnyModule; name: string }>(
  *     override forward(x: Tensor) { return this.fc2.call(this.fc1.call(x).relu()); }
  *   }
  */
+const NO_LEGACY_KEYS: Record<string, string> = {};
+
 /** Each module's proxy → the module object behind it (see Module.call). */
 const targets = new WeakMap<object, AnyModule>();
 /** The forward methods of the library's own layers, which assign no fields (see markBuiltinForward). */
@@ -321,7 +323,7 @@ export class Module<In extends unknown[] = [Tensor], Out = Tensor> {
    */
   loadStateDict(sd: Record<string, Tensor> | Map<string, Tensor>, opts: { strict?: boolean } = {}): LoadStateDictResult {
     const strict = opts.strict ?? true;
-    const given = sd instanceof Map ? sd : new Map(Object.entries(sd));
+    const given = this.withCurrentKeys(sd instanceof Map ? sd : new Map(Object.entries(sd)));
     const own = this.stateEntries();
     const missingKeys = [...own.keys()].filter((k) => !given.has(k));
     const unexpectedKeys = [...given.keys()].filter((k) => !own.has(k));
@@ -351,6 +353,33 @@ export class Module<In extends unknown[] = [Tensor], Out = Tensor> {
       }
     });
     return { missingKeys, unexpectedKeys };
+  }
+
+  /**
+   * Old state-dict key → current key, for state a class once saved under another name (e.g.
+   * BatchNorm's `runningMean` before it took PyTorch's `running_mean`), so that what was saved
+   * then still loads.
+   */
+  protected legacyStateKeys(): Record<string, string> {
+    return NO_LEGACY_KEYS;
+  }
+
+  /** The given state with each legacy key renamed to its current name (where that is not given too). */
+  private withCurrentKeys(given: Map<string, Tensor>): Map<string, Tensor> {
+    let out = given;
+    for (const [path, m] of this.namedModules()) {
+      const legacy = m.legacyStateKeys();
+      for (const old in legacy) {
+        const prefix = path === '' ? '' : `${path}.`;
+        const from = prefix + old;
+        const to = prefix + legacy[old]!;
+        if (!out.has(from) || out.has(to)) continue;
+        if (out === given) out = new Map(given);
+        out.set(to, out.get(from)!);
+        out.delete(from);
+      }
+    }
+    return out;
   }
 
   // ---- printing ------------------------------------------------------------------------

@@ -25,7 +25,7 @@ describe('Module registration and traversal', () => {
     expect(net.namedParameters().map(([n]) => n)).toEqual([
       'layers.0.weight', 'layers.0.bias', 'layers.2.weight', 'layers.2.bias', 'bn.weight', 'bn.bias',
     ]);
-    expect(net.namedBuffers().map(([n]) => n)).toEqual(['bn.runningMean', 'bn.runningVar', 'bn.numBatchesTracked']);
+    expect(net.namedBuffers().map(([n]) => n)).toEqual(['bn.running_mean', 'bn.running_var', 'bn.num_batches_tracked']);
     expect(net.buffers()).toHaveLength(3);
     expect(net.namedChildren().map(([n]) => n)).toEqual(['layers', 'bn']);
     expect(net.children()[0]).toBe(net.layers);
@@ -186,7 +186,7 @@ describe('stateDict and loadStateDict', () => {
     const sd = a.stateDict();
     expect(Object.keys(sd)).toEqual([
       'layers.0.weight', 'layers.0.bias', 'layers.2.weight', 'layers.2.bias',
-      'bn.weight', 'bn.bias', 'bn.runningMean', 'bn.runningVar', 'bn.numBatchesTracked',
+      'bn.weight', 'bn.bias', 'bn.running_mean', 'bn.running_var', 'bn.num_batches_tracked',
     ]);
     expect(sd['layers.0.weight']!.requiresGrad).toBe(false);
     expect(b.loadStateDict(sd)).toEqual({ missingKeys: [], unexpectedKeys: [] });

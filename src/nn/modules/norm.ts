@@ -18,13 +18,18 @@ export interface BatchNormModuleOptions extends FactoryOptions {
  * Batch normalisation over the channel dim. Training mode normalises with the batch's mean
  * and biased variance and updates runningMean/runningVar (with the unbiased variance) and
  * numBatchesTracked; eval mode normalises with the running statistics.
+ *
+ * The buffers are registered under PyTorch's names (`running_mean`, `running_var`,
+ * `num_batches_tracked`), so a PyTorch state dict loads by name; `runningMean`, `runningVar`
+ * and `numBatchesTracked` are camelCase accessors for the same tensors. A state dict saved
+ * with the camelCase keys (chainrule before 0.2) still loads (see Module.legacyStateKeys).
  */
 abstract class BatchNormBase extends Module {
   weight: Parameter | null;
   bias: Parameter | null;
-  declare runningMean: Tensor | null;
-  declare runningVar: Tensor | null;
-  declare numBatchesTracked: Tensor | null;
+  declare running_mean: Tensor | null;
+  declare running_var: Tensor | null;
+  declare num_batches_tracked: Tensor | null;
   readonly eps: number;
   readonly momentum: number | null;
   readonly affine: boolean;
@@ -42,9 +47,32 @@ abstract class BatchNormBase extends Module {
     this.trackRunningStats = opts.trackRunningStats ?? true;
     this.weight = this.affine ? new Parameter(ones([numFeatures], { dtype })) : null;
     this.bias = this.affine ? new Parameter(zeros([numFeatures], { dtype })) : null;
-    this.registerBuffer('runningMean', this.trackRunningStats ? zeros([numFeatures], { dtype }) : null);
-    this.registerBuffer('runningVar', this.trackRunningStats ? ones([numFeatures], { dtype }) : null);
-    this.registerBuffer('numBatchesTracked', this.trackRunningStats ? full([], 0, { dtype: 'int32' }) : null);
+    this.registerBuffer('running_mean', this.trackRunningStats ? zeros([numFeatures], { dtype }) : null);
+    this.registerBuffer('running_var', this.trackRunningStats ? ones([numFeatures], { dtype }) : null);
+    this.registerBuffer('num_batches_tracked', this.trackRunningStats ? full([], 0, { dtype: 'int32' }) : null);
+  }
+
+  get runningMean(): Tensor | null {
+    return this.running_mean;
+  }
+  set runningMean(t: Tensor | null) {
+    this.running_mean = t;
+  }
+  get runningVar(): Tensor | null {
+    return this.running_var;
+  }
+  set runningVar(t: Tensor | null) {
+    this.running_var = t;
+  }
+  get numBatchesTracked(): Tensor | null {
+    return this.num_batches_tracked;
+  }
+  set numBatchesTracked(t: Tensor | null) {
+    this.num_batches_tracked = t;
+  }
+
+  protected override legacyStateKeys(): Record<string, string> {
+    return { runningMean: 'running_mean', runningVar: 'running_var', numBatchesTracked: 'num_batches_tracked' };
   }
 
   protected abstract checkInput(x: Tensor): void;
