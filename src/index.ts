@@ -27,6 +27,9 @@ export * as nn from './nn/index.js';
 export * as F from './nn/functional.js';
 export * as optim from './optim/index.js';
 export * as data from './data/index.js';
+// Safetensors bytes in memory (browser-safe); files on disk are save / load in chainrule/io.
+export { saveToBytes, loadFromBytes, metadataFromBytes, type NamedTensors } from './io/tensors.js';
+export { FormatError } from './io/errors.js';
 export { ChainruleError, ShapeError, DTypeError, IndexError, AutogradError, ValueError, OpError } from './errors.js';
 
 import { autogradGrad } from './autograd/functional.js';

@@ -75,7 +75,7 @@ describe("PyTorch's state-dict names", () => {
 
   it('a state dict saved with the old camelCase BatchNorm keys still loads', () => {
     const src = new nn.Sequential(new nn.Linear(2, 3), new nn.BatchNorm1d(3));
-    noGrad(() => src.at(1).running_mean!.copy_(tensor([0.5, -1, 2])));
+    noGrad(() => (src.at(1) as nn.BatchNorm1d).running_mean!.copy_(tensor([0.5, -1, 2])));
     const old: Record<string, Tensor> = {};
     for (const [k, v] of Object.entries(src.stateDict())) {
       old[k.replace('running_mean', 'runningMean').replace('running_var', 'runningVar').replace('num_batches_tracked', 'numBatchesTracked')] = v;
