@@ -64,6 +64,12 @@ export function markBuiltinForward(...classes: { prototype: { forward: unknown }
   for (const c of classes) if (Object.hasOwn(c.prototype, 'forward')) builtinForwards.add(c.prototype.forward);
 }
 
+/** A module is callable: `model(x)` is `model.call(x)`, as calling a PyTorch module. */
+export interface Module<In extends unknown[] = [Tensor], Out = Tensor> {
+  (...args: In): Out;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   /** Set by train()/eval(); layers such as Dropout and BatchNorm read it. */
   training = true;
@@ -77,7 +83,18 @@ export class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   private readonly fieldOrder: string[] = [];
 
   constructor() {
-    const proxy: this = new Proxy(this, {
+    // The module is a function object, so that `model(x)` works as in PyTorch (the same as
+    // model.call(x)); its prototype chain is the class's, so instanceof, methods and toString are
+    // the module's own. Module's own fields, just initialised on `this`, move onto it.
+    const self = (() => undefined) as unknown as this;
+    delete (self as unknown as { name?: string }).name;
+    delete (self as unknown as { length?: number }).length;
+    Object.setPrototypeOf(self, new.target.prototype);
+    Object.assign(self, this);
+    const proxy: this = new Proxy(self, {
+      apply(_fn, _thisArg, args: unknown[]) {
+        return (proxy as AnyModule).call(...args);
+      },
       defineProperty(obj, key, desc) {
         if (typeof key === 'string') {
           if ('value' in desc) checkAssignment(proxy, obj, key, desc.value);
@@ -90,8 +107,8 @@ export class Module<In extends unknown[] = [Tensor], Out = Tensor> {
         return Reflect.deleteProperty(obj, key);
       },
     });
-    targets.set(proxy, this);
-    proxies.set(this, proxy);
+    targets.set(proxy, self);
+    proxies.set(self, proxy);
     return proxy;
   }
 

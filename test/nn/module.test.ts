@@ -241,3 +241,45 @@ describe('stateDict and loadStateDict', () => {
     expect(m.namedBuffers().map(([n]) => n)).toEqual(['scratch', 'kept']);
   });
 });
+
+describe('callable modules', () => {
+  it('model(x) is model.call(x), for built-in layers, containers and subclasses', () => {
+    const lin = new nn.Linear(3, 2);
+    const x = randn([4, 3]);
+    const y: Tensor = lin(x); // typed as the forward's result
+    expect(y.toArray()).toEqual(lin.call(x).toArray());
+    const seq = new nn.Sequential(new nn.Linear(3, 5), new nn.ReLU(), new nn.Linear(5, 1));
+    expect(seq(x).toArray()).toEqual(seq.forward(x).toArray());
+    class Net extends nn.Module {
+      #scale = 2;
+      fc = new nn.Linear(3, 1);
+      override forward(t: Tensor) {
+        return this.fc(t).mul(this.#scale);
+      }
+    }
+    const net = new Net();
+    expect(net(x).toArray()).toEqual(net.fc.call(x).mul(2).toArray());
+    expect(net.parameters()).toHaveLength(2);
+  });
+
+  it('keeps instanceof, printing, names and fields', () => {
+    const lin = new nn.Linear(3, 2);
+    expect(typeof lin).toBe('function');
+    expect(lin instanceof nn.Linear && lin instanceof nn.Module).toBe(true);
+    expect(String(lin)).toBe('Linear(inFeatures=3, outFeatures=2, bias=true)');
+    expect(lin.constructor.name).toBe('Linear');
+    expect(Object.keys(lin)).toContain('weight');
+    class Named extends nn.Module {
+      name = 'mine';
+      length = 3;
+    }
+    const m = new Named();
+    expect([m.name, m.length]).toEqual(['mine', 3]);
+    expect(new nn.Sequential(new nn.ReLU(), new nn.Tanh()).length).toBe(2);
+  });
+
+  it('errors from a called module name the layer path as model.call does', () => {
+    const model = new nn.Sequential(new nn.Linear(5, 7), new nn.ReLU(), new nn.Linear(8, 2));
+    expect(() => model(randn([4, 5]))).toThrow('Linear(2): input has 7 features (shape [4,7]) but inFeatures is 8');
+  });
+});

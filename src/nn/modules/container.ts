@@ -57,7 +57,7 @@ export class Sequential extends Module {
     return y;
   }
 
-  get length(): number {
+  override get length(): number {
     return this.childEntries().length;
   }
 
@@ -88,7 +88,7 @@ export class ModuleList extends Module<never[], never> {
     throw new ChainruleError(`${this.label()}: a ModuleList has no forward; iterate over it in the parent's forward`);
   }
 
-  get length(): number {
+  override get length(): number {
     return this.childEntries().length;
   }
 
