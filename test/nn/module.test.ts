@@ -270,8 +270,8 @@ describe('callable modules', () => {
     expect(lin.constructor.name).toBe('Linear');
     expect(Object.keys(lin)).toContain('weight');
     class Named extends nn.Module {
-      name = 'mine';
-      length = 3;
+      override name = 'mine';
+      override length = 3;
     }
     const m = new Named();
     expect([m.name, m.length]).toEqual(['mine', 3]);
