@@ -10,6 +10,7 @@ import { Dropout, Flatten, Identity, Linear } from '../nn/modules/linear.js';
 import { BatchNorm1d, BatchNorm2d, LayerNorm } from '../nn/modules/norm.js';
 import type { DType } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
+import { Unflatten } from '../train/model.js';
 import { OnnxError } from './errors.js';
 import { AttrType, DataType, ModelProto, type OnnxAttribute, type OnnxNode, type OnnxTensor, type OnnxValueInfo } from './schema.js';
 
@@ -23,6 +24,12 @@ export interface ExportOnnxOptions {
   /** Graph input and output names (default "input" and "output"). */
   inputName?: string;
   outputName?: string;
+  /**
+   * Put an affine map of the input in front of the model: the graph computes
+   * model(input · scale + shift), scale and shift each one number or one per feature (the
+   * input's last dim). For a model trained on normalised data that should take raw values.
+   */
+  inputTransform?: { scale: number | readonly number[]; shift: number | readonly number[] };
 }
 
 export const DEFAULT_OPSET = 17;
@@ -113,7 +120,7 @@ function isPlain(m: AnyModule, cls: abstract new (...a: never[]) => AnyModule): 
 
 const LEAVES = [
   Linear, Conv2d, MaxPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, LayerNorm, Dropout, Embedding, Flatten, Identity,
-  ReLU, LeakyReLU, Sigmoid, Tanh, GELU, ELU, Softplus, Softmax, LogSoftmax,
+  ReLU, LeakyReLU, Sigmoid, Tanh, GELU, ELU, Softplus, Softmax, LogSoftmax, Unflatten,
 ] as const;
 
 /** The leaves of the model in the order they run, Sequentials (nested too) opened up. */
@@ -209,6 +216,7 @@ export function exportOnnxBytes(model: AnyModule, sampleInput: Tensor, opts: Exp
   const g = new GraphBuilder(opset, floatType);
   const inputName = g.reserve(opts.inputName ?? 'input');
   let x = inputName;
+  if (opts.inputTransform !== undefined) x = emitTransform(g, x, sampleInput, opts.inputTransform);
   let batchKept = dynamicBatch;
   for (const s of steps) {
     const r = emit(g, s, x, dynamicBatch);
@@ -232,6 +240,20 @@ export function exportOnnxBytes(model: AnyModule, sampleInput: Tensor, opts: Exp
     },
   };
   return ModelProto.encode(ModelProto.fromObject(message)).finish();
+}
+
+function emitTransform(g: GraphBuilder, x: string, sample: Tensor, t: NonNullable<ExportOnnxOptions['inputTransform']>): string {
+  const features = sample.ndim ? sample.shape[sample.ndim - 1]! : 1;
+  if (sample.dtype !== 'float32' && sample.dtype !== 'float64') throw new ValueError(`exportOnnx: inputTransform needs a floating-point input, got ${sample.dtype}`);
+  const vec = (what: string, v: number | readonly number[]): number[] => {
+    const a = typeof v === 'number' ? [v] : [...v];
+    if (a.length !== 1 && a.length !== features) throw new ValueError(`exportOnnx: inputTransform.${what} has ${a.length} values; the input has ${features} features (give one value or ${features})`);
+    if (!a.every(Number.isFinite)) throw new ValueError(`exportOnnx: inputTransform.${what} must be finite numbers`);
+    return a;
+  };
+  const scale = vec('scale', t.scale);
+  const shift = vec('shift', t.shift);
+  return g.node('Add', [g.node('Mul', [x, g.floats('scale', scale)]), g.floats('shift', shift)]);
 }
 
 /** The ONNX nodes for one leaf; keepsBatch is false where dim 0 of the output is not the batch. */
@@ -310,6 +332,7 @@ function emit(g: GraphBuilder, s: Step, x: string, dynamicBatch: boolean): { out
     if (!dynamicBatch && start > 0) target.splice(0, start, ...s.inShape.slice(0, start));
     return { out: g.node('Reshape', [x, g.int64s('shape', target)]), keepsBatch: start > 0 };
   }
+  if (m instanceof Unflatten) return out(g.node('Reshape', [x, g.int64s('shape', [dynamicBatch ? 0 : s.inShape[0]!, ...m.shape])]));
   if (m instanceof ReLU) return out(g.node('Relu', [x]));
   if (m instanceof Sigmoid) return out(g.node('Sigmoid', [x]));
   if (m instanceof Tanh) return out(g.node('Tanh', [x]));
