@@ -147,7 +147,12 @@ const binary = (f: (a: Tensor, b: Tensor) => Tensor): OpImpl => ({ run: (n, x) =
 /** Only 2-D windows with explicit, symmetric padding; ceil_mode is checked against the input when it runs. */
 function windowCheck(n: NodeView): string | null {
   const k = n.ints('kernel_shape');
+  if (!k && n.op !== 'Conv') return 'the kernel_shape attribute is missing';
   if (k && k.length !== 2) return `${k.length}-d kernel_shape [${k.join(',')}]: only 2-d windows are supported`;
+  for (const [name, len] of [['strides', 2], ['dilations', 2], ['pads', 4]] as const) {
+    const v = n.ints(name);
+    if (v && v.length !== len) return `${name} [${v.join(',')}] should have ${len} values for a 2-d window`;
+  }
   const autoPad = n.str('auto_pad', 'NOTSET');
   if (autoPad !== 'NOTSET' && autoPad !== 'VALID') return `auto_pad ${autoPad} is not supported (only NOTSET and VALID)`;
   const p = n.ints('pads');
@@ -340,6 +345,7 @@ const OPS: Record<string, OpImpl> = {
   Concat: {
     run(n, x) {
       const ts = x.filter((t): t is Tensor => t !== undefined);
+      if (ts.length === 0) throw new OnnxError(`importOnnx: ${n.label} has no inputs`);
       return [cat(ts, normAxis(n.label, n.int('axis', 0), ts[0]!.ndim))];
     },
   },
