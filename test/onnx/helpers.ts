@@ -7,6 +7,7 @@ export const FIXTURES = new URL('../fixtures/onnx/', import.meta.url);
 export interface TJson {
   shape: number[];
   data: number[];
+  dtype?: 'int32';
 }
 
 export function loadJson<T>(name: string): T {
@@ -14,7 +15,7 @@ export function loadJson<T>(name: string): T {
 }
 
 export function fromJson(j: TJson): Tensor {
-  return tensor(Float32Array.from(j.data), { shape: j.shape });
+  return j.dtype === 'int32' ? tensor(Int32Array.from(j.data), { shape: j.shape, dtype: 'int32' }) : tensor(Float32Array.from(j.data), { shape: j.shape });
 }
 
 /** The largest |a − b| over two equally long arrays (shapes compared by the caller). */

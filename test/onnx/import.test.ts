@@ -60,12 +60,14 @@ describe('importOnnx: models exported by PyTorch (torch.onnx.export, test/fixtur
 
       it('passes gradcheck in float64 (input and parameter gradients through the imported graph)', async () => {
         const m = (await importOnnx(file(c.file))).double();
-        const x = fromJson(c.runs[0]!.input).double().requiresGrad_();
+        const raw = fromJson(c.runs[0]!.input);
+        // Token indices are not differentiable; float inputs are checked along with the parameters.
+        const x = raw.dtype === 'int32' ? raw : raw.double().requiresGrad_();
         const params = m.parameters();
         // The parameters are perturbed in place, so the module itself sees each finite difference.
         const r = gradcheck((xi: Tensor) => m.call(xi), [x, ...params], { atol: 1e-6 });
         expect(r.ok).toBe(true);
-        expect(r.checked).toBeGreaterThan(params.reduce((n, p) => n + p.numel(), 0));
+        expect(r.checked).toBeGreaterThanOrEqual(params.reduce((n, p) => n + p.numel(), x.requiresGrad ? x.numel() : 0));
       });
     });
   }
