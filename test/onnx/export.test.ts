@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { manualSeed, nn, noGrad, randn, type Tensor } from '../../src/index.js';
+import { manualSeed, nn, noGrad, randn, tensor, type Tensor } from '../../src/index.js';
 import { ValueError } from '../../src/errors.js';
 import { OnnxError, exportOnnx, exportOnnxBytes, importOnnx } from '../../src/onnx/index.js';
 import { FIXTURES, maxAbsDiff } from './helpers.js';
@@ -71,6 +71,16 @@ describe('exportOnnx: run by ONNX Runtime, the outputs match chainrule', () => {
     expect(maxAbsDiff(r.data, noGrad(() => m.call(x)).data as Float32Array)).toBeLessThanOrEqual(1e-5);
   });
 
+  it('inputTransform: the graph computes model(x · scale + shift)', async () => {
+    const c = cases[0]!;
+    const scale = [0.5, 2, 1, -1, 3, 0.25];
+    const shift = [1, 0, -2, 0.5, 0, 1];
+    const bytes = exportOnnxBytes(c.model, c.input(2), { dynamicBatch: true, inputTransform: { scale, shift } });
+    const x = c.input(3);
+    const expected = noGrad(() => c.model.call(x.mul(tensor(scale)).add(tensor(shift))));
+    expect(maxAbsDiff((await runOrt(bytes, x)).data, expected.data as Float32Array)).toBeLessThanOrEqual(1e-5);
+  });
+
   it('round trip: importOnnx of an export computes the same and keeps the state-dict names', async () => {
     for (const c of cases) {
       const bytes = await exportOnnx(c.model, c.input(2), { dynamicBatch: true, opset: c.opset });
@@ -122,6 +132,10 @@ describe('exportOnnx: what it refuses', () => {
     expect(() => exportOnnxBytes(m, randn([2, 6]), { opset: 18 })).toThrow(ValueError);
     expect(() => exportOnnxBytes({} as nn.Module, randn([2, 6]))).toThrow(/model must be an nn.Module/);
     expect(() => exportOnnxBytes(m, [1, 2] as unknown as Tensor)).toThrow(/sampleInput must be a Tensor/);
+    expect(() => exportOnnxBytes(m, randn([2, 6]), { inputTransform: { scale: [1, 2], shift: 0 } })).toThrow(
+      /inputTransform.scale has 2 values; the input has 6 features/,
+    );
+    expect(() => exportOnnxBytes(m, randn([2, 6]), { inputTransform: { scale: 1, shift: NaN } })).toThrow(/shift must be finite/);
     // A sample of the wrong shape fails as the model itself would, naming the layer.
     expect(() => exportOnnxBytes(m, randn([2, 5]))).toThrow(/Linear\(0\): input has 5 features/);
   });
