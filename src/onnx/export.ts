@@ -297,8 +297,8 @@ function emit(g: GraphBuilder, s: Step, x: string, dynamicBatch: boolean): { out
     const c = m.numFeatures;
     const scale = m.weight ? g.tensor(p('weight'), m.weight) : g.floats(p('weight'), new Array<number>(c).fill(1));
     const bias = m.bias ? g.tensor(p('bias'), m.bias) : g.floats(p('bias'), new Array<number>(c).fill(0));
-    const mean = g.tensor(p('runningMean'), m.runningMean!);
-    const v = g.tensor(p('runningVar'), m.runningVar!);
+    const mean = g.tensor(p('running_mean'), m.running_mean!);
+    const v = g.tensor(p('running_var'), m.running_var!);
     return out(g.node('BatchNormalization', [x, scale, bias, mean, v], [attrF('epsilon', m.eps)]));
   }
   if (m instanceof LayerNorm) {

@@ -87,7 +87,7 @@ describe('exportOnnx: run by ONNX Runtime, the outputs match chainrule', () => {
       const back = await importOnnx(bytes);
       const x = c.input(4);
       expect(maxAbsDiff(back.call(x).data as Float32Array, noGrad(() => c.model.call(x)).data as Float32Array), c.name).toBeLessThanOrEqual(1e-5);
-      const own = Object.keys(c.model.stateDict()).filter((k) => !k.endsWith('numBatchesTracked')).sort();
+      const own = Object.keys(c.model.stateDict()).filter((k) => !k.endsWith('num_batches_tracked')).sort();
       expect(Object.keys(back.stateDict()).sort(), c.name).toEqual(own);
     }
   });
