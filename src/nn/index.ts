@@ -12,6 +12,10 @@ export { ReLU, LeakyReLU, Sigmoid, Tanh, GELU, ELU, Softplus, Softmax, LogSoftma
 export { BatchNorm1d, BatchNorm2d, LayerNorm, type BatchNormModuleOptions, type LayerNormModuleOptions } from './modules/norm.js';
 export { Conv2d, MaxPool2d, AvgPool2d, type Conv2dModuleOptions, type PoolModuleOptions } from './modules/conv.js';
 export { Embedding } from './modules/embedding.js';
+export {
+  MultiheadAttention, TransformerEncoderLayer, TransformerDecoderLayer, TransformerEncoder, TransformerDecoder,
+  type MultiheadAttentionOptions, type AttentionCallOptions, type TransformerLayerOptions, type EncoderCallOptions, type DecoderCallOptions,
+} from './modules/transformer.js';
 export { RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell, type RNNOptions, type RNNCellOptions } from './modules/rnn.js';
 export { MSELoss, L1Loss, HuberLoss, SmoothL1Loss, BCELoss, BCEWithLogitsLoss, NLLLoss, CrossEntropyLoss } from './modules/loss.js';
 export * as init from './init.js';
@@ -26,11 +30,12 @@ import * as convs from './modules/conv.js';
 import * as embeddings from './modules/embedding.js';
 import * as losses from './modules/loss.js';
 import * as recurrent from './modules/rnn.js';
+import * as transformers from './modules/transformer.js';
 import { Module as ModuleClass } from './module.js';
 
 // The library's layers read their fields only in forward: Module.call runs them off the proxy.
 markBuiltinForward(
-  ...[containers, linearModules, activations, norms, convs, embeddings, losses, recurrent].flatMap((m) =>
+  ...[containers, linearModules, activations, norms, convs, embeddings, losses, recurrent, transformers].flatMap((m) =>
     Object.values(m).filter((v): v is typeof ModuleClass => typeof v === 'function' && v.prototype instanceof ModuleClass),
   ),
 );
