@@ -6,6 +6,7 @@
  *   const loss = F.crossEntropy(logits, labels, { labelSmoothing: 0.1 });
  */
 export { linear, dropout, embedding, oneHot } from './functional/basic.js';
+export { conv1d, convTranspose1d, convTranspose2d, type Conv1dOptions, type ConvTransposeOptions, type ConvTranspose1dOptions } from './functional/conv-transpose.js';
 export { scaledDotProductAttention, type ScaledDotProductAttentionOptions } from './functional/attention.js';
 export {
   conv2d, maxPool2d, avgPool2d, unfold, fold,

@@ -16,6 +16,7 @@ export {
   MultiheadAttention, TransformerEncoderLayer, TransformerDecoderLayer, TransformerEncoder, TransformerDecoder,
   type MultiheadAttentionOptions, type AttentionCallOptions, type TransformerLayerOptions, type EncoderCallOptions, type DecoderCallOptions,
 } from './modules/transformer.js';
+export { Conv1d, ConvTranspose1d, ConvTranspose2d, type Conv1dModuleOptions, type ConvTranspose1dModuleOptions, type ConvTranspose2dModuleOptions } from './modules/conv-transpose.js';
 export { RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell, type RNNOptions, type RNNCellOptions } from './modules/rnn.js';
 export { MSELoss, L1Loss, HuberLoss, SmoothL1Loss, BCELoss, BCEWithLogitsLoss, NLLLoss, CrossEntropyLoss } from './modules/loss.js';
 export * as init from './init.js';
@@ -31,11 +32,12 @@ import * as embeddings from './modules/embedding.js';
 import * as losses from './modules/loss.js';
 import * as recurrent from './modules/rnn.js';
 import * as transformers from './modules/transformer.js';
+import * as convTransposes from './modules/conv-transpose.js';
 import { Module as ModuleClass } from './module.js';
 
 // The library's layers read their fields only in forward: Module.call runs them off the proxy.
 markBuiltinForward(
-  ...[containers, linearModules, activations, norms, convs, embeddings, losses, recurrent, transformers].flatMap((m) =>
+  ...[containers, linearModules, activations, norms, convs, embeddings, losses, recurrent, transformers, convTransposes].flatMap((m) =>
     Object.values(m).filter((v): v is typeof ModuleClass => typeof v === 'function' && v.prototype instanceof ModuleClass),
   ),
 );

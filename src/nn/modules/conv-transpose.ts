@@ -1,0 +1,152 @@
+import { ValueError } from '../../errors.js';
+import { zeros } from '../../tensor/creation.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { pair, type Size2 } from '../functional/conv.js';
+import { conv1d, convTranspose1d, convTranspose2d } from '../functional/conv-transpose.js';
+import { kaimingUniform_, uniform_ } from '../init.js';
+import { Module } from '../module.js';
+import { Parameter } from '../parameter.js';
+import type { FactoryOptions } from './linear.js';
+
+/**
+ * Conv1d, ConvTranspose1d and ConvTranspose2d, as PyTorch's: weights [outC, inC/groups, k] for
+ * Conv1d and [inC, outC/groups, k...] for the transposed ones, initialised as PyTorch's _ConvNd
+ * (kaiming_uniform(a = √5) of the weight; bias U(−1/√fanIn, 1/√fanIn), fanIn = weight.size(1)·k…).
+ */
+
+function resetConv(weight: Parameter, bias: Parameter | null): void {
+  kaimingUniform_(weight, { a: Math.sqrt(5) });
+  if (bias) {
+    const fanIn = weight.shape.slice(1).reduce((a, b) => a * b, 1);
+    const bound = fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0;
+    uniform_(bias, -bound, bound);
+  }
+}
+
+function checkChannels(who: string, inC: number, outC: number, groups: number): void {
+  for (const [k, v] of [['inChannels', inC], ['outChannels', outC]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new ValueError(`${who}: ${k} must be a positive integer, got ${v}`);
+  }
+  if (!Number.isInteger(groups) || groups < 1 || inC % groups !== 0 || outC % groups !== 0) {
+    throw new ValueError(`${who}: inChannels ${inC} and outChannels ${outC} must both be divisible by groups ${groups}`);
+  }
+}
+
+export interface Conv1dModuleOptions extends FactoryOptions {
+  stride?: number;
+  padding?: number;
+  dilation?: number;
+  groups?: number;
+  bias?: boolean;
+}
+
+export class Conv1d extends Module {
+  weight: Parameter;
+  bias: Parameter | null;
+  readonly stride: number;
+  readonly padding: number;
+  readonly dilation: number;
+  readonly groups: number;
+
+  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, opts: Conv1dModuleOptions = {}) {
+    super();
+    this.stride = opts.stride ?? 1;
+    this.padding = opts.padding ?? 0;
+    this.dilation = opts.dilation ?? 1;
+    this.groups = opts.groups ?? 1;
+    checkChannels('Conv1d', inChannels, outChannels, this.groups);
+    const dtype = opts.dtype ?? 'float32';
+    this.weight = new Parameter(zeros([outChannels, inChannels / this.groups, kernelSize], { dtype }));
+    this.bias = opts.bias ?? true ? new Parameter(zeros([outChannels], { dtype })) : null;
+    resetConv(this.weight, this.bias);
+  }
+
+  override forward(x: Tensor): Tensor {
+    return conv1d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups }, this.label());
+  }
+
+  override extraRepr(): string {
+    return `${this.inChannels}, ${this.outChannels}, kernelSize=${this.kernelSize}, stride=${this.stride}, padding=${this.padding}`;
+  }
+}
+
+export interface ConvTranspose1dModuleOptions extends Conv1dModuleOptions {
+  outputPadding?: number;
+}
+
+export class ConvTranspose1d extends Module {
+  weight: Parameter;
+  bias: Parameter | null;
+  readonly stride: number;
+  readonly padding: number;
+  readonly outputPadding: number;
+  readonly dilation: number;
+  readonly groups: number;
+
+  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, opts: ConvTranspose1dModuleOptions = {}) {
+    super();
+    this.stride = opts.stride ?? 1;
+    this.padding = opts.padding ?? 0;
+    this.outputPadding = opts.outputPadding ?? 0;
+    this.dilation = opts.dilation ?? 1;
+    this.groups = opts.groups ?? 1;
+    checkChannels('ConvTranspose1d', inChannels, outChannels, this.groups);
+    const dtype = opts.dtype ?? 'float32';
+    this.weight = new Parameter(zeros([inChannels, outChannels / this.groups, kernelSize], { dtype }));
+    this.bias = opts.bias ?? true ? new Parameter(zeros([outChannels], { dtype })) : null;
+    resetConv(this.weight, this.bias);
+  }
+
+  override forward(x: Tensor): Tensor {
+    const o = { stride: this.stride, padding: this.padding, outputPadding: this.outputPadding, dilation: this.dilation, groups: this.groups };
+    return convTranspose1d(x, this.weight, this.bias, o, this.label());
+  }
+
+  override extraRepr(): string {
+    return `${this.inChannels}, ${this.outChannels}, kernelSize=${this.kernelSize}, stride=${this.stride}, padding=${this.padding}, outputPadding=${this.outputPadding}`;
+  }
+}
+
+export interface ConvTranspose2dModuleOptions extends FactoryOptions {
+  stride?: Size2;
+  padding?: Size2;
+  outputPadding?: Size2;
+  dilation?: Size2;
+  groups?: number;
+  bias?: boolean;
+}
+
+export class ConvTranspose2d extends Module {
+  weight: Parameter;
+  bias: Parameter | null;
+  readonly kernelSize: [number, number];
+  readonly stride: [number, number];
+  readonly padding: [number, number];
+  readonly outputPadding: [number, number];
+  readonly dilation: [number, number];
+  readonly groups: number;
+
+  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Size2, opts: ConvTranspose2dModuleOptions = {}) {
+    super();
+    this.kernelSize = pair('ConvTranspose2d', 'kernelSize', kernelSize, 1);
+    this.stride = pair('ConvTranspose2d', 'stride', opts.stride ?? 1, 1);
+    this.padding = pair('ConvTranspose2d', 'padding', opts.padding ?? 0, 0);
+    this.outputPadding = pair('ConvTranspose2d', 'outputPadding', opts.outputPadding ?? 0, 0);
+    this.dilation = pair('ConvTranspose2d', 'dilation', opts.dilation ?? 1, 1);
+    this.groups = opts.groups ?? 1;
+    checkChannels('ConvTranspose2d', inChannels, outChannels, this.groups);
+    const dtype = opts.dtype ?? 'float32';
+    this.weight = new Parameter(zeros([inChannels, outChannels / this.groups, ...this.kernelSize], { dtype }));
+    this.bias = opts.bias ?? true ? new Parameter(zeros([outChannels], { dtype })) : null;
+    resetConv(this.weight, this.bias);
+  }
+
+  override forward(x: Tensor): Tensor {
+    const o = { stride: this.stride, padding: this.padding, outputPadding: this.outputPadding, dilation: this.dilation, groups: this.groups };
+    return convTranspose2d(x, this.weight, this.bias, o, this.label());
+  }
+
+  override extraRepr(): string {
+    return `${this.inChannels}, ${this.outChannels}, kernelSize=[${this.kernelSize}], stride=[${this.stride}], padding=[${this.padding}], outputPadding=[${this.outputPadding}]`;
+  }
+}
