@@ -7,6 +7,10 @@
  */
 export { linear, dropout, embedding, oneHot } from './functional/basic.js';
 export { conv1d, convTranspose1d, convTranspose2d, type Conv1dOptions, type ConvTransposeOptions, type ConvTranspose1dOptions } from './functional/conv-transpose.js';
+export {
+  normalize, cosineSimilarity, groupNorm, adaptiveAvgPool2d, interpolate, klDiv, cosineEmbeddingLoss, marginRankingLoss, multiMarginLoss,
+  type InterpolateOptions,
+} from './functional/extra.js';
 export { scaledDotProductAttention, type ScaledDotProductAttentionOptions } from './functional/attention.js';
 export {
   conv2d, maxPool2d, avgPool2d, unfold, fold,

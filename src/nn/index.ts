@@ -16,6 +16,10 @@ export {
   MultiheadAttention, TransformerEncoderLayer, TransformerDecoderLayer, TransformerEncoder, TransformerDecoder,
   type MultiheadAttentionOptions, type AttentionCallOptions, type TransformerLayerOptions, type EncoderCallOptions, type DecoderCallOptions,
 } from './modules/transformer.js';
+export {
+  ModuleDict, ParameterList, GroupNorm, AdaptiveAvgPool2d, Upsample, CosineSimilarity,
+  KLDivLoss, CosineEmbeddingLoss, MarginRankingLoss, MultiMarginLoss,
+} from './modules/extra.js';
 export { Conv1d, ConvTranspose1d, ConvTranspose2d, type Conv1dModuleOptions, type ConvTranspose1dModuleOptions, type ConvTranspose2dModuleOptions } from './modules/conv-transpose.js';
 export { RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell, type RNNOptions, type RNNCellOptions } from './modules/rnn.js';
 export { MSELoss, L1Loss, HuberLoss, SmoothL1Loss, BCELoss, BCEWithLogitsLoss, NLLLoss, CrossEntropyLoss } from './modules/loss.js';
@@ -33,13 +37,18 @@ import * as losses from './modules/loss.js';
 import * as recurrent from './modules/rnn.js';
 import * as transformers from './modules/transformer.js';
 import * as convTransposes from './modules/conv-transpose.js';
+import * as extras from './modules/extra.js';
 import { Module as ModuleClass } from './module.js';
 
 // The library's layers read their fields only in forward: Module.call runs them off the proxy.
 markBuiltinForward(
-  ...[containers, linearModules, activations, norms, convs, embeddings, losses, recurrent, transformers, convTransposes].flatMap((m) =>
+  ...[containers, linearModules, activations, norms, convs, embeddings, losses, recurrent, transformers, convTransposes, extras].flatMap((m) =>
     Object.values(m).filter((v): v is typeof ModuleClass => typeof v === 'function' && v.prototype instanceof ModuleClass),
   ),
 );
 
 export { clipGradNorm_, clipGradValue_, type ClipGradNormOptions } from './clip.js';
+import { clipGradNorm_, clipGradValue_ } from './clip.js';
+import { parametersToVector, vectorToParameters } from './modules/extra.js';
+/** PyTorch's torch.nn.utils. */
+export const utils = { clipGradNorm_, clipGradValue_, parametersToVector, vectorToParameters };
