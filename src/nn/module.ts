@@ -3,6 +3,7 @@ import { ChainruleError, ValueError, fmtShape } from '../errors.js';
 import { isFloat, type DType } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Parameter } from './parameter.js';
+import type { Activation } from '../ops/rules/epilogue.js';
 
 /** Any module, whatever its forward takes and returns. */
 export type AnyModule = Module<any[], unknown>;
@@ -84,6 +85,30 @@ export class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   /** Same as forward: the counterpart of calling a PyTorch module. */
   call(...args: In): Out {
     return this.forward(...args);
+  }
+
+  /**
+   * Fusion, asked by nn.Sequential of each module and the one after it: a function computing
+   * `next.call(this.call(x))` as one op, bit for bit, or null (the default) to run them one by
+   * one. Linear and Conv2d answer for a following activation that names itself in
+   * fusedActivation. A module whose forward was replaced (a subclass override, watchForward)
+   * must not be fused, since the fused op would skip that forward: Linear and Conv2d check for
+   * this (Sequential.fusedPairs() says which pairs fuse); a subclass that overrides forward and
+   * still wants fusion overrides fuseWith too.
+   */
+  fuseWith(next: AnyModule): ((x: Tensor) => Tensor) | null {
+    void next;
+    return null;
+  }
+
+  /** The activation this module applies, for a layer before it to fuse (null: none, or not fusable). */
+  fusedActivation(): Activation | null {
+    return null;
+  }
+
+  /** True while this module runs its class's own forward and call (not overridden, replaced or watched). */
+  protected runsOwnForward(cls: { prototype: { forward: unknown } }): boolean {
+    return this.forward === cls.prototype.forward && this.call === Module.prototype.call;
   }
 
   /** The dotted path from the outermost module that holds this one ('' for a root). */
