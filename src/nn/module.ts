@@ -89,12 +89,12 @@ export class Module<In extends unknown[] = [Tensor], Out = Tensor> {
 
   /**
    * Fusion, asked by nn.Sequential of each module and the one after it: a function computing
-   * `next.call(this.call(x))` as one op, bit for bit, or null (the default) to run them one by
-   * one. Linear and Conv2d answer for a following activation that names itself in
-   * fusedActivation. A module whose forward was replaced (a subclass override, watchForward)
-   * must not be fused, since the fused op would skip that forward: Linear and Conv2d check for
-   * this (Sequential.fusedPairs() says which pairs fuse); a subclass that overrides forward and
-   * still wants fusion overrides fuseWith too.
+   * `next.call(this.call(x))` as one op with the same bits, or null (the default) to run the two
+   * one by one. Linear and Conv2d answer for a following module whose fusedActivation() names
+   * an activation of ops/rules/epilogue.ts. A module whose forward or call is not its class's
+   * own (a subclass override, an instance property such as inspect's watchForward) is not
+   * fused, since the fused op would skip that code (runsOwnForward); a subclass that does not
+   * override forward keeps fusion. Sequential.fusedPairs() says which pairs fuse.
    */
   fuseWith(next: AnyModule): ((x: Tensor) => Tensor) | null {
     void next;
