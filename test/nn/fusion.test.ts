@@ -3,6 +3,9 @@ import { F, Generator, autogradGrad, enableGrad, gradcheck, manualSeed, nn, rand
 import { fusedLinear } from '../../src/nn/functional/basic.js';
 import { fusedConv2d } from '../../src/nn/functional/conv.js';
 import { watchForward } from '../../src/inspect/layers.js';
+import { currentBackend, useBackend } from '../../src/backend/dispatch.js';
+import { referenceBackend } from '../../src/backend/reference.js';
+import { registerKernel } from '../../src/backend/registry.js';
 import { ACTIVATIONS as EVERY, type Activation } from '../../src/ops/rules/epilogue.js';
 
 /**
@@ -227,5 +230,30 @@ describe('fuseWith: what a layer takes, and what fusing keeps', () => {
     const x = randn([2, 1, 5, 5]);
     const conv = runs.at(0) as nn.Conv2d;
     expect(Array.from(runs.forward(x).data)).toEqual(Array.from(F.conv2d(x, conv.weight, conv.bias).add(1).relu().data));
+  });
+});
+
+describe('the relu of a fused Linear + ReLU is the gemm\'s epilogue', () => {
+  it('the forward products ask the gemm for relu exactly where a ReLU follows', () => {
+    // A backend whose gemm notes the epilogue it was asked for, then runs the reference gemm.
+    const asked: boolean[] = [];
+    registerKernel({ kernel: 'gemm', backend: 'native-fusionspy', dtype: 'float32', fn: (a) => void (asked.push(!!a.relu), referenceBackend.gemm(a)) });
+    manualSeed(14);
+    const model = new nn.Sequential(new nn.Linear(64, 48), new nn.ReLU(), new nn.Linear(48, 32), new nn.Tanh(), new nn.Linear(32, 40));
+    const x = randn([16, 64]);
+    const before = currentBackend();
+    useBackend('native-fusionspy');
+    let y: Tensor;
+    let z = x;
+    try {
+      y = model.forward(x);
+      expect(asked).toEqual([true, false, false]);
+      asked.length = 0;
+      for (const m of model) z = m.call(z) as Tensor; // one by one, same kernels
+      expect(asked).toEqual([false, false, false]);
+    } finally {
+      useBackend(before);
+    }
+    expect(Array.from(y.data)).toEqual(Array.from(z.data));
   });
 });
