@@ -74,7 +74,10 @@ export function linearBlocks(model: AnyModule, who: string, strict = false): Lin
 /**
  * Calls `watch(output, input)` each time `module` runs forward, until the returned function is
  * called. The module's own forward is untouched: an instance property shadows it, hidden from
- * the module's registry (not enumerable) so stateDict and friends never see it.
+ * the module's registry (not enumerable) so stateDict and friends never see it. While watched,
+ * the module is not fused with its neighbour in an nn.Sequential (Module.fuseWith declines a
+ * replaced forward), so the watcher sees the module's own output (a Linear's pre-activation,
+ * the activation's result) and the numbers stay those of the fused pair, bit for bit.
  */
 export function watchForward(module: AnyModule, watch: (output: Tensor, input: Tensor) => void): () => void {
   const previous = Object.getOwnPropertyDescriptor(module, 'forward');

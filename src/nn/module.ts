@@ -3,6 +3,7 @@ import { ChainruleError, ValueError, fmtShape } from '../errors.js';
 import { isFloat, type DType } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Parameter } from './parameter.js';
+import type { Activation } from '../ops/rules/epilogue.js';
 
 /** Any module, whatever its forward takes and returns. */
 export type AnyModule = Module<any[], unknown>;
@@ -130,6 +131,30 @@ export class Module<In extends unknown[] = [Tensor], Out = Tensor> {
       if (builtinForwards.has(f)) return f.apply(target, args) as Out;
     }
     return this.forward(...args);
+  }
+
+  /**
+   * Fusion, asked by nn.Sequential of each module and the one after it: a function computing
+   * `next.call(this.call(x))` as one op with the same bits, or null (the default) to run the two
+   * one by one. Linear and Conv2d answer for a following module whose fusedActivation() names
+   * an activation of ops/rules/epilogue.ts. A module whose forward or call is not its class's
+   * own (a subclass override, an instance property such as inspect's watchForward) is not
+   * fused, since the fused op would skip that code (runsOwnForward); a subclass that does not
+   * override forward keeps fusion. Sequential.fusedPairs() says which pairs fuse.
+   */
+  fuseWith(next: AnyModule): ((x: Tensor) => Tensor) | null {
+    void next;
+    return null;
+  }
+
+  /** The activation this module applies, for a layer before it to fuse (null: none, or not fusable). */
+  fusedActivation(): Activation | null {
+    return null;
+  }
+
+  /** True while this module runs its class's own forward and call (not overridden, replaced or watched). */
+  protected runsOwnForward(cls: { prototype: { forward: unknown } }): boolean {
+    return this.forward === cls.prototype.forward && this.call === Module.prototype.call;
   }
 
   /** The dotted path from the outermost module that holds this one ('' for a root). */

@@ -5,6 +5,7 @@ import { Node, type Edge, type OutputMeta } from '../autograd/node.js';
 import type { DType } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { ruleTable } from './rules/index.js';
+import type { Activation } from './rules/epilogue.js';
 
 /** Every primitive op and the attributes it takes. Adding an op here without a rule is a type error. */
 export interface OpAttrs {
@@ -61,15 +62,19 @@ export interface OpAttrs {
   maxPool2d: { kernel: number[]; stride: number[]; padding: number[]; dilation: number[] };
   /** maxPool2d's backward: each window's gradient added at the element it picked, in an image of spatial `size`. */
   maxPool2dGrad: { kernel: number[]; stride: number[]; padding: number[]; dilation: number[]; size: number[] };
-  conv2d: { kernel: number[]; stride: number[]; padding: number[]; dilation: number[] };
-  conv2dRelu: { kernel: number[]; stride: number[]; padding: number[]; dilation: number[] };
+  /** activation(conv2d(x, W, b)): 'none' for a plain convolution (rules/epilogue.ts). */
+  conv2d: { kernel: number[]; stride: number[]; padding: number[]; dilation: number[]; activation: Activation };
+  /** conv2dPre(z, x, W, b) = z, a fused conv2d's kept pre-activation, differentiated as conv2d(x, W, b) (for gelu's double backward). */
+  conv2dPre: { kernel: number[]; stride: number[]; padding: number[]; dilation: number[] };
   /** conv2d's input gradient from (gy, weight), for an input of spatial `size`. */
   conv2dInputGrad: { kernel: number[]; stride: number[]; padding: number[]; dilation: number[]; size: number[] };
   /** conv2d's weight gradient from (gy, x). */
   conv2dWeightGrad: { kernel: number[]; stride: number[]; padding: number[]; dilation: number[] };
   // fused (rules/fused.ts)
-  linear: {};
-  linearRelu: {};
+  /** activation(x·Wᵀ + b), one op whatever the activation (rules/epilogue.ts). */
+  linear: { activation: Activation };
+  /** linearPre(z, x, W, b) = z, a fused linear's kept pre-activation, differentiated as x·Wᵀ + b (for gelu's double backward). */
+  linearPre: {};
   crossEntropyIndex: { reduction: 'mean' | 'sum' | 'none' };
   /** crossEntropyIndex's backward: coef·(softmax − onehot) from (g, logits, softmax, targets, weights). */
   crossEntropyIndexGrad: { reduction: 'mean' | 'sum' | 'none' };

@@ -4,6 +4,7 @@ import * as F from '../../src/nn/functional.js';
 import { powScalarGrad, reluGrad, sigmoidGrad, tanhGrad } from '../../src/ops/rules/activation-grads.js';
 import { conv2d, conv2dInputGrad, conv2dWeightGrad, maxPool2d, maxPool2dGrad } from '../../src/ops/rules/conv.js';
 import { crossEntropyIndexGrad } from '../../src/ops/rules/fused.js';
+import { fusedLinear } from '../../src/nn/functional/basic.js';
 import { softmax } from '../../src/ops/activations.js';
 
 /**
@@ -87,7 +88,10 @@ describe('backward primitives: gradcheck of their rules (float64)', () => {
 describe('the ops whose rules call them: second and third order', () => {
   const ops: [string, Fn, () => Tensor[]][] = [
     ['conv2d', (x, w, b) => conv2d(x!, w!, b!, geom), () => [rand([2, 2, 5, 6]), rand([3, 2, 3, 2]), rand([3])]],
-    ['conv2dRelu', (x, w, b) => conv2d(x!, w!, b!, geom, true), () => [rand([2, 2, 5, 6]), rand([3, 2, 3, 2]), rand([3])]],
+    ...(['relu', 'tanh', 'sigmoid', 'gelu'] as const).map((act): [string, Fn, () => Tensor[]] =>
+      [`conv2d + ${act}`, (x, w, b) => conv2d(x!, w!, b!, geom, act), () => [rand([2, 2, 5, 6]), rand([3, 2, 3, 2]), rand([3])]]),
+    ...(['relu', 'tanh', 'sigmoid', 'gelu'] as const).map((act): [string, Fn, () => Tensor[]] =>
+      [`linear + ${act}`, (x, w, b) => fusedLinear(x!, w!, b!, act), () => [rand([3, 4]), rand([2, 4]), rand([2])]]),
     ['maxPool2d', (x) => maxPool2d(x!, { kernel: [2, 2], stride: [2, 2], padding: [0, 0], dilation: [1, 1] }).exp(), () => [rand([1, 2, 4, 4])]],
     ['crossEntropy', (x) => F.crossEntropy(x!, tensor(Int32Array.from([2, 0, 1]), { shape: [3] })), () => [rand([3, 4])]],
     ['linear (matmul, unbroadcast)', (x, w, b) => F.linear(x!, w!, b!).tanh(), () => [rand([3, 4]), rand([2, 4]), rand([2])]],
@@ -98,6 +102,14 @@ describe('the ops whose rules call them: second and third order', () => {
       expect(gradcheck(gradOf(f), inputs(), { atol: 1e-6, rtol: 1e-5 }).ok).toBe(true);
     });
   }
+  it('linear + gelu and conv2d + gelu: third order (the kept pre-activation reaches the inputs through linearPre / conv2dPre)', () => {
+    const w = rand([2, 4]);
+    const first = (x: Tensor) => enableGrad(() => autogradGrad(fusedLinear(x, w, null, 'gelu').sum(), [x], { createGraph: true })[0]!);
+    expect(gradcheck(gradOf(first), [rand([3, 4])], { atol: 1e-6, rtol: 1e-5 }).ok).toBe(true);
+    const k = rand([2, 2, 3, 2]);
+    const firstConv = (x: Tensor) => enableGrad(() => autogradGrad(conv2d(x, k, null, geom, 'gelu').sum(), [x], { createGraph: true })[0]!);
+    expect(gradcheck(gradOf(firstConv), [rand([1, 2, 5, 6])], { atol: 1e-6, rtol: 1e-5 }).ok).toBe(true);
+  });
   it('crossEntropy: third order (the primitive recomputes softmax from x as a tracked op)', () => {
     const t = tensor(Int32Array.from([1, 0]), { shape: [2] });
     const first = (x: Tensor) => enableGrad(() => autogradGrad(F.crossEntropy(x, t), [x], { createGraph: true })[0]!);

@@ -1,6 +1,8 @@
 import { DTypeError, IndexError, ShapeError, ValueError, fmtShape } from '../../errors.js';
 import { where } from '../../ops/functional.js';
+import { gelu } from '../../ops/activations.js';
 import { matmulT } from '../../ops/internal.js';
+import type { Activation } from '../../ops/rules/epilogue.js';
 import { apply } from '../../ops/registry.js';
 import { isFloat } from '../../tensor/dtype.js';
 import { defaultGenerator, type Generator } from '../../tensor/random.js';
@@ -11,27 +13,35 @@ import { Tensor } from '../../tensor/tensor.js';
  * product with W read transposed in place; the weight gradient sums over the leading dims.
  */
 export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null, whoName: string | (() => string) = 'linear'): Tensor {
-  return linearOp('linear', x, weight, bias, whoName);
+  return linearOp('none', x, weight, bias, whoName);
 }
 
-/** relu(linear(x, W, b)) as one fused op: what nn.Sequential runs for a Linear followed by a ReLU. */
-export function linearRelu(x: Tensor, weight: Tensor, bias: Tensor | null = null, whoName: string | (() => string) = 'linear'): Tensor {
-  return linearOp('linearRelu', x, weight, bias, whoName);
+/**
+ * activation(linear(x, W, b)) as one op, the same bits as the two one after the other: what
+ * nn.Sequential runs for a Linear followed by an activation module that fuses (see Module.fuseWith).
+ */
+export function fusedLinear(x: Tensor, weight: Tensor, bias: Tensor | null, activation: Activation, whoName: string | (() => string) = 'linear'): Tensor {
+  return linearOp(activation, x, weight, bias, whoName);
 }
 
-function linearOp(op: 'linear' | 'linearRelu', x: Tensor, weight: Tensor, bias: Tensor | null, whoName: string | (() => string)): Tensor {
+/** The activation as the tracked op (or composition) it fuses: for the paths that do not fuse. */
+export function applyActivation(activation: Activation, y: Tensor): Tensor {
+  return activation === 'none' ? y : activation === 'gelu' ? gelu(y) : activation === 'relu' ? y.relu() : activation === 'tanh' ? y.tanh() : y.sigmoid();
+}
+
+function linearOp(activation: Activation, x: Tensor, weight: Tensor, bias: Tensor | null, whoName: string | (() => string)): Tensor {
   const inF = weight.shape[1]!;
   if (weight.ndim !== 2 || x.ndim === 0 || x.shape[x.ndim - 1] !== inF || x.dtype !== weight.dtype) throw linearError(x, weight, whoName);
   const outF = weight.shape[0]!;
   if (!bias || (bias.ndim === 1 && bias.shape[0] === outF && bias.dtype === x.dtype)) {
     // One fused op (bias written into the product's output): see ops/rules/fused.ts.
     const x2 = x.ndim === 2 ? x : x.ndim === 1 ? x.unsqueeze(0) : x.reshape([-1, inF]);
-    const y = apply(op, bias ? [x2, weight, bias] : [x2, weight], {});
+    const y = apply('linear', bias ? [x2, weight, bias] : [x2, weight], { activation });
     return x.ndim === 2 ? y : x.ndim === 1 ? y.squeeze(0) : y.reshape([...x.shape.slice(0, -1), outF]);
   }
   // Any other bias broadcasts as in an add (and reports a mismatch as one).
   const y = x.ndim === 1 ? matmulT(x.unsqueeze(0), weight, false, true).squeeze(0) : matmulT(x, weight, false, true);
-  return op === 'linearRelu' ? y.add(bias).relu() : y.add(bias);
+  return applyActivation(activation, y.add(bias));
 }
 
 /** What is wrong with linear's arguments (the name only goes into the message; a module passes a function so it is built only then). */

@@ -1,7 +1,9 @@
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../../errors.js';
 import { matmulT } from '../../ops/internal.js';
 import { col2im, conv2d as conv2dOp, im2col, im2colK, maxPool2d as maxPool2dOp, windowCount, type WindowGeometry } from '../../ops/rules/conv.js';
+import type { Activation } from '../../ops/rules/epilogue.js';
 import { isFloat } from '../../tensor/dtype.js';
+import { applyActivation } from './basic.js';
 import { Tensor } from '../../tensor/tensor.js';
 
 /** A size given as one number for both spatial dims, or as [height, width]. */
@@ -77,15 +79,15 @@ export interface Conv2dOptions extends WindowOptions {
  * [outC, inC/groups, kh, kw]: im2col, then one matrix product for the whole batch.
  */
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: Conv2dOptions = {}, who = 'conv2d'): Tensor {
-  return convOrConvRelu(x, weight, bias, opts, who, false);
+  return convWithActivation(x, weight, bias, opts, who, 'none');
 }
 
-/** relu(conv2d(x, ...)) as one op where it can be (nn.Sequential's Conv2d + ReLU): the same numbers. */
-export function conv2dRelu(x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: Conv2dOptions = {}, who = 'conv2d'): Tensor {
-  return convOrConvRelu(x, weight, bias, opts, who, true);
+/** activation(conv2d(x, ...)) as one op where it can be (nn.Sequential's Conv2d + an activation): the same bits. */
+export function fusedConv2d(x: Tensor, weight: Tensor, bias: Tensor | null, activation: Activation, opts: Conv2dOptions = {}, who = 'conv2d'): Tensor {
+  return convWithActivation(x, weight, bias, opts, who, activation);
 }
 
-function convOrConvRelu(x: Tensor, weight: Tensor, bias: Tensor | null, opts: Conv2dOptions, who: string, relu: boolean): Tensor {
+function convWithActivation(x: Tensor, weight: Tensor, bias: Tensor | null, opts: Conv2dOptions, who: string, activation: Activation): Tensor {
   const [x4, unbatch] = batched(who, x);
   if (weight.ndim !== 4) throw new ShapeError(`${who}: weight must be 4-D [outC, inC, kh, kw], got shape ${fmtShape(weight.shape)}`);
   const groups = opts.groups ?? 1;
@@ -107,13 +109,13 @@ function convOrConvRelu(x: Tensor, weight: Tensor, bias: Tensor | null, opts: Co
     throw new ShapeError(`${who}: bias has shape ${fmtShape(bias.shape)}, expected [${outC}], one per output channel`);
   }
   if (bias && bias.dtype !== weight.dtype) throw new DTypeError(`${who}: bias is ${bias.dtype} but the weight is ${weight.dtype}`);
-  if (groups === 1) return unbatch(conv2dOp(x4, weight, bias, g, relu));
+  if (groups === 1) return unbatch(conv2dOp(x4, weight, bias, g, activation));
   // [N, G, inC/G·kh·kw, L] against [G, outC/G, inC/G·kh·kw]: one batched product over the groups.
   const cols = im2col(x4, g).reshape([n, groups, inPerGroup * kh * kw, -1]);
   let y = matmulT(weight.reshape([groups, outC / groups, inPerGroup * kh * kw]), cols, false, false);
   y = y.reshape([n, outC, g.out[0], g.out[1]]);
   if (bias) y = y.add(bias.reshape([outC, 1, 1]));
-  return unbatch(relu ? y.relu() : y);
+  return unbatch(applyActivation(activation, y));
 }
 
 export interface PoolOptions {

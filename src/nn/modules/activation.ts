@@ -1,11 +1,19 @@
 import type { Tensor } from '../../tensor/tensor.js';
+import type { Activation } from '../../ops/rules/epilogue.js';
 import { Module } from '../module.js';
 
 /** Elementwise activations as modules, for Sequential. */
 
+// ReLU, Sigmoid, Tanh and exact GELU name themselves for a Linear or Conv2d before them to fuse
+// (Module.fuseWith), as long as they run their own forward.
+
 export class ReLU extends Module {
   override forward(x: Tensor): Tensor {
     return x.relu();
+  }
+
+  override fusedActivation(): Activation | null {
+    return this.runsOwnForward(ReLU) ? 'relu' : null;
   }
 }
 
@@ -27,11 +35,19 @@ export class Sigmoid extends Module {
   override forward(x: Tensor): Tensor {
     return x.sigmoid();
   }
+
+  override fusedActivation(): Activation | null {
+    return this.runsOwnForward(Sigmoid) ? 'sigmoid' : null;
+  }
 }
 
 export class Tanh extends Module {
   override forward(x: Tensor): Tensor {
     return x.tanh();
+  }
+
+  override fusedActivation(): Activation | null {
+    return this.runsOwnForward(Tanh) ? 'tanh' : null;
   }
 }
 
@@ -42,6 +58,11 @@ export class GELU extends Module {
 
   override forward(x: Tensor): Tensor {
     return x.gelu(this.approximate);
+  }
+
+  /** The exact (erf) form fuses; the tanh approximation runs as its own ops. */
+  override fusedActivation(): Activation | null {
+    return this.approximate === 'none' && this.runsOwnForward(GELU) ? 'gelu' : null;
   }
 
   override extraRepr(): string {

@@ -1,9 +1,6 @@
 import { IndexError, ChainruleError } from '../../errors.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { Module, type AnyModule } from '../module.js';
-import { ReLU } from './activation.js';
-import { Conv2d } from './conv.js';
-import { Linear } from './linear.js';
 
 function checkIndex(who: string, i: number, n: number): number {
   if (!Number.isInteger(i) || i < -n || i >= n) throw new IndexError(`${who}: index ${i} is out of range for ${n} modules`);
@@ -16,19 +13,6 @@ function checkIndex(who: string, i: number, n: number): number {
  *
  *   const mlp = new nn.Sequential(new nn.Linear(5, 10), new nn.ReLU(), new nn.Linear(10, 3));
  */
-/** Plain nn.Linear or nn.Conv2d then plain nn.ReLU, neither subclassed nor with forward/call replaced. */
-function fusesWithRelu(m: AnyModule, next: AnyModule): boolean {
-  const a = m as Module;
-  const b = next as Module;
-  const first: unknown = a.constructor;
-  const second: unknown = b.constructor;
-  return (
-    (first === Linear ? a.forward === Linear.prototype.forward : first === Conv2d && a.forward === Conv2d.prototype.forward) &&
-    second === ReLU && b.forward === ReLU.prototype.forward &&
-    a.call === Module.prototype.call && b.call === Module.prototype.call
-  );
-}
-
 export class Sequential extends Module {
   constructor(...modules: AnyModule[] | [Record<string, AnyModule>]) {
     super();
@@ -46,15 +30,27 @@ export class Sequential extends Module {
     for (let i = 0; i < mods.length; i++) {
       const m = mods[i]![1];
       const next = mods[i + 1]?.[1];
-      if (next !== undefined && fusesWithRelu(m, next)) {
-        // A Linear (or Conv2d) then a ReLU run as one fused op: same numbers, one pass and one node fewer.
-        y = (m as Linear | Conv2d).forwardRelu(y);
+      // A module and the next as one op where the module says it can (Module.fuseWith, e.g. a
+      // Linear then a ReLU): same numbers, fewer passes and one node fewer.
+      const fused = next !== undefined ? m.fuseWith(next) : null;
+      if (fused !== null) {
+        y = fused(y);
         i++;
         continue;
       }
       y = m.call(y) as Tensor;
     }
     return y;
+  }
+
+  /** Which modules forward() runs fused with the one after them, by index (what fuseWith answers now). */
+  fusedPairs(): number[] {
+    const mods = this.childEntries();
+    const out: number[] = [];
+    for (let i = 0; i + 1 < mods.length; i++) {
+      if (mods[i]![1].fuseWith(mods[i + 1]![1]) !== null) out.push(i++);
+    }
+    return out;
   }
 
   override get length(): number {

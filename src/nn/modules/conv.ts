@@ -1,9 +1,9 @@
 import { ValueError } from '../../errors.js';
 import { zeros } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { avgPool2d, conv2d, conv2dRelu, maxPool2d, pair, type Size2 } from '../functional/conv.js';
+import { avgPool2d, conv2d, fusedConv2d, maxPool2d, pair, type Size2 } from '../functional/conv.js';
 import { kaimingUniform_, uniform_ } from '../init.js';
-import { Module } from '../module.js';
+import { Module, type AnyModule } from '../module.js';
 import { Parameter } from '../parameter.js';
 import type { FactoryOptions } from './linear.js';
 
@@ -64,10 +64,12 @@ export class Conv2d extends Module {
     return conv2d(x, this.weight, this.bias, { stride, padding, dilation, groups }, this.label());
   }
 
-  /** @internal forward followed by a ReLU, as one fused op (nn.Sequential's fast path). */
-  forwardRelu(x: Tensor): Tensor {
+  /** This forward and a following activation module as one conv2d op (see Module.fuseWith). */
+  override fuseWith(next: AnyModule): ((x: Tensor) => Tensor) | null {
+    const act = next.fusedActivation();
+    if (act === null || !this.runsOwnForward(Conv2d)) return null;
     const { stride, padding, dilation, groups } = this;
-    return conv2dRelu(x, this.weight, this.bias, { stride, padding, dilation, groups }, this.label());
+    return (x) => fusedConv2d(x, this.weight, this.bias, act, { stride, padding, dilation, groups }, this.label());
   }
 
   override extraRepr(): string {

@@ -3,9 +3,9 @@ import type { DType } from '../../tensor/dtype.js';
 import { defaultGenerator, type Generator } from '../../tensor/random.js';
 import { zeros } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { dropout, linear, linearRelu } from '../functional/basic.js';
+import { dropout, fusedLinear, linear } from '../functional/basic.js';
 import { kaimingUniform_, uniform_ } from '../init.js';
-import { Module } from '../module.js';
+import { Module, type AnyModule } from '../module.js';
 import { Parameter } from '../parameter.js';
 
 export interface FactoryOptions {
@@ -46,10 +46,14 @@ export class Linear extends Module {
     return linear(x, this.weight, this.bias, () => this.label());
   }
 
-  /** @internal forward followed by a ReLU, as one fused op (nn.Sequential's fast path). */
-  forwardRelu(x: Tensor): Tensor {
-    this.checkInput(x);
-    return linearRelu(x, this.weight, this.bias, () => this.label());
+  /** This forward and a following activation module as one linear op (see Module.fuseWith). */
+  override fuseWith(next: AnyModule): ((x: Tensor) => Tensor) | null {
+    const act = next.fusedActivation();
+    if (act === null || !this.runsOwnForward(Linear)) return null;
+    return (x) => {
+      this.checkInput(x);
+      return fusedLinear(x, this.weight, this.bias, act, () => this.label());
+    };
   }
 
   private checkInput(x: Tensor): void {

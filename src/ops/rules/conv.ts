@@ -6,7 +6,7 @@ import { windowCount, windowNumbers } from '../../backend/window.js';
 import type { ConvArgs, FloatArray } from '../../backend/types.js';
 import { apply, type OpAttrs, type OpRule } from '../registry.js';
 import { gather, sum } from '../functional.js';
-import { reluGrad } from './activation-grads.js';
+import { activate, activationBackward, activationSaved, type Activation } from './epilogue.js';
 import { gemmEach, reduceK } from '../kernels.js';
 
 /**
@@ -83,9 +83,10 @@ export function maxPool2d(x: Tensor, g: WindowGeometry): Tensor {
  * One op rather than im2col, a batched matmul and a broadcast add: each sample's product starts
  * from the bias (no pass over y to add it) and all N products go to the backend in one call.
  *   dx = col2im(Wᵀ·gy[n]),  dW = Σ_n gy[n]·cols[n]ᵀ,  db = Σ_{n, positions} gy
+ * With an activation (epilogue.ts) the op is act(conv2d(x)), and gy is first taken through it.
  */
-export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, g: WindowGeometry, relu = false): Tensor {
-  return apply(relu ? 'conv2dRelu' : 'conv2d', bias ? [x, weight, bias] : [x, weight], geometry(g));
+export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, g: WindowGeometry, activation: Activation = 'none'): Tensor {
+  return apply('conv2d', bias ? [x, weight, bias] : [x, weight], { ...geometry(g), activation });
 }
 
 /** conv2d's input gradient: gy [N,O,oh,ow] and weight [O,C,kh,kw] → [N,C,H,W] of spatial `size`. */
@@ -135,46 +136,77 @@ function convForwardK(cols: Tensor, w: Tensor, bias: Tensor | null, out: FloatAr
   );
 }
 
-/** conv2d, and with relu conv2dRelu: relu(conv2d(x)), the activation on each sample's output while it is in cache. */
-function convRule(relu: boolean): OpRule<OpAttrs['conv2d']> {
-  return {
-    forward: (c, [x, w, b], attrs) => {
-      const p = convArgs(x!, w!, attrs);
-      const l = p.oh * p.ow;
-      const xd = x!.data as FloatArray;
-      const wd = w!.data as FloatArray;
-      const bd = b ? (b.data as FloatArray) : null;
-      // Sample by sample where the backend can (its columns stay in cache); else the columns of
-      // the whole batch, kept for the backward.
-      const y = allocateUninit(x!.dtype as 'float32' | 'float64', p.n * p.o * l);
-      const kern = { conv2dForward: fusedKernel('conv2dForward', p.n * p.o * l * p.k, x!.dtype) };
-      let cols: Tensor | null = null;
-      if (!(isF32(xd) && isF32(wd) && (bd === null || isF32(bd)) && kern.conv2dForward?.(p, xd, wd, bd, y as Float32Array, relu))) {
-        cols = im2colK(x!, attrs, 0);
-        convForwardK(cols, w!.reshape([p.o, p.k]), b ?? null, y);
-        if (relu) kernel('unary', y.length, x!.dtype)('relu', y, y);
-      }
-      const out = new Tensor(y, [p.n, p.o, p.oh, p.ow], x!.dtype);
-      // The backward needs the activated output (relu) and the batch's columns where it made them.
-      c.save(x!, w!, ...(relu ? [out] : []), ...(cols ? [cols] : []));
-      return out;
-    },
-    backward: (c, gy, attrs) => {
-      const [x, w] = c.saved as [Tensor, Tensor];
-      const y = relu ? c.saved[2]! : null;
-      const cols = c.saved[relu ? 3 : 2];
-      const needs = c.needsInputGrad;
-      // Through the ReLU first (gradient 0 where the output is not positive, as PyTorch).
-      if (y) gy = reluGrad(gy, y);
-      const [n, o] = gy.shape as [number, number];
-      return [
-        needs[0] ? conv2dInputGrad(gy, w, x.shape.slice(2), attrs) : null,
-        needs[1] ? conv2dWeightGrad(gy, x, attrs, cols) : null,
-        needs[2] ? sum(gy.reshape([n, o, -1]), [0, 2]) : null,
-      ];
-    },
-  };
+/** conv2d's gradients at its inputs (x, W, b) from the gradient g at its pre-activation; `cols`, x's columns where the forward kept them. */
+function convGrads(needs: readonly boolean[], g: Tensor, x: Tensor, w: Tensor, attrs: WindowGeometry, cols: Tensor | undefined): (Tensor | null)[] {
+  const [n, o] = g.shape as [number, number];
+  return [
+    needs[0] ? conv2dInputGrad(g, w, x.shape.slice(2), attrs) : null,
+    needs[1] ? conv2dWeightGrad(g, x, attrs, cols) : null,
+    needs[2] ? sum(g.reshape([n, o, -1]), [0, 2]) : null,
+  ];
 }
+
+/**
+ * conv2d with its activation (epilogue.ts): a relu runs on each sample's output while it is in
+ * cache (the backend's epilogue, or one pass after the batched product), the others over the
+ * output right after, with their own ops' kernels.
+ */
+const convRule: OpRule<OpAttrs['conv2d']> = {
+  forward: (c, [x, w, b], attrs) => {
+    const act = attrs.activation;
+    const relu = act === 'relu';
+    const p = convArgs(x!, w!, geometry(attrs));
+    const l = p.oh * p.ow;
+    const xd = x!.data as FloatArray;
+    const wd = w!.data as FloatArray;
+    const bd = b ? (b.data as FloatArray) : null;
+    // Sample by sample where the backend can (its columns stay in cache); else the columns of
+    // the whole batch, kept for the backward.
+    const y = allocateUninit(x!.dtype as 'float32' | 'float64', p.n * p.o * l);
+    const kern = { conv2dForward: fusedKernel('conv2dForward', p.n * p.o * l * p.k, x!.dtype) };
+    let cols: Tensor | null = null;
+    if (!(isF32(xd) && isF32(wd) && (bd === null || isF32(bd)) && kern.conv2dForward?.(p, xd, wd, bd, y as Float32Array, relu))) {
+      cols = im2colK(x!, attrs, 0);
+      convForwardK(cols, w!.reshape([p.o, p.k]), b ?? null, y);
+      if (relu) kernel('unary', y.length, x!.dtype)('relu', y, y);
+    }
+    const z = new Tensor(y, [p.n, p.o, p.oh, p.ow], x!.dtype);
+    const out = activate(act, z);
+    // Saved: x, W, what the activation's gradient reads, for gelu the bias (conv2dPre takes it
+    // as an input), and the batch's columns where the forward made them.
+    const kept = activationSaved(act, z, out);
+    c.save(x!, w!, ...(kept ? [kept] : []), ...(act === 'gelu' && b ? [b] : []), ...(cols ? [cols] : []));
+    return out;
+  },
+  backward: (c, gy, attrs) => {
+    const act = attrs.activation;
+    const s = c.saved;
+    const [x, w] = s as [Tensor, Tensor];
+    let i = 2;
+    const kept = act === 'none' ? null : s[i++]!;
+    const b = act === 'gelu' && c.inputShapes.length === 3 ? s[i++]! : null;
+    const cols = s[i];
+    const pre = () => apply('conv2dPre', b ? [kept!, x, w, b] : [kept!, x, w], geometry(attrs));
+    return convGrads(c.needsInputGrad, activationBackward(act, gy, kept, pre), x, w, attrs, cols);
+  },
+};
+
+/**
+ * conv2dPre(z, x, W, b) = z, the pre-activation a fused conv2d kept (the caller vouches for
+ * it), as a function of (x, W, b): a gradient at z goes back to them as conv2d's does (none
+ * to z). gelu's backward reads z through it, so that a double backward sees z's dependence on
+ * the inputs; unrecorded (a first-order backward) it only returns z.
+ */
+const conv2dPreRule: OpRule<OpAttrs['conv2dPre']> = {
+  forward: (c, [z, x, w]) => {
+    c.save(x!, w!);
+    return new Tensor(z!.storage, z!.shape, z!.dtype, z!.strides, z!.offset);
+  },
+  backward: (c, g, attrs) => {
+    const [x, w] = c.saved as [Tensor, Tensor];
+    return [null, ...convGrads(c.needsInputGrad.slice(1), g, x, w, attrs, undefined)];
+  },
+};
 
 /**
  * conv2d's two gradients as primitives (PyTorch's convolution_backward), each bilinear in its
@@ -268,12 +300,12 @@ export const convRules: {
   maxPool2d: OpRule<OpAttrs['maxPool2d']>;
   maxPool2dGrad: OpRule<OpAttrs['maxPool2dGrad']>;
   conv2d: OpRule<OpAttrs['conv2d']>;
-  conv2dRelu: OpRule<OpAttrs['conv2d']>;
+  conv2dPre: OpRule<OpAttrs['conv2dPre']>;
   conv2dInputGrad: OpRule<OpAttrs['conv2dInputGrad']>;
   conv2dWeightGrad: OpRule<OpAttrs['conv2dWeightGrad']>;
 } = {
-  conv2d: convRule(false),
-  conv2dRelu: convRule(true),
+  conv2d: convRule,
+  conv2dPre: conv2dPreRule,
   conv2dInputGrad: conv2dInputGradRule,
   conv2dWeightGrad: conv2dWeightGradRule,
   im2col: {

@@ -5,7 +5,7 @@ import { Tensor } from '../../tensor/tensor.js';
 import { mul, sub, sum } from '../functional.js';
 import { matmulT } from '../internal.js';
 import { softmax } from '../activations.js';
-import { reluGrad } from './activation-grads.js';
+import { activate, activationBackward, activationSaved } from './epilogue.js';
 import { apply, type OpAttrs, type OpRule } from '../registry.js';
 
 type Rules<K extends keyof OpAttrs> = { [P in K]: OpRule<OpAttrs[P]> };
@@ -15,11 +15,13 @@ type Rules<K extends keyof OpAttrs> = { [P in K]: OpRule<OpAttrs[P]> };
  * computes exactly the composition it replaces (the op tests check both against PyTorch); the
  * gain is fewer passes over memory, fewer temporaries and fewer graph nodes.
  *
- * linear: y = x·Wᵀ + b for x [N, in], W [out, in], b [out] (optional). The bias is written into
- * the output first and the product accumulated onto it, so there is no separate add pass.
- *   dx = g·W,  dW = gᵀ·x,  db = Σ_rows g
- * linearRelu: relu(x·Wᵀ + b), the activation applied in place (nn.Sequential uses it for a
- * Linear followed by a ReLU); the backward first masks g with [y > 0].
+ * linear: y = act(x·Wᵀ + b) for x [N, in], W [out, in], b [out] (optional), act one of
+ * epilogue.ts's activations ('none' for a plain Linear; nn.Sequential fuses a Linear and the
+ * activation module after it). The bias and a relu are the product's epilogue (no separate
+ * passes); tanh, sigmoid and gelu run over the output right after, with the kernels their own
+ * ops use, so fused and unfused give the same bits. The backward takes g through the
+ * activation first (dz, epilogue.ts), then
+ *   dx = dz·W,  dW = dzᵀ·x,  db = Σ_rows dz
  *
  * crossEntropyIndex: per-row softmax cross-entropy of logits x [N, C] at class indices t with
  * per-row weights w (0 where the target is ignored):
@@ -27,38 +29,59 @@ type Rules<K extends keyof OpAttrs> = { [P in K]: OpRule<OpAttrs[P]> };
  *   dx_ij = coef_i·(softmax(x)_ij − [j = t_i]),  coef_i = w_i·g / Σw (mean), w_i·g (sum), w_i·g_i (none)
  * The forward keeps the softmax for the backward pass.
  */
-function linearRule(relu: boolean): OpRule<{}> {
-  return {
-    forward: (c, [x, w, b]) => {
-      const n = x!.shape[0]!;
-      const inF = x!.shape[1]!;
-      const outF = w!.shape[0]!;
-      const out = allocateUninit(x!.dtype as 'float32' | 'float64', n * outF);
-      // The bias and (linearRelu) the activation as the product's epilogue: the backward needs
-      // the activated output.
-      kernel('gemm', n * outF * inF, x!.dtype)({
-        transA: false, transB: true, m: n, n: outF, k: inF,
-        a: x!.data as FloatArray, aOffset: 0, b: w!.data as FloatArray, bOffset: 0, c: out, cOffset: 0, accumulate: false,
-        bias: b ? (b.data as FloatArray) : null, relu,
-      });
-      const y = new Tensor(out, [n, outF], x!.dtype);
-      if (relu) c.save(x!, w!, y);
-      else c.save(x!, w!);
-      return y;
-    },
-    backward: (c, gy) => {
-      const [x, w, y] = c.saved as [Tensor, Tensor, Tensor | undefined];
-      const needs = c.needsInputGrad;
-      // Through the ReLU first (gradient 0 where the output is not positive, as PyTorch).
-      const g = y !== undefined ? reluGrad(gy, y) : gy;
-      return [
-        needs[0] ? matmulT(g, w, false, false) : null,
-        needs[1] ? matmulT(g, x, true, false) : null,
-        needs[2] ? sum(g, 0) : null,
-      ];
-    },
-  };
+/** linear's gradients at its inputs (x, W, b) from the gradient g at its pre-activation x·Wᵀ + b. */
+function linearGrads(needs: readonly boolean[], g: Tensor, x: Tensor, w: Tensor): (Tensor | null)[] {
+  return [
+    needs[0] ? matmulT(g, w, false, false) : null,
+    needs[1] ? matmulT(g, x, true, false) : null,
+    needs[2] ? sum(g, 0) : null,
+  ];
 }
+
+const linearRule: OpRule<OpAttrs['linear']> = {
+  forward: (c, [x, w, b], { activation }) => {
+    const n = x!.shape[0]!;
+    const inF = x!.shape[1]!;
+    const outF = w!.shape[0]!;
+    const out = allocateUninit(x!.dtype as 'float32' | 'float64', n * outF);
+    // The bias and a relu as the product's epilogue; another activation right after (epilogue.ts).
+    kernel('gemm', n * outF * inF, x!.dtype)({
+      transA: false, transB: true, m: n, n: outF, k: inF,
+      a: x!.data as FloatArray, aOffset: 0, b: w!.data as FloatArray, bOffset: 0, c: out, cOffset: 0, accumulate: false,
+      bias: b ? (b.data as FloatArray) : null, relu: activation === 'relu',
+    });
+    const z = new Tensor(out, [n, outF], x!.dtype);
+    const y = activate(activation, z);
+    const kept = activationSaved(activation, z, y);
+    // gelu's backward reaches (x, W, b) again through linearPre, which takes b as an input.
+    if (kept === null) c.save(x!, w!);
+    else if (activation === 'gelu' && b) c.save(x!, w!, kept, b);
+    else c.save(x!, w!, kept);
+    return y;
+  },
+  backward: (c, gy, { activation }) => {
+    const [x, w, kept, b] = c.saved as [Tensor, Tensor, Tensor | undefined, Tensor | undefined];
+    const g = activationBackward(activation, gy, kept ?? null, () => apply('linearPre', b ? [kept!, x, w, b] : [kept!, x, w], {}));
+    return linearGrads(c.needsInputGrad, g, x, w);
+  },
+};
+
+/**
+ * linearPre(z, x, W, b) = z, the pre-activation x·Wᵀ + b that a fused linear kept (the caller
+ * vouches for it), as a function of (x, W, b): a gradient at z goes back to them as linear's
+ * does (none to z). A gelu's backward reads z through it so that a double backward sees how z
+ * depends on the inputs; unrecorded (a first-order backward) it only returns z.
+ */
+const linearPreRule: OpRule<OpAttrs['linearPre']> = {
+  forward: (c, [z, x, w]) => {
+    c.save(x!, w!);
+    return new Tensor(z!.storage, z!.shape, z!.dtype, z!.strides, z!.offset);
+  },
+  backward: (c, g) => {
+    const [x, w] = c.saved as [Tensor, Tensor];
+    return [null, ...linearGrads(c.needsInputGrad.slice(1), g, x, w)];
+  },
+};
 
 /**
  * crossEntropyIndex's backward as a primitive: upstream g, logits x [N, C], their softmax p (the
@@ -69,9 +92,9 @@ export function crossEntropyIndexGrad(g: Tensor, x: Tensor, p: Tensor, t: Tensor
   return apply('crossEntropyIndexGrad', [g, x, p, t, w], { reduction });
 }
 
-export const fusedRules: Rules<'linear' | 'linearRelu' | 'crossEntropyIndex' | 'crossEntropyIndexGrad'> = {
-  linear: linearRule(false),
-  linearRelu: linearRule(true),
+export const fusedRules: Rules<'linear' | 'linearPre' | 'crossEntropyIndex' | 'crossEntropyIndexGrad'> = {
+  linear: linearRule,
+  linearPre: linearPreRule,
 
   crossEntropyIndex: {
     forward: (c, [x, t, w], { reduction }) => {
