@@ -57,6 +57,17 @@ const builtinForwards = new Set<unknown>();
 const proxies = new WeakMap<object, AnyModule>();
 
 /**
+ * @internal The module object behind a module's proxy (itself when given the object): what a
+ * built-in container calls the library's own methods on (fuseWith, fusedActivation), which only
+ * read fields, without paying the proxy on every field read.
+ */
+export function rawModule<M extends AnyModule>(m: M): M {
+  const t = targets.get(m) as M | undefined;
+  // Only for the library's own layers (a subclass that overrides forward may override these too).
+  return t !== undefined && builtinForwards.has(t.forward) ? t : m;
+}
+
+/**
  * @internal Declares that these classes' own forward methods only read the module's fields, so
  * Module.call may run them on the module itself instead of through its proxy (nn/index.ts lists
  * the built-in layers). Never needed for correctness: an unmarked class just reads through the proxy.

@@ -1,6 +1,6 @@
 import { IndexError, ChainruleError } from '../../errors.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { Module, type AnyModule } from '../module.js';
+import { Module, rawModule, type AnyModule } from '../module.js';
 
 function checkIndex(who: string, i: number, n: number): number {
   if (!Number.isInteger(i) || i < -n || i >= n) throw new IndexError(`${who}: index ${i} is out of range for ${n} modules`);
@@ -32,7 +32,8 @@ export class Sequential extends Module {
       const next = mods[i + 1]?.[1];
       // A module and the next as one op where the module says it can (Module.fuseWith, e.g. a
       // Linear then a ReLU): same numbers, fewer passes and one node fewer.
-      const fused = next !== undefined ? m.fuseWith(next) : null;
+      // (Asked of the module objects behind the proxies: these methods only read fields.)
+      const fused = next !== undefined ? rawModule(m).fuseWith(rawModule(next)) : null;
       if (fused !== null) {
         y = fused(y);
         i++;
