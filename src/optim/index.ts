@@ -20,6 +20,7 @@ export { SGD, type SGDOptions } from './sgd.js';
 export { Adam, AdamW, type AdamOptions } from './adam.js';
 export { RMSprop, type RMSpropOptions } from './rmsprop.js';
 export { Adagrad, type AdagradOptions } from './adagrad.js';
+export { Adadelta, Adamax, NAdam, RAdam, type AdadeltaOptions, type AdamaxOptions, type NAdamOptions, type RAdamOptions } from './more.js';
 export {
   LRScheduler,
   StepLR,
@@ -31,3 +32,4 @@ export {
   type ReduceLROnPlateauOptions,
   type SchedulerStateDict,
 } from './lr-scheduler.js';
+export { LambdaLR, OneCycleLR, CosineAnnealingWarmRestarts, SequentialLR, type OneCycleLROptions } from './schedulers-more.js';
