@@ -31,8 +31,13 @@ const IDX_TYPES: Readonly<Record<number, IdxType>> = {
 
 const hex = (b: number): string => `0x${b.toString(16).padStart(2, '0').toUpperCase()}`;
 
+export interface IdxReadOptions {
+  /** Keep NaN and ±Infinity in f32/f64 files (refused by default, naming the element's position). */
+  allowNan?: boolean;
+}
+
 /** Parses IDX bytes (already gunzipped). `source` starts every error message. */
-export function decodeIdx(bytes: Uint8Array, source = '<bytes>'): RawTensor {
+export function decodeIdx(bytes: Uint8Array, source = '<bytes>', options: IdxReadOptions = {}): RawTensor {
   const fail = (message: string): never => { throw new FormatError(source, message); };
   if (bytes.length < 4) fail(`truncated: expected at least 4 bytes for the IDX magic number, got ${bytes.length}`);
   const magic = Array.from(bytes.subarray(0, 4), hex).join(' ');
@@ -73,9 +78,27 @@ export function decodeIdx(bytes: Uint8Array, source = '<bytes>'): RawTensor {
       : name === 'f32' ? (o: number) => view.getFloat32(o, false)
       : (o: number) => view.getFloat64(o, false);
     for (let i = 0; i < count; i++) out[i] = read(headerLength + i * size);
+    if ((name === 'f32' || name === 'f64') && options.allowNan !== true) {
+      for (let i = 0; i < count; i++) {
+        const v = out[i]!;
+        if (v - v !== 0) fail(`${Number.isNaN(v) ? 'NaN' : 'infinite value'} ${v} at ${position(shape, i)} (counting from 0); fix the file, or pass allowNan (--allow-nan) to keep such values`);
+      }
+    }
     data = out;
   }
   return { dtype: to, shape, data };
+}
+
+/** Element i of a row-major tensor of `shape` as "row 3, column 5" (2-D) or "row 3, index [5,2]". */
+function position(shape: readonly number[], i: number): string {
+  const idx = new Array<number>(shape.length);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    idx[d] = i % shape[d]!;
+    i = Math.floor(i / shape[d]!);
+  }
+  if (idx.length <= 1) return `element ${idx[0] ?? 0}`;
+  const [row, ...rest] = idx;
+  return rest.length === 1 ? `row ${row}, column ${rest[0]}` : `row ${row}, index [${rest.join(',')}]`;
 }
 
 const WRITE_CODE: Readonly<Record<RawDType, number>> = {

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import { writeFileAtomic } from './atomic.js';
 import { FormatError } from './errors.js';
-import { decodeIdx, encodeIdx } from './idx-codec.js';
+import { decodeIdx, encodeIdx, type IdxReadOptions } from './idx-codec.js';
 import type { RawTensor, RawTensorLike } from './raw.js';
 import { readInputFile } from './read-input.js';
 
@@ -18,7 +18,7 @@ export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
-export async function readIdx(path: string): Promise<RawTensor> {
+export async function readIdx(path: string, options: IdxReadOptions = {}): Promise<RawTensor> {
   let bytes = await readInputFile(path);
   if (isGzip(bytes)) {
     try {
@@ -27,7 +27,7 @@ export async function readIdx(path: string): Promise<RawTensor> {
       throw new FormatError(path, `starts like gzip but does not decompress: ${(err as Error).message}`, { cause: err });
     }
   }
-  return decodeIdx(bytes, path);
+  return decodeIdx(bytes, path, options);
 }
 
 /** Writes atomically; gzip defaults to on when the path ends in .gz. */

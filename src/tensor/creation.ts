@@ -82,7 +82,7 @@ function isIntegerArray(a: TypedArray): boolean {
 type ShapeArg = readonly number[];
 
 /** A shape as one array or one size, then options; or sizes as separate numbers (PyTorch's zeros(2, 3)). */
-export type SizeArgs<O> = [shape: ShapeArg | number, opts?: O] | number[];
+export type SizeArgs<O> = [shape: ShapeArg | number, opts?: O] | number[] | [...sizes: number[], opts: O];
 
 function sizeArgs<O extends object>(op: string, args: readonly unknown[]): [unknown, O] {
   if (args.length === 0) throw new ShapeError(`${op}: needs a shape, e.g. ${op}([2, 3])`);
