@@ -36,9 +36,18 @@ export interface IdxReadOptions {
   allowNan?: boolean;
 }
 
-/** Parses IDX bytes (already gunzipped). `source` starts every error message. */
-export function decodeIdx(bytes: Uint8Array, source = '<bytes>', options: IdxReadOptions = {}): RawTensor {
-  const fail = (message: string): never => { throw new FormatError(source, message); };
+interface IdxHeader {
+  type: IdxType;
+  shape: number[];
+  headerLength: number;
+  count: number;
+}
+
+/** The most elements an IDX file may declare (a chainrule tensor's limit). */
+const MAX_IDX_ELEMENTS = 2 ** 31 - 1;
+
+/** Reads and checks the magic number and dims; `bytes` may be only the start of the file. */
+function readHeader(bytes: Uint8Array, fail: (message: string) => never): IdxHeader {
   if (bytes.length < 4) fail(`truncated: expected at least 4 bytes for the IDX magic number, got ${bytes.length}`);
   const magic = Array.from(bytes.subarray(0, 4), hex).join(' ');
   if (bytes[0] !== 0 || bytes[1] !== 0) {
@@ -49,7 +58,6 @@ export function decodeIdx(bytes: Uint8Array, source = '<bytes>', options: IdxRea
     const known = Object.entries(IDX_TYPES).map(([code, t]) => `${hex(Number(code))} ${t.name}`).join(', ');
     fail(`unsupported dtype code ${hex(bytes[2]!)} in magic number ${magic} (supported: ${known})`);
   }
-  const { name, size, to } = type!;
   const ndim = bytes[3]!;
   const headerLength = 4 + 4 * ndim;
   if (bytes.length < headerLength) {
@@ -59,6 +67,24 @@ export function decodeIdx(bytes: Uint8Array, source = '<bytes>', options: IdxRea
   const shape: number[] = [];
   for (let i = 0; i < ndim; i++) shape.push(view.getUint32(4 + 4 * i, false));
   const count = numel(shape);
+  if (count > MAX_IDX_ELEMENTS) {
+    fail(`the header declares ${type!.name} [${shape.join(',')}], ${count.toLocaleString('en-US')} elements; at most ${MAX_IDX_ELEMENTS.toLocaleString('en-US')} are accepted`);
+  }
+  return { type: type!, shape, headerLength, count };
+}
+
+/** The size in bytes the header at the start of `bytes` declares for the whole (uncompressed) file. */
+export function idxByteLength(bytes: Uint8Array, source = '<bytes>'): number {
+  const { type, headerLength, count } = readHeader(bytes, (message: string): never => { throw new FormatError(source, message); });
+  return headerLength + count * type.size;
+}
+
+/** Parses IDX bytes (already gunzipped). `source` starts every error message. */
+export function decodeIdx(bytes: Uint8Array, source = '<bytes>', options: IdxReadOptions = {}): RawTensor {
+  const fail = (message: string): never => { throw new FormatError(source, message); };
+  const { type, shape, headerLength, count } = readHeader(bytes, fail);
+  const { name, size, to } = type;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const expected = headerLength + count * size;
   if (bytes.length !== expected) {
     const problem = bytes.length < expected ? 'truncated' : `${bytes.length - expected} trailing bytes`;

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  AllocationError, ChainruleError, DTypeError, Generator, IndexError, ShapeError, ValueError,
+  AllocationError, AutogradError, ChainruleError, DTypeError, Generator, IndexError, ShapeError, ValueError,
   arange, empty, eye, full, gather, indexSelect, linspace, manualSeed, nn, ones, optim, rand, randint, randn, randperm,
   tensor, zeros, Tensor,
 } from '../../src/index.js';
@@ -268,5 +268,14 @@ describe('state dicts', () => {
     // Keys that are not the scheduler's own options are ignored, not assigned.
     sched.loadStateDict({ ...sd, constructor: 1, toString: 2 } as never);
     expect(typeof sched.toString).toBe('function');
+  });
+});
+
+describe('the version counter is shared with a detached alias', () => {
+  it('x.detach().mul_(3) after y = (x*x).sum() makes backward refuse (issue example)', () => {
+    const x = tensor([1, 2, 3], { requiresGrad: true });
+    const y = x.mul(x).sum();
+    x.detach().mul_(3);
+    refuses(() => y.backward(), AutogradError, /saved by MulBackward for its gradient was modified in place \(version 0 then, 1 now\)/);
   });
 });

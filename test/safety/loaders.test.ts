@@ -7,10 +7,12 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ChainruleError } from '../../src/errors.js';
 import { parseCsv } from '../../src/io/csv.js';
 import { decodeIdx, encodeIdx } from '../../src/io/idx-codec.js';
+import { readIdx } from '../../src/io/idx.js';
 import { FormatError } from '../../src/io/errors.js';
 import { validateRunConfig } from '../../src/train/config-schema.js';
 import { loadData, MAX_CLASSES } from '../../src/train/data.js';
@@ -67,6 +69,34 @@ describe('IDX float values that are NaN or infinite', () => {
     expect(Number.isNaN(decodeIdx(bytes, 'x.idx', { allowNan: true }).data[4])).toBe(true);
     // u8 / int files hold no NaN and are never scanned.
     expect(decodeIdx(encodeIdx({ dtype: 'uint8', shape: [2], data: Uint8Array.of(1, 2) })).shape).toEqual([2]);
+  });
+});
+
+describe('a gzipped IDX file is checked by its header before it is inflated whole', () => {
+  it('a 1 MB-ish file that inflates far past its declared size is refused without inflating it all (issue example)', async () => {
+    const dir = tempDir('safety-gzip');
+    // Header: u8 [16], then 256 MiB of zeros: compresses to about 256 KB.
+    const header = Uint8Array.of(0, 0, 0x08, 1, 0, 0, 0, 16);
+    const body = new Uint8Array(256 * 2 ** 20);
+    const path = join(dir, 'bomb.gz');
+    writeFileSync(path, gzipSync(Buffer.concat([header, body]), { level: 9 }));
+    const before = process.memoryUsage().arrayBuffers;
+    await formatErrorAsync(() => readIdx(path), /bomb\.gz: decompresses to more than the 24 bytes its header declares/);
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(64 * 2 ** 20);
+  });
+
+  it('a header declaring more elements than a tensor holds is refused', async () => {
+    const dir = tempDir('safety-gzip');
+    const path = join(dir, 'huge.gz');
+    writeFileSync(path, gzipSync(Uint8Array.of(0, 0, 0x08, 2, 0, 1, 0, 0, 0, 1, 0, 0)));
+    await formatErrorAsync(() => readIdx(path), /huge\.gz: the header declares u8 \[65536,65536\], 4,294,967,296 elements/);
+    // A well-formed gzipped file still reads, and a short one still says it is truncated.
+    const ok = join(dir, 'ok.gz');
+    writeFileSync(ok, gzipSync(encodeIdx({ dtype: 'uint8', shape: [3], data: Uint8Array.of(1, 2, 3) })));
+    expect((await readIdx(ok)).data).toEqual(Uint8Array.of(1, 2, 3));
+    const short = join(dir, 'short.gz');
+    writeFileSync(short, gzipSync(Uint8Array.of(0, 0, 0x08, 1, 0, 0, 0, 9, 1, 2)));
+    await formatErrorAsync(() => readIdx(short), /truncated: expected 17 bytes/);
   });
 });
 
