@@ -24,6 +24,9 @@ export class AutogradError extends ChainruleError {}
 /** An option or argument with a value the operation cannot take. */
 export class ValueError extends ChainruleError {}
 
+/** A tensor too large to allocate (the message says how many bytes it would need). */
+export class AllocationError extends ChainruleError {}
+
 /** An op name that the op table (ops/registry.ts) does not hold. */
 export class OpError extends ChainruleError {}
 

@@ -23,7 +23,16 @@ export interface CsvOptions {
   delimiter?: string;
   /** Where the text came from, for error messages (readCsvFile passes the path). */
   source?: string;
+  /**
+   * Keep NaN, ±Infinity and values beyond float32's range (which would become ±Infinity) in the
+   * features. By default such a cell is refused, naming its row and column: one of them turns
+   * every loss of a training run into NaN.
+   */
+  allowNan?: boolean;
 }
+
+/** The largest finite float32; a cell beyond it would be stored as ±Infinity. */
+export const FLOAT32_MAX = 3.4028234663852886e38;
 
 export interface CsvData {
   /** float32 [rows, featureColumns]. */
@@ -37,6 +46,8 @@ export interface CsvData {
   columns: string[];
   /** Name of the label column. */
   labelName?: string;
+  /** Whether the first row held the column names. */
+  hasHeader: boolean;
   /**
    * Set when some label is not a number: the labels are then class names, numbered in
    * sorted order, and labels[i] is the index of row i's class in this list.
@@ -75,6 +86,8 @@ export function parseCsv(text: string, options: CsvOptions = {}): CsvData {
   let features = new Float32Array(1024);
   let rows = 0;
   const labelCells: string[] = [];
+  const labelLines: number[] = [];
+  const allowNan = options.allowNan === true;
 
   const columnText = (j: number): string => (hasHeader ? `column ${j + 1} ${JSON.stringify(names![j])}` : `column ${j + 1}`);
 
@@ -103,11 +116,16 @@ export function parseCsv(text: string, options: CsvOptions = {}): CsvData {
       if (j === labelIndex) {
         if (cell.trim() === '') fail(`row ${line}, ${columnText(j)}: empty label`);
         labelCells.push(cell.trim());
+        labelLines.push(line);
         continue;
       }
       const v = parseNumber(cell);
       if (v === undefined) {
         fail(`row ${line}, ${columnText(j)}: ${cell.trim() === '' ? 'empty cell' : `${JSON.stringify(cell)} is not a number`}`);
+      }
+      if (!allowNan && !(Math.abs(v!) <= FLOAT32_MAX)) {
+        const what = Number.isNaN(v) ? 'NaN' : Number.isFinite(v) ? `${cell.trim()} is beyond float32's range (±3.4e38)` : `${cell.trim()} is infinite`;
+        fail(`row ${line}, ${columnText(j)}: ${what}; fix the file, or pass allowNan (--allow-nan) to keep such values`);
       }
       features[k++] = v!;
     }
@@ -120,9 +138,14 @@ export function parseCsv(text: string, options: CsvOptions = {}): CsvData {
   const result: CsvData = {
     features: { dtype: 'float32', shape: [rows, featureWidth], data: features.slice(0, rows * featureWidth) },
     columns: names!.filter((_, j) => j !== labelIndex),
+    hasHeader,
   };
   if (labelIndex >= 0) {
     result.labelName = names![labelIndex]!;
+    if (!allowNan) {
+      const bad = labelCells.findIndex((c) => { const v = parseNumber(c); return v !== undefined && !Number.isFinite(v); });
+      if (bad >= 0) fail(`row ${labelLines[bad]}, ${columnText(labelIndex)}: label ${JSON.stringify(labelCells[bad])} is not a finite number`);
+    }
     Object.assign(result, labelsFrom(labelCells));
   }
   return result;

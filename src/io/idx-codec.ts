@@ -31,9 +31,23 @@ const IDX_TYPES: Readonly<Record<number, IdxType>> = {
 
 const hex = (b: number): string => `0x${b.toString(16).padStart(2, '0').toUpperCase()}`;
 
-/** Parses IDX bytes (already gunzipped). `source` starts every error message. */
-export function decodeIdx(bytes: Uint8Array, source = '<bytes>'): RawTensor {
-  const fail = (message: string): never => { throw new FormatError(source, message); };
+export interface IdxReadOptions {
+  /** Keep NaN and ±Infinity in f32/f64 files (refused by default, naming the element's position). */
+  allowNan?: boolean;
+}
+
+interface IdxHeader {
+  type: IdxType;
+  shape: number[];
+  headerLength: number;
+  count: number;
+}
+
+/** The most elements an IDX file may declare (a chainrule tensor's limit). */
+const MAX_IDX_ELEMENTS = 2 ** 31 - 1;
+
+/** Reads and checks the magic number and dims; `bytes` may be only the start of the file. */
+function readHeader(bytes: Uint8Array, fail: (message: string) => never): IdxHeader {
   if (bytes.length < 4) fail(`truncated: expected at least 4 bytes for the IDX magic number, got ${bytes.length}`);
   const magic = Array.from(bytes.subarray(0, 4), hex).join(' ');
   if (bytes[0] !== 0 || bytes[1] !== 0) {
@@ -44,7 +58,6 @@ export function decodeIdx(bytes: Uint8Array, source = '<bytes>'): RawTensor {
     const known = Object.entries(IDX_TYPES).map(([code, t]) => `${hex(Number(code))} ${t.name}`).join(', ');
     fail(`unsupported dtype code ${hex(bytes[2]!)} in magic number ${magic} (supported: ${known})`);
   }
-  const { name, size, to } = type!;
   const ndim = bytes[3]!;
   const headerLength = 4 + 4 * ndim;
   if (bytes.length < headerLength) {
@@ -54,6 +67,24 @@ export function decodeIdx(bytes: Uint8Array, source = '<bytes>'): RawTensor {
   const shape: number[] = [];
   for (let i = 0; i < ndim; i++) shape.push(view.getUint32(4 + 4 * i, false));
   const count = numel(shape);
+  if (count > MAX_IDX_ELEMENTS) {
+    fail(`the header declares ${type!.name} [${shape.join(',')}], ${count.toLocaleString('en-US')} elements; at most ${MAX_IDX_ELEMENTS.toLocaleString('en-US')} are accepted`);
+  }
+  return { type: type!, shape, headerLength, count };
+}
+
+/** The size in bytes the header at the start of `bytes` declares for the whole (uncompressed) file. */
+export function idxByteLength(bytes: Uint8Array, source = '<bytes>'): number {
+  const { type, headerLength, count } = readHeader(bytes, (message: string): never => { throw new FormatError(source, message); });
+  return headerLength + count * type.size;
+}
+
+/** Parses IDX bytes (already gunzipped). `source` starts every error message. */
+export function decodeIdx(bytes: Uint8Array, source = '<bytes>', options: IdxReadOptions = {}): RawTensor {
+  const fail = (message: string): never => { throw new FormatError(source, message); };
+  const { type, shape, headerLength, count } = readHeader(bytes, fail);
+  const { name, size, to } = type;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const expected = headerLength + count * size;
   if (bytes.length !== expected) {
     const problem = bytes.length < expected ? 'truncated' : `${bytes.length - expected} trailing bytes`;
@@ -73,9 +104,27 @@ export function decodeIdx(bytes: Uint8Array, source = '<bytes>'): RawTensor {
       : name === 'f32' ? (o: number) => view.getFloat32(o, false)
       : (o: number) => view.getFloat64(o, false);
     for (let i = 0; i < count; i++) out[i] = read(headerLength + i * size);
+    if ((name === 'f32' || name === 'f64') && options.allowNan !== true) {
+      for (let i = 0; i < count; i++) {
+        const v = out[i]!;
+        if (v - v !== 0) fail(`${Number.isNaN(v) ? 'NaN' : 'infinite value'} ${v} at ${position(shape, i)} (counting from 0); fix the file, or pass allowNan (--allow-nan) to keep such values`);
+      }
+    }
     data = out;
   }
   return { dtype: to, shape, data };
+}
+
+/** Element i of a row-major tensor of `shape` as "row 3, column 5" (2-D) or "row 3, index [5,2]". */
+function position(shape: readonly number[], i: number): string {
+  const idx = new Array<number>(shape.length);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    idx[d] = i % shape[d]!;
+    i = Math.floor(i / shape[d]!);
+  }
+  if (idx.length <= 1) return `element ${idx[0] ?? 0}`;
+  const [row, ...rest] = idx;
+  return rest.length === 1 ? `row ${row}, column ${rest[0]}` : `row ${row}, index [${rest.join(',')}]`;
 }
 
 const WRITE_CODE: Readonly<Record<RawDType, number>> = {

@@ -58,7 +58,10 @@ export function clipGradNorm_(
 ): Tensor {
   const p = normType === 'inf' ? Infinity : normType;
   if (!(p > 0)) throw new ValueError(`clipGradNorm_: invalid normType ${String(normType)} (must be > 0, or Infinity / 'inf')`);
-  if (Number.isNaN(maxNorm)) throw new ValueError(`clipGradNorm_: invalid maxNorm ${maxNorm} (must be a number)`);
+  // PyTorch takes any float, but a negative maxNorm flips every gradient and NaN wipes them out.
+  if (typeof maxNorm !== 'number' || !(maxNorm >= 0)) {
+    throw new ValueError(`clipGradNorm_: invalid maxNorm ${String(maxNorm)} (must be a number >= 0)`);
+  }
   const grads = gradsOf(parameters);
   const out = (value: number): Tensor => {
     const t = Tensor.empty([], grads[0]?.dtype ?? 'float32');

@@ -376,7 +376,15 @@ export class Module<In extends unknown[] = [Tensor], Out = Tensor> {
    */
   loadStateDict(sd: Record<string, Tensor> | Map<string, Tensor>, opts: { strict?: boolean } = {}): LoadStateDictResult {
     const strict = opts.strict ?? true;
+    if (sd === null || typeof sd !== 'object' || Array.isArray(sd) || sd instanceof Tensor) {
+      const got = sd === null ? 'null' : Array.isArray(sd) ? 'an array' : sd instanceof Tensor ? 'a Tensor' : typeof sd;
+      throw new StateDictError(`loadStateDict: expected a state dict (an object or Map of name to Tensor) for ${this.constructor.name}, got ${got}`, [], [], []);
+    }
     const given = this.withCurrentKeys(sd instanceof Map ? sd : new Map(Object.entries(sd)));
+    const notTensors = [...given].filter(([, v]) => !(v instanceof Tensor)).map(([k, v]) => `"${k}" (${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v})`);
+    if (notTensors.length) {
+      throw new StateDictError(`loadStateDict: entries of the state dict for ${this.constructor.name} that are not tensors: ${notTensors.join(', ')}`, [], [], []);
+    }
     const own = this.stateEntries();
     const missingKeys = [...own.keys()].filter((k) => !given.has(k));
     const unexpectedKeys = [...given.keys()].filter((k) => !own.has(k));

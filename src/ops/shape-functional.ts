@@ -1,5 +1,6 @@
 import { DTypeError, IndexError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { promoteTypes, type DType } from '../tensor/dtype.js';
+import { checkInt, checkShape, describe } from '../tensor/checks.js';
 import { inferShape, normalizeDim, normalizeDims, numel, sameShape, viewStrides } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { SELF, defineOp } from './define.js';
@@ -100,6 +101,7 @@ export const transpose = defineOp(function transpose(x: Tensor, dim0: number, di
 });
 
 export const expand = defineOp(function expand(x: Tensor, shape: readonly number[]): Tensor {
+  checkShape('expand', shape.map((s) => (s === -1 ? 0 : s)));
   if (shape.length < x.ndim) {
     throw new ShapeError(`expand: target shape ${fmtShape(shape)} has fewer dims than the tensor's ${fmtShape(x.shape)}`);
   }
@@ -178,6 +180,11 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
   return cat(tensors.map((t) => unsqueeze(t, d)), d);
 }
 
+/** A slice bound: an integer, or ±Infinity for "to the end" (a fraction or NaN has no meaning). */
+function checkBound(op: string, name: string, v: number): void {
+  if (!(Number.isInteger(v) || v === Infinity || v === -Infinity)) throw new IndexError(`${op}: ${name} must be an integer, got ${describe(v)}`);
+}
+
 /** Shape ops that pick along a dim have no dim to pick along in a 0-d tensor. */
 function needsDims(op: string, x: Tensor): void {
   if (x.ndim === 0) throw new IndexError(`${op}: cannot be applied to a 0-d tensor`);
@@ -188,6 +195,8 @@ export const slice = defineOp(function slice(x: Tensor, dim: number, start = 0, 
   needsDims('slice', x);
   const d = normalizeDim('slice', dim, x.ndim);
   if (!Number.isInteger(step) || step <= 0) throw new ValueError(`slice: step must be a positive integer, got ${step}`);
+  checkBound('slice', 'start', start);
+  checkBound('slice', 'end', end);
   const n = x.shape[d]!;
   const clampIdx = (i: number) => Math.min(n, Math.max(0, i < 0 ? i + n : i));
   const s = clampIdx(start);
@@ -200,6 +209,8 @@ export const narrow = defineOp(function narrow(x: Tensor, dim: number, start: nu
   needsDims('narrow', x);
   const d = normalizeDim('narrow', dim, x.ndim);
   const n = x.shape[d]!;
+  checkInt('narrow', 'start', start, { index: true });
+  checkInt('narrow', 'length', length, { index: true });
   const s = start < 0 ? start + n : start;
   if (s < 0 || s > n || length < 0 || s + length > n) {
     throw new IndexError(`narrow: start ${start} and length ${length} go outside dim ${d} of size ${n} (shape ${fmtShape(x.shape)})`);
@@ -229,6 +240,7 @@ export const split = defineOp(function split(x: Tensor, sizes: number | readonly
     for (let s = 0; s < n; s += sizes) list.push(Math.min(sizes, n - s));
   } else {
     list = [...sizes];
+    list.forEach((v, i) => checkInt('split', `size ${i}`, v, { min: 0 }));
     const total = list.reduce((a, b) => a + b, 0);
     if (total !== n) throw new ShapeError(`split: sizes [${list.join(',')}] add up to ${total}, but dim ${d} has size ${n}`);
   }

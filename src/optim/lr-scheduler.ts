@@ -1,4 +1,5 @@
 import { ValueError } from '../errors.js';
+import { describe } from '../tensor/checks.js';
 import { Tensor } from '../tensor/tensor.js';
 import { check, type Optimizer, type OptimizerOptions } from './optimizer.js';
 
@@ -27,6 +28,7 @@ export abstract class LRScheduler<C extends object = object> {
     lastEpoch = -1,
   ) {
     this.config = config;
+    check(new.target.name, 'lastEpoch', lastEpoch, Number.isInteger(lastEpoch) && lastEpoch >= -1, 'an integer >= -1');
     if (lastEpoch === -1) {
       for (const g of optimizer.paramGroups) g.initialLr ??= g.lr;
     } else {
@@ -67,22 +69,38 @@ export abstract class LRScheduler<C extends object = object> {
   }
 
   loadStateDict(sd: SchedulerStateDict): void {
+    const name = `${this.constructor.name}.loadStateDict`;
+    if (sd === null || typeof sd !== 'object' || Array.isArray(sd)) throw new ValueError(`${name}: expected a state dict object, got ${describe(sd)}`);
+    check(name, 'lastEpoch', sd.lastEpoch, Number.isInteger(sd.lastEpoch) && (sd.lastEpoch as number) >= -1, 'an integer >= -1');
+    check(name, 'stepCount', sd.stepCount, Number.isInteger(sd.stepCount) && (sd.stepCount as number) >= 0, 'an integer >= 0');
+    for (const key of ['baseLrs', 'lastLr'] as const) {
+      const v = sd[key];
+      const ok = Array.isArray(v) && v.length === this.optimizer.paramGroups.length && v.every((x) => typeof x === 'number' && Number.isFinite(x));
+      check(name, key, Array.isArray(v) ? `[${v.join(', ')}]` : describe(v), ok, `one finite number per parameter group (${this.optimizer.paramGroups.length})`);
+    }
+    for (const key of Object.keys(this.config)) {
+      if (!(key in sd)) throw new ValueError(`${name}: the state dict has no '${key}'`);
+    }
     const { lastEpoch, stepCount, baseLrs, lastLr, ...config } = sd;
     this.lastEpoch = lastEpoch as number;
     this.stepCount = stepCount as number;
     this.baseLrs = [...(baseLrs as number[])];
     this.lastLr = [...(lastLr as number[])];
-    Object.assign(this.config, structuredClone(config));
+    // Only this scheduler's own options are taken: a key such as "constructor" or "__proto__" is not.
+    for (const key of Object.keys(this.config)) (this.config as Record<string, unknown>)[key] = structuredClone(config[key]);
   }
 }
 
 const positiveInteger = (name: string, option: string, v: number): void =>
   check(name, option, v, Number.isInteger(v) && v > 0, 'a positive integer');
+/** A multiplicative factor for the lr: finite and > 0 (Infinity or NaN would reach every parameter). */
+const gammaCheck = (name: string, v: number): void => check(name, 'gamma', v, typeof v === 'number' && Number.isFinite(v) && v > 0, 'a finite number > 0');
 
 /** Multiply the lr by gamma every stepSize epochs. */
 export class StepLR extends LRScheduler<{ stepSize: number; gamma: number }> {
   constructor(optimizer: AnyOptimizer, stepSize: number, gamma = 0.1, lastEpoch = -1) {
     positiveInteger('StepLR', 'stepSize', stepSize);
+    gammaCheck('StepLR', gamma);
     super(optimizer, { stepSize, gamma }, lastEpoch);
   }
 
@@ -96,7 +114,9 @@ export class StepLR extends LRScheduler<{ stepSize: number; gamma: number }> {
 /** Multiply the lr by gamma at each milestone epoch (by gamma^k for a milestone listed k times). */
 export class MultiStepLR extends LRScheduler<{ milestones: number[]; gamma: number }> {
   constructor(optimizer: AnyOptimizer, milestones: readonly number[], gamma = 0.1, lastEpoch = -1) {
+    check('MultiStepLR', 'milestones', describe(milestones), Array.isArray(milestones), 'an array of integers');
     milestones.forEach((m) => check('MultiStepLR', 'milestone', m, Number.isInteger(m), 'an integer'));
+    gammaCheck('MultiStepLR', gamma);
     super(optimizer, { milestones: [...milestones].sort((a, b) => a - b), gamma }, lastEpoch);
   }
 
@@ -111,6 +131,7 @@ export class MultiStepLR extends LRScheduler<{ milestones: number[]; gamma: numb
 /** Multiply the lr by gamma every epoch. */
 export class ExponentialLR extends LRScheduler<{ gamma: number }> {
   constructor(optimizer: AnyOptimizer, gamma: number, lastEpoch = -1) {
+    gammaCheck('ExponentialLR', gamma);
     super(optimizer, { gamma }, lastEpoch);
   }
 
@@ -128,7 +149,8 @@ export class ExponentialLR extends LRScheduler<{ gamma: number }> {
  */
 export class CosineAnnealingLR extends LRScheduler<{ tMax: number; etaMin: number }> {
   constructor(optimizer: AnyOptimizer, tMax: number, etaMin = 0, lastEpoch = -1) {
-    check('CosineAnnealingLR', 'tMax', tMax, tMax > 0, '> 0');
+    check('CosineAnnealingLR', 'tMax', tMax, typeof tMax === 'number' && Number.isFinite(tMax) && tMax > 0, 'a finite number > 0');
+    check('CosineAnnealingLR', 'etaMin', etaMin, typeof etaMin === 'number' && Number.isFinite(etaMin) && etaMin >= 0, 'a finite number >= 0');
     super(optimizer, { tMax, etaMin }, lastEpoch);
   }
 
@@ -219,8 +241,9 @@ export class ReduceLROnPlateau {
     check(name, 'factor', o.factor, o.factor >= 0 && o.factor < 1, 'in [0, 1)');
     check(name, 'patience', o.patience, Number.isInteger(o.patience) && o.patience >= 0, 'an integer >= 0');
     check(name, 'cooldown', o.cooldown, Number.isInteger(o.cooldown) && o.cooldown >= 0, 'an integer >= 0');
-    check(name, 'threshold', o.threshold, o.threshold >= 0, '>= 0');
-    check(name, 'eps', o.eps, o.eps >= 0, '>= 0');
+    check(name, 'threshold', o.threshold, Number.isFinite(o.threshold) && o.threshold >= 0, 'a finite number >= 0');
+    check(name, 'eps', o.eps, Number.isFinite(o.eps) && o.eps >= 0, 'a finite number >= 0');
+    for (const m of Array.isArray(o.minLr) ? o.minLr : [o.minLr]) check(name, 'minLr', m, Number.isFinite(m) && m >= 0, 'a finite number >= 0');
     const groups = optimizer.paramGroups.length;
     if (Array.isArray(o.minLr) && o.minLr.length !== groups) {
       throw new ValueError(`${name}: invalid minLr [${o.minLr.join(', ')}] (must be one number, or one per parameter group: ${groups})`);

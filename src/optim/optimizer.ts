@@ -1,5 +1,6 @@
 import { enableGrad } from '../autograd/grad-mode.js';
 import { ValueError, fmtShape } from '../errors.js';
+import { describe } from '../tensor/checks.js';
 import { allocate } from '../tensor/dtype.js';
 import { sameShape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -163,6 +164,12 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
    * exactly where it stopped. State tensors are copied and cast to each parameter's dtype.
    */
   loadStateDict(sd: OptimizerStateDict<O>): void {
+    if (sd === null || typeof sd !== 'object' || Array.isArray(sd)) {
+      throw new ValueError(`${this.name}.loadStateDict: expected a state dict { state, paramGroups }, got ${describe(sd)}`);
+    }
+    if (sd.state === null || typeof sd.state !== 'object') {
+      throw new ValueError(`${this.name}.loadStateDict: the state dict's 'state' is ${describe(sd.state)}, expected an object of per-parameter state`);
+    }
     const saved = sd.paramGroups;
     if (!Array.isArray(saved) || saved.length !== this.paramGroups.length) {
       throw new ValueError(`${this.name}.loadStateDict: the state dict has ${saved?.length} parameter groups, this optimizer ${this.paramGroups.length}`);
@@ -170,6 +177,9 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
     const byIndex = new Map<number, Tensor>();
     saved.forEach((g, gi) => {
       const mine = this.paramGroups[gi]!;
+      if (g === null || typeof g !== 'object' || !Array.isArray(g.params)) {
+        throw new ValueError(`${this.name}.loadStateDict: parameter group ${gi} of the state dict has no 'params' list`);
+      }
       if (g.params.length !== mine.params.length) {
         throw new ValueError(`${this.name}.loadStateDict: parameter group ${gi} has ${g.params.length} parameters in the state dict, ${mine.params.length} here`);
       }
@@ -179,6 +189,7 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
     for (const [key, s] of Object.entries(sd.state)) {
       const p = byIndex.get(Number(key));
       if (p === undefined) throw new ValueError(`${this.name}.loadStateDict: state for parameter ${key}, which no group lists`);
+      if (s === null || typeof s !== 'object') throw new ValueError(`${this.name}.loadStateDict: state for parameter ${key} is ${describe(s)}, expected an object`);
       const copy: ParamState = {};
       for (const [k, v] of Object.entries(s)) {
         if (v instanceof Tensor) {
@@ -235,7 +246,11 @@ export function check(name: string, option: string, value: unknown, ok: boolean,
   if (!ok) throw new ValueError(`${name}: invalid ${option} ${String(value)} (must be ${rule})`);
 }
 
-export const nonNegative = (name: string, option: string, v: number): void => check(name, option, v, v >= 0, '>= 0');
-export const positive = (name: string, option: string, v: number): void => check(name, option, v, v > 0, '> 0');
+/** A finite number (Infinity as a learning rate or decay would turn every parameter into NaN). */
+const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+export const nonNegative = (name: string, option: string, v: number): void => check(name, option, v, finite(v) && v >= 0, 'a finite number >= 0');
+export const positive = (name: string, option: string, v: number): void => check(name, option, v, finite(v) && v > 0, 'a finite number > 0');
 export const unitInterval = (name: string, option: string, v: number): void =>
-  check(name, option, v, v >= 0 && v < 1, 'in [0, 1)');
+  check(name, option, v, finite(v) && v >= 0 && v < 1, 'in [0, 1)');
+export const closedUnitInterval = (name: string, option: string, v: number): void =>
+  check(name, option, v, finite(v) && v >= 0 && v <= 1, 'in [0, 1]');

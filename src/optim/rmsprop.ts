@@ -1,7 +1,7 @@
 import { kernel } from '../backend/dispatch.js';
 import type { FloatArray } from '../backend/types.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { Optimizer, check, nonNegative, positive, type OptimizerOptions, type ParamsInput, zerosLike } from './optimizer.js';
+import { Optimizer, closedUnitInterval, nonNegative, positive, type OptimizerOptions, type ParamsInput, zerosLike } from './optimizer.js';
 
 export interface RMSpropOptions extends OptimizerOptions {
   alpha: number;
@@ -28,7 +28,7 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
 
   protected validate(g: RMSpropOptions): void {
     nonNegative(this.name, 'lr', g.lr);
-    check(this.name, 'alpha', g.alpha, g.alpha >= 0 && g.alpha <= 1, 'in [0, 1]');
+    closedUnitInterval(this.name, 'alpha', g.alpha);
     positive(this.name, 'eps', g.eps);
     nonNegative(this.name, 'weightDecay', g.weightDecay);
     nonNegative(this.name, 'momentum', g.momentum);

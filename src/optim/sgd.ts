@@ -41,6 +41,7 @@ export class SGD extends Optimizer<SGDOptions> {
     nonNegative(this.name, 'lr', g.lr);
     nonNegative(this.name, 'momentum', g.momentum);
     nonNegative(this.name, 'weightDecay', g.weightDecay);
+    nonNegative(this.name, 'dampening', g.dampening);
     if (g.nesterov && (!(g.momentum > 0) || g.dampening !== 0)) {
       throw new ValueError(
         `SGD: invalid nesterov true with momentum ${g.momentum} and dampening ${g.dampening} (nesterov needs momentum > 0 and dampening 0)`,

@@ -1,7 +1,8 @@
-import { DTypeError, ValueError } from '../errors.js';
+import { DTypeError, ShapeError, ValueError } from '../errors.js';
 import type { TypedArray } from '../backend/types.js';
 import { allocate, dtypeOfArray, isFloat, type DType } from './dtype.js';
 import { defaultGenerator, type Generator } from './random.js';
+import { checkElementCount, checkFinite, checkInt, checkShape, checkValuesFit, describe, fitsInt32, int32Message, optDtype } from './checks.js';
 import { numel } from './shape.js';
 import { Tensor, type NestedArray } from './tensor.js';
 
@@ -23,13 +24,19 @@ function finish(t: Tensor, opts: TensorOptions): Tensor {
  * A tensor from nested arrays, a typed array (1-D, or with `shape`), or a number.
  * JavaScript has no separate integer literals, so numbers give float32 unless a dtype is
  * given; booleans give bool; an Int32Array gives int32 and a Float64Array float64.
+ * A value that an int32 tensor cannot hold exactly (3e9, 1.5, NaN) is refused, not wrapped.
  */
 export function tensor(data: NestedArray | TypedArray | readonly number[], opts: TensorOptions & { shape?: readonly number[] } = {}): Tensor {
+  if (opts === null || typeof opts !== 'object') throw new ValueError(`tensor: options must be an object, got ${describe(opts)}`);
   if (ArrayBuffer.isView(data)) {
     const arr = data as TypedArray;
+    if (!(arr instanceof Float32Array || arr instanceof Float64Array || arr instanceof Int32Array || arr instanceof Uint8Array)) {
+      throw new DTypeError(`tensor: a ${(arr as { constructor: { name: string } }).constructor.name} has no chainrule dtype; pass a Float32Array, Float64Array, Int32Array or Uint8Array`);
+    }
     const from = dtypeOfArray(arr);
-    const dtype = opts.dtype ?? from;
-    const shape = opts.shape ?? [arr.length];
+    const dtype = optDtype('tensor', opts.dtype, from);
+    const shape = opts.shape === undefined ? [arr.length] : checkShape('tensor', opts.shape, dtype);
+    if (!isIntegerArray(arr)) checkValuesFit('tensor', arr, dtype);
     const copy = allocate(dtype, arr.length);
     copy.set(arr);
     return finish(new Tensor(copy, shape, dtype), opts);
@@ -41,15 +48,20 @@ export function tensor(data: NestedArray | TypedArray | readonly number[], opts:
     probe = probe[0];
   }
   const isBool = typeof probe === 'boolean';
-  const dtype = opts.dtype ?? (isBool ? 'bool' : 'float32');
+  const dtype = optDtype('tensor', opts.dtype, isBool ? 'bool' : 'float32');
+  const target = opts.shape === undefined ? shape : checkShape('tensor', opts.shape, dtype);
+  checkElementCount('tensor', numel(shape), dtype);
   const out = allocate(dtype, numel(shape));
+  const isInt = dtype === 'int32';
   let k = 0;
   const fill = (v: unknown, dim: number, path: number[]) => {
     if (dim === shape.length) {
       if (typeof v !== 'number' && typeof v !== 'boolean') {
         throw new ValueError(`tensor: expected a number at [${path.join('][')}], got ${Array.isArray(v) ? 'an array' : typeof v}`);
       }
-      out[k++] = typeof v === 'boolean' ? (v ? 1 : 0) : v;
+      const x = typeof v === 'boolean' ? (v ? 1 : 0) : v;
+      if (isInt && !fitsInt32(x)) throw new ValueError(int32Message('tensor', x, `at [${path.join('][')}]`));
+      out[k++] = x;
       return;
     }
     if (!Array.isArray(v) || v.length !== shape[dim]) {
@@ -60,50 +72,92 @@ export function tensor(data: NestedArray | TypedArray | readonly number[], opts:
     v.forEach((e, i) => fill(e, dim + 1, [...path, i]));
   };
   fill(data, 0, []);
-  if (opts.shape) return finish(new Tensor(out, opts.shape, dtype), opts);
-  return finish(new Tensor(out, shape, dtype), opts);
+  return finish(new Tensor(out, target, dtype), opts);
+}
+
+function isIntegerArray(a: TypedArray): boolean {
+  return a instanceof Int32Array || a instanceof Uint8Array;
 }
 
 type ShapeArg = readonly number[];
 
-function checkShape(op: string, shape: ShapeArg): void {
-  for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new ValueError(`${op}: sizes must be non-negative integers, got [${shape.join(',')}]`);
+/** A shape as one array or one size, then options; or sizes as separate numbers (PyTorch's zeros(2, 3)). */
+export type SizeArgs<O> = [shape: ShapeArg | number, opts?: O] | number[] | [...sizes: number[], opts: O];
+
+function sizeArgs<O extends object>(op: string, args: readonly unknown[]): [unknown, O] {
+  if (args.length === 0) throw new ShapeError(`${op}: needs a shape, e.g. ${op}([2, 3])`);
+  if (typeof args[0] !== 'number') {
+    if (args.length > 2) throw new ValueError(`${op}: expected (shape, options), got ${args.length} arguments`);
+    return [args[0], checkOptions<O>(op, args[1])];
   }
+  let n = 0;
+  while (n < args.length && typeof args[n] === 'number') n++;
+  if (n < args.length - 1) throw new ValueError(`${op}: expected sizes then one options object, got ${describe(args[n])} at argument ${n}`);
+  return [args.slice(0, n), checkOptions<O>(op, args[n])];
 }
 
-export function full(shape: ShapeArg, value: number, opts: TensorOptions = {}): Tensor {
-  checkShape('full', shape);
-  const dtype = opts.dtype ?? 'float32';
+function checkOptions<O>(op: string, opts: unknown): O {
+  if (opts === undefined) return {} as O;
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) throw new ValueError(`${op}: options must be an object, got ${describe(opts)}`);
+  return opts as O;
+}
+
+function fullOf(op: string, shapeArg: unknown, value: number, opts: TensorOptions): Tensor {
+  opts = checkOptions<TensorOptions>(op, opts);
+  const dtype = optDtype(op, opts.dtype, 'float32');
+  const shape = checkShape(op, shapeArg, dtype);
+  if (typeof value !== 'number' && typeof value !== 'boolean') throw new ValueError(`${op}: fill value must be a number, got ${describe(value)}`);
+  checkValuesFit(op, [Number(value)], dtype);
   const data = allocate(dtype, numel(shape));
-  if (value !== 0) data.fill(value);
+  if (value !== 0) data.fill(Number(value));
   return finish(new Tensor(data, shape, dtype), opts);
 }
 
-export const zeros = (shape: ShapeArg, opts: TensorOptions = {}): Tensor => full(shape, 0, opts);
-export const ones = (shape: ShapeArg, opts: TensorOptions = {}): Tensor => full(shape, 1, opts);
-export const empty = (shape: ShapeArg, opts: TensorOptions = {}): Tensor => full(shape, 0, opts);
+export function full(shape: ShapeArg | number, value: number, opts: TensorOptions = {}): Tensor {
+  return fullOf('full', shape, value, opts);
+}
+
+export function zeros(...args: SizeArgs<TensorOptions>): Tensor {
+  const [shape, opts] = sizeArgs<TensorOptions>('zeros', args);
+  return fullOf('zeros', shape, 0, opts);
+}
+export function ones(...args: SizeArgs<TensorOptions>): Tensor {
+  const [shape, opts] = sizeArgs<TensorOptions>('ones', args);
+  return fullOf('ones', shape, 1, opts);
+}
+export function empty(...args: SizeArgs<TensorOptions>): Tensor {
+  const [shape, opts] = sizeArgs<TensorOptions>('empty', args);
+  return fullOf('empty', shape, 0, opts);
+}
 
 const like = (t: Tensor, opts: TensorOptions): TensorOptions => ({ dtype: t.dtype, ...opts });
-export const zerosLike = (t: Tensor, opts: TensorOptions = {}): Tensor => zeros(t.shape, like(t, opts));
-export const onesLike = (t: Tensor, opts: TensorOptions = {}): Tensor => ones(t.shape, like(t, opts));
-export const fullLike = (t: Tensor, value: number, opts: TensorOptions = {}): Tensor => full(t.shape, value, like(t, opts));
+export const zerosLike = (t: Tensor, opts: TensorOptions = {}): Tensor => fullOf('zerosLike', t.shape, 0, like(t, opts));
+export const onesLike = (t: Tensor, opts: TensorOptions = {}): Tensor => fullOf('onesLike', t.shape, 1, like(t, opts));
+export const fullLike = (t: Tensor, value: number, opts: TensorOptions = {}): Tensor => fullOf('fullLike', t.shape, value, like(t, opts));
 
 /** Values from start (inclusive) to end (exclusive) by step; arange(n) is 0..n-1. */
 export function arange(start: number, end?: number, step = 1, opts: TensorOptions = {}): Tensor {
   const [lo, hi] = end === undefined ? [0, start] : [start, end];
+  checkFinite('arange', 'start', lo);
+  checkFinite('arange', 'end', hi);
+  checkFinite('arange', 'step', step);
   if (step === 0) throw new ValueError('arange: step must be nonzero');
   const n = Math.max(0, Math.ceil((hi - lo) / step));
   const allInt = [lo, hi, step].every(Number.isInteger);
-  const dtype = opts.dtype ?? (allInt ? 'int32' : 'float32');
+  const dtype = optDtype('arange', checkOptions<TensorOptions>('arange', opts).dtype, allInt ? 'int32' : 'float32');
+  checkElementCount('arange', n, dtype, `a range from ${lo} to ${hi} by ${step}`);
+  if (n > 0) checkValuesFit('arange', [lo, lo + (n - 1) * step], dtype);
   const data = allocate(dtype, n);
   for (let i = 0; i < n; i++) data[i] = lo + i * step;
   return finish(new Tensor(data, [n], dtype), opts);
 }
 
 export function linspace(start: number, end: number, steps: number, opts: TensorOptions = {}): Tensor {
-  if (!Number.isInteger(steps) || steps < 0) throw new ValueError(`linspace: steps must be a non-negative integer, got ${steps}`);
-  const dtype = opts.dtype ?? 'float32';
+  checkFinite('linspace', 'start', start);
+  checkFinite('linspace', 'end', end);
+  checkInt('linspace', 'steps', steps, { min: 0 });
+  const dtype = optDtype('linspace', checkOptions<TensorOptions>('linspace', opts).dtype, 'float32');
+  checkElementCount('linspace', steps, dtype, `a range of ${steps} steps`);
   const data = allocate(dtype, steps);
   const delta = steps > 1 ? (end - start) / (steps - 1) : 0;
   // Fill from both ends, as PyTorch does, so the last value is exactly `end`.
@@ -113,48 +167,61 @@ export function linspace(start: number, end: number, steps: number, opts: Tensor
 }
 
 export function eye(n: number, m = n, opts: TensorOptions = {}): Tensor {
-  const t = zeros([n, m], opts);
+  checkInt('eye', 'n', n, { min: 0 });
+  checkInt('eye', 'm', m, { min: 0 });
+  const t = fullOf('eye', [n, m], 0, opts);
   for (let i = 0; i < Math.min(n, m); i++) t.data[i * m + i] = 1;
   return t;
 }
 
 function floatDtype(op: string, opts: TensorOptions): DType {
-  const dtype = opts.dtype ?? 'float32';
+  const dtype = optDtype(op, opts.dtype, 'float32');
   if (!isFloat(dtype)) throw new DTypeError(`${op}: needs a floating-point dtype, got ${dtype}`);
   return dtype;
 }
 
 /** Uniform on [0, 1). */
-export function rand(shape: ShapeArg, opts: RandomOptions = {}): Tensor {
-  checkShape('rand', shape);
+export function rand(...args: SizeArgs<RandomOptions>): Tensor {
+  const [shapeArg, opts] = sizeArgs<RandomOptions>('rand', args);
+  const dtype = floatDtype('rand', opts);
+  const shape = checkShape('rand', shapeArg, dtype);
   const gen = opts.generator ?? defaultGenerator;
-  const data = allocate(floatDtype('rand', opts), numel(shape));
+  const data = allocate(dtype, numel(shape));
   for (let i = 0; i < data.length; i++) data[i] = gen.random();
-  return finish(new Tensor(data, shape, floatDtype('rand', opts)), opts);
+  return finish(new Tensor(data, shape, dtype), opts);
 }
 
 /** Standard normal. */
-export function randn(shape: ShapeArg, opts: RandomOptions = {}): Tensor {
-  checkShape('randn', shape);
+export function randn(...args: SizeArgs<RandomOptions>): Tensor {
+  const [shapeArg, opts] = sizeArgs<RandomOptions>('randn', args);
+  const dtype = floatDtype('randn', opts);
+  const shape = checkShape('randn', shapeArg, dtype);
   const gen = opts.generator ?? defaultGenerator;
-  const data = allocate(floatDtype('randn', opts), numel(shape));
+  const data = allocate(dtype, numel(shape));
   for (let i = 0; i < data.length; i++) data[i] = gen.normal();
-  return finish(new Tensor(data, shape, floatDtype('randn', opts)), opts);
+  return finish(new Tensor(data, shape, dtype), opts);
 }
 
 /** Integers uniform in [low, high); int32 unless a dtype is given. */
-export function randint(low: number, high: number, shape: ShapeArg, opts: RandomOptions = {}): Tensor {
-  checkShape('randint', shape);
+export function randint(low: number, high: number, shapeArg: ShapeArg | number, opts: RandomOptions = {}): Tensor {
+  opts = checkOptions<RandomOptions>('randint', opts);
+  const dtype = optDtype('randint', opts.dtype, 'int32');
+  checkFinite('randint', 'low', low);
+  checkFinite('randint', 'high', high);
+  if (!Number.isInteger(low) || !Number.isInteger(high)) throw new ValueError(`randint: low and high must be integers, got ${low} and ${high}`);
   if (!(high > low)) throw new ValueError(`randint: high (${high}) must be greater than low (${low})`);
+  checkValuesFit('randint', [low, high - 1], dtype);
+  const shape = checkShape('randint', shapeArg, dtype);
   const gen = opts.generator ?? defaultGenerator;
-  const dtype = opts.dtype ?? 'int32';
   const data = allocate(dtype, numel(shape));
   for (let i = 0; i < data.length; i++) data[i] = gen.integer(low, high);
   return finish(new Tensor(data, shape, dtype), opts);
 }
 
 export function randperm(n: number, opts: RandomOptions = {}): Tensor {
-  const gen = opts.generator ?? defaultGenerator;
+  checkInt('randperm', 'n', n, { min: 0 });
+  checkElementCount('randperm', n, 'int32', `a permutation`);
+  const gen = checkOptions<RandomOptions>('randperm', opts).generator ?? defaultGenerator;
   return new Tensor(gen.permutation(n), [n], 'int32');
 }
 
@@ -165,5 +232,5 @@ export const randintLike = (t: Tensor, low: number, high: number, opts: RandomOp
 
 /** A 0-d tensor. */
 export function scalar(value: number, opts: TensorOptions = {}): Tensor {
-  return full([], value, opts);
+  return fullOf('scalar', [], value, opts);
 }

@@ -1,6 +1,8 @@
 import type { FloatArray, TypedArray } from '../backend/types.js';
 import { POOL_MIN_BYTES, takeBuffer } from '../memory/pool.js';
 import { noteBirth } from '../memory/ownership.js';
+import { AllocationError } from '../errors.js';
+import { MAX_ELEMENTS, checkDtype, checkElementCount, fmtBytes } from './checks.js';
 
 /** Element types. `bool` is the result of comparisons and is stored one byte per element. */
 export type DType = 'float32' | 'float64' | 'int32' | 'bool';
@@ -29,6 +31,7 @@ const UNINIT_MIN_BYTES = POOL_MIN_BYTES;
  */
 export function allocateUninit(dtype: 'float32' | 'float64', size: number): FloatArray {
   const bytes = size * (dtype === 'float32' ? 4 : 8);
+  if (!(size <= MAX_ELEMENTS)) checkElementCount('allocate', size, dtype);
   if (bytes < UNINIT_MIN_BYTES) return allocate(dtype, size) as FloatArray;
   const pooled = takeBuffer(bytes);
   if (pooled === undefined && allocUnsafeSlow === undefined) return allocate(dtype, size) as FloatArray;
@@ -36,7 +39,12 @@ export function allocateUninit(dtype: 'float32' | 'float64', size: number): Floa
   let offset = 0;
   if (pooled !== undefined) buffer = pooled;
   else {
-    const b = allocUnsafeSlow!(bytes);
+    let b: { buffer: ArrayBuffer; byteOffset: number };
+    try {
+      b = allocUnsafeSlow!(bytes);
+    } catch (e) {
+      throw outOfMemory(e, dtype, size);
+    }
     buffer = b.buffer;
     offset = b.byteOffset;
   }
@@ -46,21 +54,36 @@ export function allocateUninit(dtype: 'float32' | 'float64', size: number): Floa
 }
 
 export function allocate(dtype: DType, size: number): TypedArray {
+  if (!(size <= MAX_ELEMENTS)) checkElementCount('allocate', size, dtype);
   let a: TypedArray;
-  switch (dtype) {
-    case 'float32':
-      a = new Float32Array(size);
-      break;
-    case 'float64':
-      a = new Float64Array(size);
-      break;
-    case 'int32':
-      return new Int32Array(size);
-    case 'bool':
-      return new Uint8Array(size);
+  try {
+    switch (dtype) {
+      case 'float32':
+        a = new Float32Array(size);
+        break;
+      case 'float64':
+        a = new Float64Array(size);
+        break;
+      case 'int32':
+        return new Int32Array(size);
+      case 'bool':
+        return new Uint8Array(size);
+      default:
+        return checkDtype('allocate', dtype) as never;
+    }
+  } catch (e) {
+    throw outOfMemory(e, dtype, size);
   }
   if (a.byteLength >= POOL_MIN_BYTES) noteBirth(a.buffer);
   return a;
+}
+
+/** A typed array the engine could not get ("Array buffer allocation failed") as a chainrule error. */
+function outOfMemory(e: unknown, dtype: DType, size: number): unknown {
+  if (!(e instanceof RangeError)) return e;
+  if (!Number.isInteger(size) || size < 0) return new AllocationError(`allocate: invalid element count ${size} for a ${dtype} tensor`);
+  const bytes = size * (dtype === 'float64' ? 8 : dtype === 'bool' ? 1 : 4);
+  return new AllocationError(`allocate: out of memory: a ${dtype} tensor of ${size.toLocaleString('en-US')} elements needs ${fmtBytes(bytes)} (${e.message})`);
 }
 
 export function dtypeOfArray(data: TypedArray): DType {

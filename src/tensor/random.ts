@@ -1,3 +1,5 @@
+import { ValueError } from '../errors.js';
+
 /**
  * Seeded pseudo-random numbers: xoshiro128** seeded through splitmix32. Fast, small state,
  * good statistical quality, and the same stream on every platform, so a seed reproduces a
@@ -17,6 +19,9 @@ export class Generator {
   }
 
   manualSeed(seed: number): this {
+    if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) {
+      throw new ValueError(`manualSeed: the seed must be an integer from ${-Number.MAX_SAFE_INTEGER} to ${Number.MAX_SAFE_INTEGER}, got ${typeof seed === 'number' ? seed : typeof seed}`);
+    }
     let x = (Math.trunc(seed) ^ Math.trunc(seed / 2 ** 32)) >>> 0;
     const next = () => {
       x = (x + 0x9e3779b9) >>> 0;
@@ -44,8 +49,19 @@ export class Generator {
   }
 
   setState(state: readonly number[]): this {
+    const ok =
+      Array.isArray(state) &&
+      (state.length === 5 || state.length === 6) &&
+      state.slice(0, 4).every((v) => Number.isInteger(v) && v >= 0 && v <= 0xffffffff) &&
+      (typeof state[4] === 'number' || state[4] === null) &&
+      (state[5] === undefined || Number.isSafeInteger(state[5]));
+    if (!ok) {
+      throw new ValueError(
+        `Generator.setState: expected [s0, s1, s2, s3, spareNormal, seed] (four uint32 words, a number or NaN, an integer), got ${Array.isArray(state) ? `[${state.join(', ')}]` : String(state)}`,
+      );
+    }
     [this.s0, this.s1, this.s2, this.s3] = state.map((v) => v >>> 0) as [number, number, number, number];
-    this.spareNormal = Number.isNaN(state[4]) ? null : state[4]!;
+    this.spareNormal = state[4] === null || Number.isNaN(state[4]) ? null : state[4]!;
     this.seedValue = state[5] ?? 0;
     return this;
   }

@@ -3,6 +3,7 @@ import { AccumulateGrad, type Edge, type Node } from '../autograd/node.js';
 import { AutogradError, DTypeError, ValueError, fmtShape } from '../errors.js';
 import { releaseGrad } from '../memory/ownership.js';
 import { allocate, isFloat, type DType } from './dtype.js';
+import { checkDtype, checkShape } from './checks.js';
 import { formatTensor } from './format.js';
 import { contiguousStrides, isContiguousLayout, numel } from './shape.js';
 import { HostStorage, type Storage } from './storage.js';
@@ -91,7 +92,16 @@ export class Tensor {
     strides?: readonly number[],
     offset = 0,
   ) {
-    const n = numel(shape);
+    // One pass over the dims (a handful) that also refuses a negative, fractional, NaN or
+    // infinite size, whichever public or internal path built the shape.
+    let n = 1;
+    let valid = true;
+    for (let i = 0; i < shape.length; i++) {
+      const d = shape[i]!;
+      n *= d;
+      valid = valid && d >= 0 && d % 1 === 0;
+    }
+    if (!valid) checkShape('tensor', shape, dtype);
     this.count = n;
     if (ArrayBuffer.isView(data)) {
       if (data.length !== n) {
@@ -400,7 +410,7 @@ export class Tensor {
 
   /** A new tensor of the given dtype (the same tensor if it already has it). */
   to(dtype: DType): Tensor {
-    return dtype === this.dtype ? this : cast(this, dtype, false);
+    return dtype === this.dtype ? this : cast(this, checkDtype('to', dtype), false);
   }
 
   float(): Tensor {

@@ -17,7 +17,7 @@ import { ValueError } from '../errors.js';
 export type DataSource =
   /** dir null: the subset shipped with chainrule. */
   | { kind: 'fashion-mnist'; dir: string | null; limit?: number | null }
-  | { kind: 'csv'; path: string; labelColumn: string | number; testSplit: number; seed: number; limit?: number | null };
+  | { kind: 'csv'; path: string; labelColumn: string | number; testSplit: number; seed: number; limit?: number | null; allowNan?: boolean };
 
 /** x ↦ (x·scale − mean) / std, with one mean/std for all features or one per feature. */
 export interface Preprocess {
@@ -41,6 +41,8 @@ export interface LoadedData {
   imageShape: [number, number, number] | null;
   numClasses: number;
   classNames: string[] | null;
+  /** The CSV's feature column names when it has a header row (predict matches columns by them), else null. */
+  featureNames: string[] | null;
   preprocess: Preprocess;
   /** For messages: "Fashion-MNIST subset (data/fashion-mnist-subset)". */
   description: string;
@@ -53,12 +55,24 @@ interface RawSplits {
   features: number;
   imageShape: [number, number, number] | null;
   classNames: string[] | null;
+  featureNames: string[] | null;
   scale: number;
   perFeatureStats: boolean;
   description: string;
 }
 
-export async function loadData(source: DataSource, preprocess?: Preprocess): Promise<LoadedData> {
+/** The most classes a dataset may have (a label of 2147483647 would otherwise ask for a 2^31-way output layer). */
+export const MAX_CLASSES = 100_000;
+
+export interface LoadOptions {
+  /**
+   * Loading to train a new model: a dataset of one class is then refused (a classifier of one
+   * class learns nothing and reports 100% accuracy). Evaluating on such a file is fine.
+   */
+  training?: boolean;
+}
+
+export async function loadData(source: DataSource, preprocess?: Preprocess, options: LoadOptions = {}): Promise<LoadedData> {
   const raw = source.kind === 'fashion-mnist' ? await readFashion(source) : await readCsv(source);
   const limit = source.limit ?? null;
   const cut = (s: { x: Float32Array; y: Int32Array }) =>
@@ -69,7 +83,9 @@ export async function loadData(source: DataSource, preprocess?: Preprocess): Pro
 
   let maxLabel = 0;
   for (const ys of [train.y, test?.y ?? new Int32Array(0)]) for (const v of ys) if (v > maxLabel) maxLabel = v;
+  const rows = raw.train.y.length + (raw.test?.y.length ?? 0);
   const numClasses = raw.classNames?.length ?? maxLabel + 1;
+  checkClasses(raw, numClasses, maxLabel, rows, options.training === true);
   const pre = preprocess ?? computePreprocess(train.x, raw.features, raw.scale, raw.perFeatureStats);
   const toSplit = (s: { x: Float32Array; y: Int32Array }): Split => ({
     x: new Tensor(applyPreprocess(s.x, raw.features, pre), [s.y.length, raw.features], 'float32'),
@@ -82,9 +98,32 @@ export async function loadData(source: DataSource, preprocess?: Preprocess): Pro
     imageShape: raw.imageShape,
     numClasses,
     classNames: raw.classNames,
+    featureNames: raw.featureNames,
     preprocess: pre,
     description: raw.description,
   };
+}
+
+/** Refuses a class count that is absurd (more than MAX_CLASSES, or more than 10× the rows), labels beyond the class names, and (to train) a single class. */
+function checkClasses(raw: RawSplits, numClasses: number, maxLabel: number, rows: number, training: boolean): void {
+  const where = raw.description;
+  if (raw.classNames !== null && maxLabel >= raw.classNames.length) {
+    throw new FormatError(where, `label ${maxLabel} is beyond the ${raw.classNames.length} class names (labels must be 0..${raw.classNames.length - 1})`);
+  }
+  if (numClasses > MAX_CLASSES || numClasses > 10 * rows) {
+    throw new FormatError(
+      where,
+      `the largest label is ${maxLabel}, which makes ${numClasses.toLocaleString('en-US')} classes for ${rows} rows ` +
+        `(at most ${MAX_CLASSES.toLocaleString('en-US')} classes, and at most 10 per row, are accepted); labels must be class indices 0..C-1 or class names`,
+    );
+  }
+  if (training) {
+    const seen = new Set<number>();
+    for (const ys of [raw.train.y, raw.test?.y ?? new Int32Array(0)]) for (const v of ys) if (seen.add(v).size > 1) return;
+    const only = seen.values().next().value as number;
+    const name = raw.classNames?.[only];
+    throw new FormatError(where, `every row has the same class (${name === undefined ? `label ${only}` : JSON.stringify(name)}); a classifier needs at least two classes to learn from`);
+  }
 }
 
 async function readFashion(source: Extract<DataSource, { kind: 'fashion-mnist' }>): Promise<RawSplits> {
@@ -102,13 +141,13 @@ async function readFashion(source: Extract<DataSource, { kind: 'fashion-mnist' }
   }
   return {
     train, test, features: train.h * train.w, imageShape: [1, train.h, train.w],
-    classNames: [...fm.classNames], scale: 1 / 255, perFeatureStats: false,
+    classNames: [...fm.classNames], featureNames: null, scale: 1 / 255, perFeatureStats: false,
     description: source.dir === null ? `Fashion-MNIST subset (${fm.dir})` : `Fashion-MNIST (${fm.dir})`,
   };
 }
 
 async function readCsv(source: Extract<DataSource, { kind: 'csv' }>): Promise<RawSplits> {
-  const csv = await readCsvFile(source.path, { labelColumn: source.labelColumn });
+  const csv = await readCsvFile(source.path, { labelColumn: source.labelColumn, allowNan: source.allowNan === true });
   const labels = csv.labels!;
   const n = labels.shape[0]!;
   const d = csv.features.shape[1]!;
@@ -117,7 +156,7 @@ async function readCsv(source: Extract<DataSource, { kind: 'csv' }>): Promise<Ra
   }
   const y = labels.data as Int32Array;
   const bad = y.findIndex((v) => v < 0);
-  if (bad >= 0) throw new FormatError(source.path, `row ${bad + 2}: label ${y[bad]} is negative; labels must be class indices 0..C-1 or class names`);
+  if (bad >= 0) throw new FormatError(source.path, `data row ${bad + 1}: label ${y[bad]} is negative; labels must be class indices 0..C-1 or class names`);
   const x = csv.features.data as Float32Array;
   if (!(source.testSplit >= 0 && source.testSplit < 1)) throw new ValueError(`test split must be in [0, 1), got ${source.testSplit}`);
   const nTest = Math.round(n * source.testSplit);
@@ -135,7 +174,7 @@ async function readCsv(source: Extract<DataSource, { kind: 'csv' }>): Promise<Ra
   return {
     train: take(perm.subarray(nTest)),
     test: nTest > 0 ? take(perm.subarray(0, nTest)) : null,
-    features: d, imageShape: null, classNames: csv.labelClasses ?? null, scale: 1, perFeatureStats: true,
+    features: d, imageShape: null, classNames: csv.labelClasses ?? null, featureNames: csv.hasHeader ? csv.columns : null, scale: 1, perFeatureStats: true,
     description: `${source.path} (${n} rows, ${d} features, label ${JSON.stringify(csv.labelName)})`,
   };
 }

@@ -48,6 +48,8 @@ export interface RunConfig {
   data: DataSource;
   preprocess: Preprocess;
   classNames: string[] | null;
+  /** The training CSV's feature column names, when it had a header row (absent in older checkpoints). */
+  featureNames?: string[] | null;
   training: TrainingOptions;
   /** Epochs completed when the checkpoint was written. */
   epoch: number;

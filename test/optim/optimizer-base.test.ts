@@ -153,16 +153,16 @@ describe('Optimizer base', () => {
 describe('validation names the option and the value', () => {
   const p = () => [tensor([1], { ...f64, requiresGrad: true })];
   const cases: [string, () => unknown, string][] = [
-    ['negative lr', () => new optim.SGD(p(), { lr: -0.1 }), 'SGD: invalid lr -0.1 (must be >= 0)'],
+    ['negative lr', () => new optim.SGD(p(), { lr: -0.1 }), 'SGD: invalid lr -0.1 (must be a finite number >= 0)'],
     ['NaN lr', () => new optim.Adam(p(), { lr: NaN }), 'Adam: invalid lr NaN'],
     ['beta1', () => new optim.Adam(p(), { betas: [1.2, 0.999] }), 'Adam: invalid beta1 1.2 (must be in [0, 1))'],
     ['beta2', () => new optim.AdamW(p(), { betas: [0.9, 1] }), 'AdamW: invalid beta2 1 (must be in [0, 1))'],
     ['negative beta', () => new optim.Adam(p(), { betas: [-0.1, 0.9] }), 'Adam: invalid beta1 -0.1'],
-    ['eps 0', () => new optim.Adam(p(), { eps: 0 }), 'Adam: invalid eps 0 (must be > 0)'],
+    ['eps 0', () => new optim.Adam(p(), { eps: 0 }), 'Adam: invalid eps 0 (must be a finite number > 0)'],
     ['eps negative', () => new optim.RMSprop(p(), { eps: -1e-8 }), 'RMSprop: invalid eps -1e-8'],
     ['weight decay', () => new optim.AdamW(p(), { weightDecay: -0.01 }), 'AdamW: invalid weightDecay -0.01'],
     ['SGD weight decay', () => new optim.SGD(p(), { lr: 0.1, weightDecay: -1 }), 'SGD: invalid weightDecay -1'],
-    ['momentum', () => new optim.SGD(p(), { lr: 0.1, momentum: -0.5 }), 'SGD: invalid momentum -0.5 (must be >= 0)'],
+    ['momentum', () => new optim.SGD(p(), { lr: 0.1, momentum: -0.5 }), 'SGD: invalid momentum -0.5 (must be a finite number >= 0)'],
     ['RMSprop momentum', () => new optim.RMSprop(p(), { momentum: -1 }), 'RMSprop: invalid momentum -1'],
     ['RMSprop alpha', () => new optim.RMSprop(p(), { alpha: 1.5 }), 'RMSprop: invalid alpha 1.5'],
     ['nesterov without momentum', () => new optim.SGD(p(), { lr: 0.1, nesterov: true }), 'SGD: invalid nesterov true with momentum 0'],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  DTypeError, Generator, ValueError, arange, empty, eye, full, fullLike, linspace, manualSeed, ones, onesLike, rand,
+  DTypeError, Generator, ShapeError, ValueError, arange, empty, eye, full, fullLike, linspace, manualSeed, ones, onesLike, rand,
   randint, randintLike, randLike, randn, randnLike, randperm, scalar, tensor, zeros, zerosLike,
 } from '../../src/index.js';
 
@@ -65,7 +65,7 @@ describe('filled tensors', () => {
     expect(full([], 1.5).item()).toBe(1.5);
     expect(empty([0, 4]).shape).toEqual([0, 4]);
     expect(scalar(3).shape).toEqual([]);
-    expect(() => zeros([2, -1])).toThrow(ValueError);
+    expect(() => zeros([2, -1])).toThrow(ShapeError);
   });
 
   it('*Like copy shape and dtype unless told otherwise', () => {

@@ -14,6 +14,7 @@ export const DATA_FLAGS = {
   labelColumn: flag.string('the CSV\'s class column, by header name or 0-based index (-1: the last)', { valueName: 'NAME|INDEX', defaultText: 'the last column' }),
   testSplit: flag.number('fraction of the CSV\'s rows held out as the test set', { nonNegative: true, belowOne: true, defaultText: '0.2' }),
   limit: flag.int('use only the first N training (and N test) samples', { positive: true }),
+  allowNan: flag.bool('keep NaN, Inf and beyond-float32 cells of a --csv file (refused by default)'),
 };
 
 export type DataFlagValues = FlagValues<typeof DATA_FLAGS>;
@@ -37,8 +38,8 @@ export function dataSourceFromFlags(v: DataFlagValues, seed: number, defaults: {
   const given = (['data', 'full', 'csv'] as const).filter((k) => v[k] !== undefined);
   if (given.length > 1) throw new UsageError(`--${given[0]} and --${given[1]} both choose the data; give one`);
   if (v.csv === undefined) {
-    for (const k of ['labelColumn', 'testSplit'] as const) {
-      if (v[k] !== undefined) throw new UsageError(`--${k === 'labelColumn' ? 'label-column' : 'test-split'} applies to --csv data only`);
+    for (const k of ['labelColumn', 'testSplit', 'allowNan'] as const) {
+      if (v[k] !== undefined) throw new UsageError(`--${k === 'labelColumn' ? 'label-column' : k === 'testSplit' ? 'test-split' : 'allow-nan'} applies to --csv data only`);
     }
   }
   const limit = v.limit ?? null;
@@ -46,6 +47,7 @@ export function dataSourceFromFlags(v: DataFlagValues, seed: number, defaults: {
     return {
       kind: 'csv', path: resolve(v.csv), labelColumn: parseLabelColumn(v.labelColumn),
       testSplit: v.testSplit ?? defaults.testSplit ?? 0.2, seed, limit,
+      ...(v.allowNan === true ? { allowNan: true } : {}),
     };
   }
   if (v.full) return { kind: 'fashion-mnist', dir: findFashionMnist(), limit };

@@ -48,7 +48,11 @@ Examples:
  * has one more column (the training CSV itself, say). The first attempt's error is the one
  * reported.
  */
-async function readCsvFeatures(path: string, features: number, labelColumn: string | number | null): Promise<RawTensor> {
+async function readCsvFeatures(path: string, features: number, labelColumn: string | number | null, names: string[] | null): Promise<RawTensor> {
+  if (names !== null) {
+    const byName = await readCsvByName(path, names, labelColumn);
+    if (byName !== null) return byName;
+  }
   let firstError: unknown;
   for (const options of labelColumn === null ? [{}] : [{}, { labelColumn }]) {
     try {
@@ -63,8 +67,36 @@ async function readCsvFeatures(path: string, features: number, labelColumn: stri
   throw firstError;
 }
 
+/**
+ * The columns of a CSV with a header row, picked by the training CSV's column names (in the
+ * training order, whatever the file's order; other columns, such as the label, are ignored);
+ * null when the file has no header row. A training column the file lacks is an error naming it.
+ */
+async function readCsvByName(path: string, names: string[], labelColumn: string | number | null): Promise<RawTensor | null> {
+  let csv;
+  try {
+    // The training label column, when the file has it, may hold class names rather than numbers.
+    csv = await readCsvFile(path, typeof labelColumn === 'string' ? { labelColumn } : {});
+  } catch {
+    csv = await readCsvFile(path);
+  }
+  if (!csv.hasHeader) return null;
+  const own = csv.columns;
+  const missing = names.filter((n) => !own.includes(n));
+  if (missing.length > 0) {
+    throw new FormatError(path, `has no column ${missing.map((n) => JSON.stringify(n)).join(', ')} of the ${names.length} the model was trained on (${names.map((n) => JSON.stringify(n)).join(', ')})`);
+  }
+  const rows = csv.features.shape[0]!;
+  const width = own.length;
+  const pick = names.map((n) => own.indexOf(n));
+  const src = csv.features.data as Float32Array;
+  const out = new Float32Array(rows * names.length);
+  for (let r = 0; r < rows; r++) for (let j = 0; j < pick.length; j++) out[r * pick.length + j] = src[r * width + pick[j]!]!;
+  return { dtype: 'float32', shape: [rows, names.length], data: out };
+}
+
 /** The samples of FILE as rows of `features` raw values. */
-async function readSamples(path: string, features: number, labelColumn: string | number | null): Promise<{ x: Float32Array; n: number }> {
+async function readSamples(path: string, features: number, labelColumn: string | number | null, names: string[] | null = null): Promise<{ x: Float32Array; n: number }> {
   const bytes = await readInputFile(path);
   const head = new TextDecoder().decode(bytes.subarray(0, 64)).trimStart();
   const lower = path.toLowerCase();
@@ -90,7 +122,7 @@ async function readSamples(path: string, features: number, labelColumn: string |
     rows = samples.length;
     flat = values;
   } else if (lower.endsWith('.csv') || lower.endsWith('.tsv') || lower.endsWith('.txt')) {
-    const csv = await readCsvFeatures(path, features, labelColumn);
+    const csv = await readCsvFeatures(path, features, labelColumn, names);
     rows = csv.shape[0]!;
     flat = csv.data;
   } else if (isGzip(bytes) || (bytes[0] === 0 && bytes[1] === 0)) {
@@ -120,7 +152,7 @@ export const predictCommand: Command = {
     const cfg = runConfigOf(ckpt.config, `${dir}/config.json`);
     const { features, classes } = modelShape(cfg.model);
     const labelColumn = cfg.data.kind === 'csv' ? parseLabelColumn(String(cfg.data.labelColumn)) : null;
-    const { x, n } = await readSamples(values.input, features, labelColumn);
+    const { x, n } = await readSamples(values.input, features, labelColumn, cfg.featureNames ?? null);
     const model = buildModel(cfg.model);
     loadWeights(model, ckpt);
     model.eval();

@@ -72,7 +72,8 @@ export async function readTrainConfig(path: string): Promise<ConfigValues> {
   const specs = CONFIG_KEYS as Record<string, (typeof CONFIG_KEYS)[keyof typeof CONFIG_KEYS]>;
   for (const [key, value] of Object.entries(json)) {
     const camel = key.replace(/[-_]([a-z])/g, (_, c: string) => c.toUpperCase());
-    const spec = specs[camel];
+    // An own key only: "constructor" or "toString" would otherwise find Object.prototype's.
+    const spec = Object.hasOwn(specs, camel) ? specs[camel] : undefined;
     if (spec === undefined) {
       throw new FormatError(path, `unknown key ${JSON.stringify(key)}; known keys: ${Object.keys(specs).join(', ')}`);
     }

@@ -1,4 +1,5 @@
 /** `chainrule train`: train a classifier, with a live progress bar, per-epoch test accuracy and checkpoints. */
+import { validateRunConfig } from '../../train/config-schema.js';
 import { backend } from '../../backend/index.js';
 import { ensureDir, loadCheckpoint, saveCheckpoint } from '../../io/checkpoint.js';
 import { FormatError } from '../../io/errors.js';
@@ -76,7 +77,7 @@ async function newRun(v: Flags): Promise<{ session: Session; cfg: RunConfig; dat
     throw new UsageError(`--momentum applies to sgd and rmsprop, not ${s.optimizer}`);
   }
   const source = dataSourceFromFlags(dataFlags, s.seed);
-  const data = await loadData(source);
+  const data = await loadData(source, undefined, { training: true });
   const model: ModelConfig = s.model === 'cnn'
     ? {
         kind: 'cnn', imageShape: data.imageShape ?? [1, 1, data.features], classes: data.numClasses,
@@ -91,6 +92,7 @@ async function newRun(v: Flags): Promise<{ session: Session; cfg: RunConfig; dat
     data: source,
     preprocess: data.preprocess,
     classNames: data.classNames,
+    featureNames: data.featureNames,
     training: {
       optimizer: s.optimizer, lr: s.lr, epochs: s.epochs, batchSize: s.batchSize, seed: s.seed,
       weightDecay: s.weightDecay ?? null, momentum: s.momentum ?? null, clipNorm: s.clipNorm ?? null, scheduler: s.scheduler,
@@ -120,11 +122,7 @@ async function resumeRun(v: Flags): Promise<{ session: Session; cfg: RunConfig; 
 
 /** config.json as a RunConfig, or a message saying what is wrong with it. */
 export function runConfigOf(json: unknown, source: string): RunConfig {
-  const c = json as Partial<RunConfig> | null;
-  if (!c || c.format !== 'chainrule-run' || !c.model || !c.data || !c.preprocess || !c.training || typeof c.epoch !== 'number') {
-    throw new FormatError(source, 'not a chainrule training config (expected "format": "chainrule-run" with model, data, preprocess, training and epoch)');
-  }
-  return c as RunConfig;
+  return validateRunConfig(json, source);
 }
 
 function describeModel(cfg: RunConfig, params: number): string {

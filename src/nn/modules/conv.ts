@@ -1,4 +1,5 @@
 import { ValueError } from '../../errors.js';
+import { checkInt, checkLayerSizes } from '../../tensor/checks.js';
 import { zeros } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { avgPool2d, conv2d, fusedConv2d, maxPool2d, pair, type Size2 } from '../functional/conv.js';
@@ -40,11 +41,11 @@ export class Conv2d extends Module {
     this.stride = pair('Conv2d', 'stride', opts.stride ?? 1, 1);
     this.padding = pair('Conv2d', 'padding', opts.padding ?? 0, 0);
     this.dilation = pair('Conv2d', 'dilation', opts.dilation ?? 1, 1);
-    this.groups = opts.groups ?? 1;
+    this.groups = checkInt('Conv2d', 'groups', opts.groups ?? 1, { min: 1 });
     if (inChannels % this.groups !== 0 || outChannels % this.groups !== 0) {
       throw new ValueError(`Conv2d: inChannels ${inChannels} and outChannels ${outChannels} must both be divisible by groups ${this.groups}`);
     }
-    const dtype = opts.dtype ?? 'float32';
+    const dtype = checkLayerSizes('Conv2d', { inChannels, outChannels }, [outChannels, inChannels / this.groups, ...this.kernelSize], opts.dtype);
     this.weight = new Parameter(zeros([outChannels, inChannels / this.groups, ...this.kernelSize], { dtype }));
     this.bias = opts.bias ?? true ? new Parameter(zeros([outChannels], { dtype })) : null;
     this.resetParameters();

@@ -1,4 +1,5 @@
 import { ValueError } from '../../errors.js';
+import { checkLayerSizes } from '../../tensor/checks.js';
 import { zeros } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { embedding } from '../functional/basic.js';
@@ -23,12 +24,13 @@ export class Embedding extends Module {
     opts: FactoryOptions & { paddingIdx?: number | null } = {},
   ) {
     super();
+    const dtype = checkLayerSizes('Embedding', { numEmbeddings, embeddingDim }, [numEmbeddings, embeddingDim], opts.dtype);
     const p = opts.paddingIdx ?? null;
     if (p !== null && (!Number.isInteger(p) || p < -numEmbeddings || p >= numEmbeddings)) {
       throw new ValueError(`Embedding: paddingIdx ${p} must be within [${-numEmbeddings}, ${numEmbeddings - 1}]`);
     }
     this.paddingIdx = p === null ? null : p < 0 ? p + numEmbeddings : p;
-    this.weight = new Parameter(zeros([numEmbeddings, embeddingDim], { dtype: opts.dtype ?? 'float32' }));
+    this.weight = new Parameter(zeros([numEmbeddings, embeddingDim], { dtype }));
     this.resetParameters();
   }
 

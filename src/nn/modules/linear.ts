@@ -1,4 +1,5 @@
 import { ShapeError, ValueError, fmtShape } from '../../errors.js';
+import { checkLayerSizes } from '../../tensor/checks.js';
 import type { DType } from '../../tensor/dtype.js';
 import { defaultGenerator, type Generator } from '../../tensor/random.js';
 import { zeros } from '../../tensor/creation.js';
@@ -27,7 +28,7 @@ export class Linear extends Module {
     opts: FactoryOptions & { bias?: boolean } = {},
   ) {
     super();
-    const dtype = opts.dtype ?? 'float32';
+    const dtype = checkLayerSizes('Linear', { inFeatures, outFeatures }, [outFeatures, inFeatures], opts.dtype);
     this.weight = new Parameter(zeros([outFeatures, inFeatures], { dtype }));
     this.bias = opts.bias ?? true ? new Parameter(zeros([outFeatures], { dtype })) : null;
     this.resetParameters();

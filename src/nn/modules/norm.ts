@@ -1,4 +1,5 @@
 import { ShapeError, fmtShape } from '../../errors.js';
+import { checkFinite, checkLayerSizes, checkShape } from '../../tensor/checks.js';
 import { full, ones, zeros } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { batchNorm, layerNorm } from '../functional/norm.js';
@@ -40,9 +41,10 @@ abstract class BatchNormBase extends Module {
     opts: BatchNormModuleOptions = {},
   ) {
     super();
-    const dtype = opts.dtype ?? 'float32';
-    this.eps = opts.eps ?? 1e-5;
+    const dtype = checkLayerSizes(new.target.name, { numFeatures }, [numFeatures], opts.dtype);
+    this.eps = checkFinite(new.target.name, 'eps', opts.eps ?? 1e-5, { min: 0, minExclusive: true });
     this.momentum = opts.momentum === undefined ? 0.1 : opts.momentum;
+    if (this.momentum !== null) checkFinite(new.target.name, 'momentum', this.momentum, { min: 0, max: 1 });
     this.affine = opts.affine ?? true;
     this.trackRunningStats = opts.trackRunningStats ?? true;
     this.weight = this.affine ? new Parameter(ones([numFeatures], { dtype })) : null;
@@ -138,9 +140,9 @@ export class LayerNorm extends Module {
 
   constructor(normalizedShape: number | readonly number[], opts: LayerNormModuleOptions = {}) {
     super();
-    const dtype = opts.dtype ?? 'float32';
-    this.normalizedShape = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
-    this.eps = opts.eps ?? 1e-5;
+    this.normalizedShape = checkShape('LayerNorm', normalizedShape, 'float32', 'normalizedShape');
+    const dtype = checkLayerSizes('LayerNorm', {}, this.normalizedShape, opts.dtype);
+    this.eps = checkFinite('LayerNorm', 'eps', opts.eps ?? 1e-5, { min: 0, minExclusive: true });
     this.elementwiseAffine = opts.elementwiseAffine ?? true;
     this.weight = this.elementwiseAffine ? new Parameter(ones(this.normalizedShape, { dtype })) : null;
     this.bias = this.elementwiseAffine && (opts.bias ?? true) ? new Parameter(zeros(this.normalizedShape, { dtype })) : null;
