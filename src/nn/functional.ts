@@ -6,6 +6,7 @@
  *   const loss = F.crossEntropy(logits, labels, { labelSmoothing: 0.1 });
  */
 export { linear, dropout, embedding, oneHot } from './functional/basic.js';
+export { pad, type PadMode } from '../ops/rearrange.js';
 export {
   conv2d, maxPool2d, avgPool2d, unfold, fold,
   type Size2, type WindowOptions, type Conv2dOptions, type PoolOptions, type AvgPoolOptions,

@@ -332,3 +332,5 @@ function argExtreme(op: string, x: Tensor, dim: number | undefined, keepdim: boo
 
 export * from './shape-functional.js';
 export * from './activations.js';
+export * from './rearrange.js';
+export * from './masked.js';

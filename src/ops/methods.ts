@@ -91,6 +91,10 @@ export const inPlaceMethods = defineMethods({
     broadcastShapes('copy_', src.shape, this.shape);
     return writeInPlace(this, 'copy_', noGrad(() => expand(src, this.shape)));
   },
+  /** maskedFill in place (mask broadcast to this tensor's shape). */
+  maskedFill_<T extends Tensor>(this: T, mask: Tensor, value: number | Tensor): T {
+    return writeInPlace(this, 'maskedFill_', noGrad(() => this.maskedFill(mask, value)));
+  },
   fill_<T extends Tensor>(this: T, value: number): T {
     checkInPlace(this, 'fill_');
     const d = fillTarget(this);
