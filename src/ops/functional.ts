@@ -334,3 +334,4 @@ export * from './shape-functional.js';
 export * from './activations.js';
 export * from './rearrange.js';
 export * from './masked.js';
+export * from './sorting.js';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { clone, pad, tensor } from '../../src/index.js';
+import { allclose, clone, isclose, pad, tensor } from '../../src/index.js';
 import { checkCase, type OpCall, type OpCase } from './helpers.js';
 
 /**
@@ -22,6 +22,16 @@ const OPS: Record<string, OpCall> = {
   tile: ([x], a) => x!.tile(a.dims),
   pad: ([x], a) => pad(x!, a.pad, a.mode, a.value),
   repeatInterleave: ([x], a) => x!.repeatInterleave(typeof a.repeats === 'number' ? a.repeats : tensorOf(a.repeats), a.dim),
+  sort: ([x], a) => [...x!.sort(a.dim, a.descending)],
+  argsort: ([x], a) => x!.argsort(a.dim, a.descending),
+  topk: ([x], a) => [...x!.topk(a.k, a.dim, a.largest)],
+  cumprod: ([x], a) => x!.cumprod(a.dim),
+  isnan: ([x]) => x!.isnan(),
+  isinf: ([x]) => x!.isinf(),
+  isfinite: ([x]) => x!.isfinite(),
+  nanToNum: ([x], a) => x!.nanToNum(a.nan, a.posinf, a.neginf),
+  isclose: ([x, y], a) => isclose(x!, y!, a),
+  allclose: ([x, y], a) => tensor(allclose(x!, y!, a) ? 1 : 0, { dtype: 'bool' }),
 };
 
 function tensorOf(values: number[]) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  ChainruleError, Generator, arange, clone, gradcheck, noGrad, pad, tensor, type Tensor,
+  ChainruleError, Generator, allclose, arange, autogradGrad, clone, enableGrad, gradcheck, isclose, noGrad, pad, tensor, type Tensor,
 } from '../../src/index.js';
 
 /**
@@ -37,7 +37,29 @@ const GRADCHECK: [string, Fn, number[][]][] = [
   ['pad reflect', (x) => pad(x!, [2, 3, 1, 1], 'reflect'), [[2, 3, 4]]],
   ['pad replicate', (x) => pad(x!, [2, 1, 1, 2, 1, 0], 'replicate'), [[2, 3, 4]]],
   ['pad circular', (x) => pad(x!, [1, 2], 'circular'), [[2, 3]]],
+  ['sort values', (x) => x!.sort(1).values, [[3, 5]]],
+  ['sort descending dim 0', (x) => x!.sort(0, true).values, [[4, 3]]],
+  ['topk values', (x) => x!.topk(2, 1).values, [[3, 5]]],
+  ['topk smallest', (x) => x!.topk(3, { dim: 0, largest: false }).values, [[4, 2, 3]]],
+  ['cumprod', (x) => x!.cumprod(1), [[2, 5]]],
+  ['cumprod dim 0', (x) => x!.cumprod(0), [[4, 3]]],
+  ['nanToNum (finite input)', (x) => x!.nanToNum(), [[3, 4]]],
 ];
+
+describe('gradcheck through zeros', () => {
+  it('cumprod with zeros in the input (the O(n²) path), and its second derivative', () => {
+    const x = tensor([[1.5, 0, 2, -1, 0.7], [0, 3, 0, 2, 1.1]], { dtype: 'float64', requiresGrad: true });
+    expect(gradcheck((t) => t.cumprod(1), [x]).ok).toBe(true);
+    // The gradient itself, differentiated again (createGraph): finite differences of the VJP.
+    const v = f64([2, 5], false);
+    const vjp = (t: Tensor) =>
+      enableGrad(() => {
+        const y = t.cumprod(1).mul(v).sum();
+        return autogradGrad([y], [t], { createGraph: true })[0]!;
+      });
+    expect(gradcheck(vjp, [x]).ok).toBe(true);
+  });
+});
 
 describe('gradcheck (float64)', () => {
   it.each(GRADCHECK.map(([n, fn, s]) => [`${n} ${JSON.stringify(s)}`, fn, s] as const))('%s', (_, fn, shapes) => {
@@ -121,5 +143,38 @@ describe('group 1: triangles, masks, copies, flips, rolls, repeats, pad', () => 
     expectError(() => pad(x, [4, 0], 'reflect'), 'pad', 'reflect', 'size 4');
     expectError(() => pad(x, [1, 0], 'wrap' as never), 'pad', "'wrap'");
     expectError(() => pad(x, [-3, -2]), 'pad', 'crops');
+  });
+});
+
+describe('group 2: sorting, cumprod, special values', () => {
+  it('sort returns values and int32 indices, destructurable', () => {
+    const x = tensor([[3, 1, 2], [0, 5, 4]], { dtype: 'float64' });
+    const [values, indices] = x.sort(1);
+    expect(values.toArray()).toEqual([[1, 2, 3], [0, 4, 5]]);
+    expect(indices.dtype).toBe('int32');
+    expect(x.sort({ dim: 0, descending: true }).indices.toArray()).toEqual([[0, 1, 1], [1, 0, 0]]);
+    expect(x.argsort(1, true).toArray()).toEqual([[0, 2, 1], [1, 2, 0]]);
+    expect(x.topk(1, 1).values.toArray()).toEqual([[3], [5]]);
+    expect(x.t().sort(0).values.toArray()).toEqual([[1, 0], [2, 4], [3, 5]]); // a strided view
+  });
+
+  it('isclose / allclose follow torch (inf equals only itself, NaN only with equalNan)', () => {
+    const a = tensor([1, NaN, Infinity], { dtype: 'float64' });
+    expect(allclose(a, a)).toBe(false);
+    expect(allclose(a, a, { equalNan: true })).toBe(true);
+    expect(a.allclose(tensor([1 + 1e-6, NaN, Infinity], { dtype: 'float64' }), { equalNan: true })).toBe(true);
+    expect(isclose(a, tensor([1, 0, -Infinity], { dtype: 'float64' })).toArray()).toEqual([true, false, false]);
+    expect(allclose(tensor([[1, 2]]), tensor([1, 2]))).toBe(true); // broadcast
+  });
+
+  it('errors name the op and the shapes or values', () => {
+    const x = tensor([[3, 1, 2], [0, 5, 4]]);
+    expectError(() => x.sort(2), 'sort', 'dim 2');
+    expectError(() => x.topk(4, 1), 'topk', 'k = 4', 'size 3');
+    expectError(() => x.topk(-1), 'topk', 'k = -1');
+    expectError(() => x.gt(1).sort(), 'sort', 'bool');
+    expectError(() => x.cumprod(3), 'cumprod', 'dim 3');
+    expectError(() => allclose(x, tensor([1, 2])), 'isclose', '[2,3]', '[2]');
+    expectError(() => isclose(x, x, { rtol: -1 }), 'isclose', 'rtol -1');
   });
 });
