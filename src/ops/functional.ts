@@ -335,3 +335,6 @@ export * from './activations.js';
 export * from './rearrange.js';
 export * from './masked.js';
 export * from './sorting.js';
+export * from './products.js';
+export * from './sampling.js';
+export * from './advanced-index.js';

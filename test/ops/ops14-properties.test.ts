@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { tensor, type Tensor } from '../../src/index.js';
+import { einsum, tensor, type Tensor } from '../../src/index.js';
 
 /**
  * Property tests for sort / topk / cumsum / einsum: random shapes, values (with ties) and
@@ -100,6 +100,53 @@ describe('properties against naive references', () => {
             expect(out[p]).toBe(acc);
           }
         }
+      }),
+      RUNS,
+    );
+  });
+
+  it('einsum: random equations against a sum over every index assignment', () => {
+    const letters = 'abcd';
+    const equation = fc
+      .tuple(
+        fc.integer({ min: 1, max: 3 }),
+        fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 4, maxLength: 4 }),
+        fc.array(fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 0, maxLength: 3 }), { minLength: 3, maxLength: 3 }),
+        fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
+        fc.integer({ min: 0, max: 1000 }),
+      )
+      .map(([nOps, sizes, terms, inOut, seed]) => {
+        const ts = terms.slice(0, nOps).map((t) => t.map((i) => letters[i]!));
+        const used = [...new Set(ts.flat())].sort();
+        const out = used.filter((l) => inOut[letters.indexOf(l)]);
+        return { ts, out, sizes, seed };
+      });
+    fc.assert(
+      fc.property(equation, ({ ts, out, sizes, seed }) => {
+        const size = (l: string) => sizes[letters.indexOf(l)]!;
+        let s = seed;
+        const rnd = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) - 0.5;
+        const data = ts.map((t) => Array.from({ length: t.reduce((n, l) => n * size(l), 1) }, rnd));
+        const eq = `${ts.map((t) => t.join('')).join(',')}->${out.join('')}`;
+        const got = arr(einsum(eq, ...ts.map((t, k) => f64(data[k]!, t.map(size)))));
+        // Naive: every assignment of every letter, multiply the operands' entries, add into the output.
+        const all = [...new Set(ts.flat())];
+        const want = new Array<number>(out.reduce((n, l) => n * size(l), 1)).fill(0);
+        const assign = new Map<string, number>();
+        const flatAt = (t: string[]) => t.reduce((o, l) => o * size(l) + assign.get(l)!, 0);
+        const visit = (k: number): void => {
+          if (k === all.length) {
+            want[flatAt(out)]! += ts.reduce((p, t, j) => p * data[j]![flatAt(t)]!, 1);
+            return;
+          }
+          for (let v = 0; v < size(all[k]!); v++) {
+            assign.set(all[k]!, v);
+            visit(k + 1);
+          }
+        };
+        visit(0);
+        expect(got.length).toBe(want.length);
+        got.forEach((g, i) => expect(Math.abs(g - want[i]!)).toBeLessThan(1e-12 * Math.max(1, Math.abs(want[i]!))));
       }),
       RUNS,
     );

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { allclose, clone, isclose, pad, tensor } from '../../src/index.js';
+import { allclose, baddbmm, bmm, clone, einsum, indexPut, isclose, linalg, norm, pad, tensor, type Tensor } from '../../src/index.js';
 import { checkCase, type OpCall, type OpCase } from './helpers.js';
 
 /**
@@ -32,7 +32,23 @@ const OPS: Record<string, OpCall> = {
   nanToNum: ([x], a) => x!.nanToNum(a.nan, a.posinf, a.neginf),
   isclose: ([x, y], a) => isclose(x!, y!, a),
   allclose: ([x, y], a) => tensor(allclose(x!, y!, a) ? 1 : 0, { dtype: 'bool' }),
+  bmm: ([a, b]) => bmm(a!, b!),
+  bmmTransposed: ([a, b]) => a!.transpose(1, 2).bmm(b!.transpose(1, 2)),
+  baddbmm: ([i, a, b], o) => baddbmm(i!, a!, b!, { beta: o.beta, alpha: o.alpha }),
+  vectorNorm: ([x], a) => linalg.vectorNorm(x!, ordOf(a.ord), a.dim, a.keepdim),
+  norm: ([x], a) => norm(x!, a.p, a.dim, a.keepdim),
+  einsum: (xs, a) => einsum(a.equation, ...xs),
+  index: ([x, ...ix], a) => x!.index(entries(a.pattern, ix)),
+  indexPut: ([x, v, ...ix], a) => indexPut(x!, entries(a.pattern, ix), v!, a.accumulate),
 };
+
+/** The index list of a fixture: pattern entry 1 takes the next index input, null is ':'. */
+function entries(pattern: (number | null)[], ix: Tensor[]): (Tensor | null)[] {
+  let k = 0;
+  return pattern.map((p) => (p ? ix[k++]! : null));
+}
+
+const ordOf = (o: number | string) => (o === 'inf' ? Infinity : o === '-inf' ? -Infinity : (o as number));
 
 function tensorOf(values: number[]) {
   return tensor(Int32Array.from(values), { shape: [values.length] });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  ChainruleError, Generator, allclose, arange, autogradGrad, clone, enableGrad, gradcheck, isclose, noGrad, pad, tensor, type Tensor,
+  ChainruleError, Generator, allclose, baddbmm, bmm, einsum, indexPut, linalg, manualSeed, multinomial, arange, autogradGrad, clone, enableGrad, gradcheck, isclose, noGrad, pad, tensor, type Tensor,
 } from '../../src/index.js';
 
 /**
@@ -44,6 +44,26 @@ const GRADCHECK: [string, Fn, number[][]][] = [
   ['cumprod', (x) => x!.cumprod(1), [[2, 5]]],
   ['cumprod dim 0', (x) => x!.cumprod(0), [[4, 3]]],
   ['nanToNum (finite input)', (x) => x!.nanToNum(), [[3, 4]]],
+  ['bmm', (a, b) => bmm(a!, b!), [[2, 3, 4], [2, 4, 5]]],
+  ['bmm transposed views', (a, b) => a!.transpose(1, 2).bmm(b!.transpose(1, 2)), [[2, 4, 3], [2, 5, 4]]],
+  ['baddbmm', (i, a, b) => baddbmm(i!, a!, b!, { beta: 0.5, alpha: -2 }), [[3, 5], [2, 3, 4], [2, 4, 5]]],
+  ['vectorNorm 2', (x) => linalg.vectorNorm(x!), [[3, 4]]],
+  ['vectorNorm 1 dim', (x) => linalg.vectorNorm(x!, 1, 1), [[3, 4]]],
+  ['vectorNorm inf', (x) => linalg.vectorNorm(x!, Infinity, [0, 2], true), [[2, 3, 4]]],
+  ['vectorNorm -inf', (x) => linalg.vectorNorm(x!, -Infinity, 0), [[3, 4]]],
+  ['vectorNorm 3', (x) => linalg.vectorNorm(x!, 3, -1), [[3, 4]]],
+  ['norm', (x) => x!.norm(), [[3, 4]]],
+  ['einsum matmul', (a, b) => einsum('ij,jk->ik', a!, b!), [[3, 4], [4, 2]]],
+  ['einsum batched', (a, b) => einsum('bij,bjk->bik', a!, b!), [[2, 3, 4], [2, 4, 2]]],
+  ['einsum outer', (a, b) => einsum('i,j->ij', a!, b!), [[3], [4]]],
+  ['einsum trace', (a) => einsum('ii->', a!), [[4, 4]]],
+  ['einsum transpose-contract', (a, b) => einsum('ji,jk->ki', a!, b!), [[4, 3], [4, 2]]],
+  ['einsum sum over an index', (a) => einsum('ijk->ik', a!), [[2, 3, 4]]],
+  ['einsum three operands', (a, b, c) => einsum('ij,jk,kl->il', a!, b!, c!), [[2, 3], [3, 4], [4, 2]]],
+  ['index', (x) => x!.index([ints([0, 2, 2]), ints([1, -1, 0])]), [[3, 4]]],
+  ['index with a slice between', (x) => x!.index([ints([1, 0]), null, ints([2, 0], [2, 1])]), [[2, 3, 4]]],
+  ['indexPut', (x, v) => indexPut(x!, [null, ints([0, 2])], v!), [[3, 4], [3, 2]]],
+  ['indexPut accumulate with repeats', (x, v) => indexPut(x!, [ints([1, 1, 0])], v!, true), [[3, 4], [3, 4]]],
 ];
 
 describe('gradcheck through zeros', () => {
@@ -176,5 +196,97 @@ describe('group 2: sorting, cumprod, special values', () => {
     expectError(() => x.cumprod(3), 'cumprod', 'dim 3');
     expectError(() => allclose(x, tensor([1, 2])), 'isclose', '[2,3]', '[2]');
     expectError(() => isclose(x, x, { rtol: -1 }), 'isclose', 'rtol -1');
+  });
+});
+
+describe('group 3: batched products, norms', () => {
+  it('norm at an all-zero vector has gradient 0 (not NaN)', () => {
+    const x = tensor([[0, 0, 0], [3, 4, 0]], { dtype: 'float64', requiresGrad: true });
+    linalg.vectorNorm(x, 2, 1).sum().backward();
+    const g = x.grad!.tolist();
+    expect(g.slice(0, 3)).toEqual([0, 0, 0]);
+    [0.6, 0.8, 0].forEach((v, i) => expect(g[3 + i]).toBeCloseTo(v, 14));
+    expect(linalg.vectorNorm(x.detach(), 0, 1).toArray()).toEqual([0, 2]);
+  });
+
+  it('errors name the op and the shapes or values', () => {
+    expectError(() => bmm(f64([3, 4]), f64([4, 5])), 'bmm', '[3,4]', '3-D');
+    expectError(() => bmm(f64([2, 3, 4]), f64([3, 4, 5])), 'bmm', 'batch sizes');
+    expectError(() => bmm(f64([2, 3, 4]), f64([2, 3, 5])), 'bmm', 'inner dimensions 4 and 3');
+    expectError(() => baddbmm(f64([4, 5]), f64([2, 3, 4]), f64([2, 4, 5])), 'baddbmm', '[4,5]', '[2,3,5]');
+    expectError(() => linalg.vectorNorm(tensor([1, 2], { dtype: 'int32' })), 'vectorNorm', 'int32');
+    expectError(() => linalg.vectorNorm(f64([3]), 2, 1), 'vectorNorm', 'dim 1');
+    expectError(() => f64([3]).norm('nuc' as never), 'norm', 'nuc');
+  });
+});
+
+describe('group 4: multinomial, einsum, indexing with tensors', () => {
+  /** Pearson's chi-square statistic of counts against expected probabilities. */
+  const chiSquare = (counts: number[], probs: number[], n: number) => counts.reduce((s, c, i) => s + (c - n * probs[i]!) ** 2 / (n * probs[i]!), 0);
+  // 99.9% quantiles of chi-square with 3 and 4 degrees of freedom.
+  const CHI2_999 = { 3: 16.27, 4: 18.47 };
+
+  it('multinomial with replacement: frequencies within a chi-square bound (fixed seed)', () => {
+    const w = tensor([1, 2, 3, 4, 0], { dtype: 'float64' });
+    const n = 20000;
+    const draws = multinomial(w, n, true, new Generator(5)).dataSync();
+    const counts = [0, 0, 0, 0, 0];
+    for (const d of draws) counts[d]!++;
+    expect(counts[4]).toBe(0); // zero weight is never drawn
+    expect(chiSquare(counts.slice(0, 4), [0.1, 0.2, 0.3, 0.4], n)).toBeLessThan(CHI2_999[3]);
+  });
+
+  it('multinomial without replacement: distinct categories; first draws follow the weights', () => {
+    const w = tensor([[1, 1, 2, 4, 2], [0, 5, 0, 1, 1]], { dtype: 'float64' });
+    const out = multinomial(w, 3, false, new Generator(9));
+    expect(out.shape).toEqual([2, 3]);
+    const rows = out.toArray() as number[][];
+    for (const r of rows) expect(new Set(r).size).toBe(3);
+    expect(rows[1]!.sort()).toEqual([1, 3, 4]);
+    const n = 5000;
+    const counts = [0, 0, 0, 0, 0];
+    const gen = new Generator(11);
+    const weights = tensor([1, 1, 2, 4, 2], { dtype: 'float64' });
+    for (let k = 0; k < n; k++) counts[multinomial(weights, 2, false, gen).dataSync()[0]!]!++;
+    expect(chiSquare(counts, [0.1, 0.1, 0.2, 0.4, 0.2], n)).toBeLessThan(CHI2_999[4]);
+  });
+
+  it('multinomial is reproducible from the global seed and from a Generator', () => {
+    const w = tensor([0.2, 0.5, 0.3]);
+    manualSeed(3);
+    const a = multinomial(w, 10, true).tolist();
+    manualSeed(3);
+    expect(multinomial(w, 10, true).tolist()).toEqual(a);
+    expect(w.multinomial(10, true, new Generator(4)).tolist()).toEqual(multinomial(w, 10, true, new Generator(4)).tolist());
+  });
+
+  it('indexPut_ writes x[i, j] = v in place, and accumulates', () => {
+    const x = arange(0, 6, 1, { dtype: 'float64' }).reshape(2, 3);
+    x.indexPut_([ints([0, 1]), ints([2, 0])], tensor([-1, -2], { dtype: 'float64' }));
+    expect(x.toArray()).toEqual([[0, 1, -1], [-2, 4, 5]]);
+    x.indexPut_([ints([1, 1])], 10, true);
+    expect(x.toArray()).toEqual([[0, 1, -1], [18, 24, 25]]);
+    x.indexPut_([bools([1, 0], [2])], 0);
+    expect(x.toArray()).toEqual([[0, 0, 0], [18, 24, 25]]);
+    expect(x.index([null, ints([2, 2])]).toArray()).toEqual([[0, 0], [25, 25]]);
+  });
+
+  it('errors name the op and the shapes or values', () => {
+    expectError(() => multinomial(tensor([1, -1, 2]), 1), 'multinomial', 'row 0', '-1', 'category 1');
+    expectError(() => multinomial(tensor([[1, 1], [0, 0]]), 1), 'multinomial', 'row 1', 'all-zero');
+    expectError(() => multinomial(tensor([1, 0, 2]), 3), 'multinomial', '3 samples', 'only 2');
+    expectError(() => multinomial(tensor([1, NaN]), 1), 'multinomial', 'NaN');
+    expectError(() => multinomial(tensor([[[1]]]), 1), 'multinomial', '[1,1,1]');
+    expectError(() => einsum('ij,jk->ik', f64([2, 3]), f64([4, 2])), 'einsum', "'j'", '3', '4');
+    expectError(() => einsum('ij,jk->ik', f64([2, 3])), 'einsum', '2 operand terms', '1 tensors');
+    expectError(() => einsum('ij->ik', f64([2, 3])), 'einsum', "'k'");
+    expectError(() => einsum('ijk->i', f64([2, 3])), 'einsum', "'ijk'", '[2,3]');
+    expectError(() => einsum('...i->i', f64([2, 3])), 'einsum', 'ellipsis');
+    const x = f64([3, 4], false);
+    expectError(() => x.index([ints([3])]), 'index', 'index 3', 'dim 0 of size 3');
+    expectError(() => x.index([ints([0, 1]), ints([0, 1, 2])]), 'index', '[2]', '[3]', 'broadcast');
+    expectError(() => x.index([tensor([0.5])]), 'index', 'float32');
+    expectError(() => x.index([null, null, ints([0])]), 'index', '3 indices', '[3,4]');
+    expectError(() => indexPut(x, [ints([0, 1])], f64([3, 4], false)), 'indexPut', '[3,4]', '[2,4]');
   });
 });
