@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { allclose, baddbmm, bmm, clone, einsum, indexPut, isclose, linalg, norm, pad, tensor, type Tensor } from '../../src/index.js';
+import { F, allclose, baddbmm, bmm, clone, einsum, indexPut, isclose, linalg, norm, pad, tensor, type Tensor } from '../../src/index.js';
 import { checkCase, type OpCall, type OpCase } from './helpers.js';
 
 /**
@@ -40,6 +40,7 @@ const OPS: Record<string, OpCall> = {
   einsum: (xs, a) => einsum(a.equation, ...xs),
   index: ([x, ...ix], a) => x!.index(entries(a.pattern, ix)),
   indexPut: ([x, v, ...ix], a) => indexPut(x!, entries(a.pattern, ix), v!, a.accumulate),
+  oneHot: ([t], a) => F.oneHot(t!, a.numClasses),
 };
 
 /** The index list of a fixture: pattern entry 1 takes the next index input, null is ':'. */
