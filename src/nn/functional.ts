@@ -12,6 +12,7 @@ export {
   type InterpolateOptions,
 } from './functional/extra.js';
 export { scaledDotProductAttention, type ScaledDotProductAttentionOptions } from './functional/attention.js';
+export { pad, type PadMode } from '../ops/rearrange.js';
 export {
   conv2d, maxPool2d, avgPool2d, unfold, fold,
   type Size2, type WindowOptions, type Conv2dOptions, type PoolOptions, type AvgPoolOptions,

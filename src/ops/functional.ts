@@ -332,3 +332,9 @@ function argExtreme(op: string, x: Tensor, dim: number | undefined, keepdim: boo
 
 export * from './shape-functional.js';
 export * from './activations.js';
+export * from './rearrange.js';
+export * from './masked.js';
+export * from './sorting.js';
+export * from './products.js';
+export * from './sampling.js';
+export * from './advanced-index.js';

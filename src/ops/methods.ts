@@ -5,7 +5,7 @@ import { broadcastShapes, sameShape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { defaultGenerator, type Generator } from '../tensor/random.js';
 import { defineMethods } from './define.js';
-import { expand, type TensorLike } from './functional.js';
+import { expand, indexPut, type TensorLike } from './functional.js';
 import { asDType, fullK } from './kernels.js';
 import { allocate } from '../tensor/dtype.js';
 import type { TypedArray } from '../backend/types.js';
@@ -90,6 +90,14 @@ export const inPlaceMethods = defineMethods({
   copy_<T extends Tensor>(this: T, src: Tensor): T {
     broadcastShapes('copy_', src.shape, this.shape);
     return writeInPlace(this, 'copy_', noGrad(() => expand(src, this.shape)));
+  },
+  /** maskedFill in place (mask broadcast to this tensor's shape). */
+  maskedFill_<T extends Tensor>(this: T, mask: Tensor, value: number | Tensor): T {
+    return writeInPlace(this, 'maskedFill_', noGrad(() => this.maskedFill(mask, value)));
+  },
+  /** x[indices] = values in place (see indexPut; accumulate adds instead). */
+  indexPut_<T extends Tensor>(this: T, indices: readonly (Tensor | null)[], values: Tensor | number, accumulate = false): T {
+    return writeInPlace(this, 'indexPut_', noGrad(() => indexPut(this, indices, values, accumulate)));
   },
   fill_<T extends Tensor>(this: T, value: number): T {
     checkInPlace(this, 'fill_');

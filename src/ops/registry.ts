@@ -43,6 +43,8 @@ export interface OpAttrs {
   amax: { dims: number[]; keepdim: boolean };
   amin: { dims: number[]; keepdim: boolean };
   cumsum: { dim: number; reverse: boolean };
+  cumprod: { dim: number };
+  flip: { dims: number[] };
   matmul: { transA: boolean; transB: boolean };
   reshape: { shape: number[] };
   permute: { perm: number[] };

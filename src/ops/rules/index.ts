@@ -5,6 +5,7 @@ import { elementwiseRules } from './elementwise.js';
 import { fusedRules } from './fused.js';
 import { indexingRules } from './indexing.js';
 import { linalgRules } from './linalg.js';
+import { rearrangeRules } from './rearrange.js';
 import { reduceRules } from './reduce.js';
 import { scanRules } from './scan.js';
 import { shapeRules } from './shape.js';
@@ -21,6 +22,7 @@ export function ruleTable(): RuleTable {
     ...scanRules,
     ...linalgRules,
     ...shapeRules,
+    ...rearrangeRules,
     ...indexingRules,
     ...convRules,
     ...fusedRules,
