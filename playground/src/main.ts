@@ -135,6 +135,7 @@ function wireControls(): void {
   });
   $('reset').addEventListener('click', reset);
   $('traceLayer').addEventListener('change', showTrace);
+  $('graph').addEventListener('click', () => $('graph').classList.toggle('fit'));
   document.addEventListener('keydown', (e) => {
     if (e.key === ' ' && !(e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement || e.target instanceof HTMLButtonElement)) {
       e.preventDefault();
@@ -236,7 +237,11 @@ function showInspect(m: Extract<FromWorker, { type: 'inspect' }>): void {
   const graph = $('graph');
   if (m.svg) {
     graph.innerHTML = m.svg;
-    $('graphInfo').textContent = '(values and gradients on tensors of ≤ 16 numbers; scroll to see it all)';
+    const svg = graph.querySelector('svg');
+    // Fitted to the panel's width at first; a click shows it at its own size (scroll to pan).
+    svg?.removeAttribute('height');
+    graph.classList.add('fit');
+    $('graphInfo').textContent = '(values and gradients on tensors of ≤ 16 numbers; click the graph to zoom)';
   } else {
     graph.textContent = `The graph could not be drawn: ${m.svgError}`;
   }
