@@ -51,17 +51,7 @@ export function drawBoundary(canvas: HTMLCanvasElement, boundary: Float32Array, 
   g.imageSmoothingEnabled = true;
   g.clearRect(0, 0, w, h);
   g.drawImage(img, 0, 0, w, h);
-  // The 0.5 contour, traced on the grid cells: where the class changes between neighbours.
-  g.fillStyle = 'rgba(40,40,40,0.55)';
-  const cw = w / GRID;
-  const ch = h / GRID;
-  for (let r = 0; r < GRID; r++) {
-    for (let c = 0; c < GRID; c++) {
-      const p = boundary[r * GRID + c]! > 0.5;
-      if (c + 1 < GRID && (boundary[r * GRID + c + 1]! > 0.5) !== p) g.fillRect((c + 1) * cw - 0.6, r * ch, 1.2, ch);
-      if (r + 1 < GRID && (boundary[(r + 1) * GRID + c]! > 0.5) !== p) g.fillRect(c * cw, (r + 1) * ch - 0.6, cw, 1.2);
-    }
-  }
+  contour(g, boundary, w / GRID, h / GRID);
   const toPx = (x: number, y: number): [number, number] => [((x + EXTENT) / (2 * EXTENT)) * w, ((EXTENT - y) / (2 * EXTENT)) * h];
   const rad = Math.max(2.5, Math.min(4, w / 110));
   const dots = (s: PointSet, hollow: boolean) => {
@@ -86,6 +76,34 @@ export function drawBoundary(canvas: HTMLCanvasElement, boundary: Float32Array, 
   };
   if (train) dots(train, false);
   if (test && showTest) dots(test, true);
+}
+
+/**
+ * The p = 0.5 line by marching squares on the cell centres, each crossing placed by linear
+ * interpolation along the cell's edge, so the boundary is drawn smooth instead of as steps.
+ */
+function contour(g: CanvasRenderingContext2D, p: Float32Array, cw: number, ch: number): void {
+  const v = (r: number, c: number) => p[r * GRID + c]! - 0.5;
+  g.strokeStyle = 'rgba(30,30,30,0.7)';
+  g.lineWidth = 1.4;
+  g.beginPath();
+  for (let r = 0; r + 1 < GRID; r++) {
+    for (let c = 0; c + 1 < GRID; c++) {
+      const a = v(r, c), b = v(r, c + 1), d = v(r + 1, c), e = v(r + 1, c + 1);
+      const pts: [number, number][] = [];
+      const x = (cc: number) => (cc + 0.5) * cw;
+      const y = (rr: number) => (rr + 0.5) * ch;
+      if (a > 0 !== b > 0) pts.push([x(c + a / (a - b)), y(r)]);
+      if (b > 0 !== e > 0) pts.push([x(c + 1), y(r + b / (b - e))]);
+      if (d > 0 !== e > 0) pts.push([x(c + d / (d - e)), y(r + 1)]);
+      if (a > 0 !== d > 0) pts.push([x(c), y(r + a / (a - d))]);
+      for (let k = 0; k + 1 < pts.length; k += 2) {
+        g.moveTo(pts[k]![0], pts[k]![1]);
+        g.lineTo(pts[k + 1]![0], pts[k + 1]![1]);
+      }
+    }
+  }
+  g.stroke();
 }
 
 /** One small canvas per hidden unit, filled with its activation over the plane. */

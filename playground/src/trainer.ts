@@ -317,7 +317,7 @@ export class Trainer {
     loss.backward();
     this.step++;
     this.monitor.step(this.step);
-    const dot = toDot(loss, { modelForNames: this.model, tensors: named, maxValues: 16, title: `Step ${this.step}: batch of ${x.shape[0]}, L = ${loss.item().toPrecision(4)}` });
+    const dot = toDot(loss, { modelForNames: this.model, tensors: named, maxValues: 16, rankdir: 'TB', title: `Step ${this.step}: batch of ${x.shape[0]}, L = ${loss.item().toPrecision(4)}` });
     this.opt.step();
     return { step: this.step, dot, explain: ex, explainError, notes };
   }
