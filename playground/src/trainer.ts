@@ -67,9 +67,15 @@ function activationModule(kind: Settings['activation']): nn.Module {
 export class Trainer {
   readonly settings: Settings;
   readonly data: Split;
+  /**
+   * What training runs: logits out for bce and ce (bce is then trained as
+   * binaryCrossEntropyWithLogits, exact where a sigmoid saturates), probabilities for mse.
+   */
   readonly model: nn.Sequential;
-  /** The same modules without Dropout: what explain() and the maps run on. */
+  /** The same modules without Dropout: what the evaluation and the maps run on. */
   readonly plain: nn.Sequential;
+  /** `plain` with the output's Sigmoid for bce: the model explain() traces (BP1 with σ′(zᴸ)). */
+  readonly traced: nn.Sequential;
   readonly linears: nn.Linear[];
   readonly monitor: GradientMonitor;
   private readonly opt: optim.Optimizer;
@@ -91,26 +97,33 @@ export class Trainer {
     const sizes = layerSizes(settings);
     const all: nn.Module[] = [];
     const plain: nn.Module[] = [];
+    const traced: nn.Module[] = [];
     this.linears = [];
     for (let i = 1; i < sizes.length; i++) {
       const lin = new nn.Linear(sizes[i - 1]!, sizes[i]!);
       this.linears.push(lin);
       all.push(lin);
       plain.push(lin);
+      traced.push(lin);
       const last = i === sizes.length - 1;
       if (!last) {
         const act = activationModule(settings.activation);
         all.push(act);
         plain.push(act);
+        traced.push(act);
         if (settings.dropout > 0) all.push(new nn.Dropout(settings.dropout));
-      } else if (settings.loss !== 'ce') {
+      } else if (settings.loss === 'mse') {
         const s = new nn.Sigmoid();
         all.push(s);
         plain.push(s);
+        traced.push(s);
+      } else if (settings.loss === 'bce') {
+        traced.push(new nn.Sigmoid());
       }
     }
     this.model = new nn.Sequential(...all);
     this.plain = new nn.Sequential(...plain);
+    this.traced = new nn.Sequential(...traced);
     this.monitor = new GradientMonitor(this.plain);
     const params = this.model.parameters();
     const wd = settings.l2;
@@ -176,7 +189,7 @@ export class Trainer {
   lossOf(out: Tensor, y: Tensor): Tensor {
     switch (this.settings.loss) {
       case 'bce':
-        return F.binaryCrossEntropy(out, y);
+        return F.binaryCrossEntropyWithLogits(out, y);
       case 'mse':
         return F.mseLoss(out, y);
       case 'ce':
@@ -198,10 +211,11 @@ export class Trainer {
     return loss.item();
   }
 
-  /** P(class 1) per row of x, in eval mode. */
+  /** P(class 1) per row of the model's output (logits for bce and ce, probabilities for mse). */
   private probability(out: Tensor): Float32Array {
     const o = out.dataSync();
-    if (this.settings.loss !== 'ce') return Float32Array.from(o);
+    if (this.settings.loss === 'mse') return Float32Array.from(o);
+    if (this.settings.loss === 'bce') return Float32Array.from(o, (z) => 1 / (1 + Math.exp(-z)));
     const n = out.shape[0]!;
     const p = new Float32Array(n);
     for (let i = 0; i < n; i++) p[i] = 1 / (1 + Math.exp(o[2 * i]! - o[2 * i + 1]!));
@@ -292,10 +306,11 @@ export class Trainer {
     let ex: ExplainResult | null = null;
     let explainError: string | null = null;
     try {
-      ex = explain(this.plain, x, y, { loss: this.settings.loss, lr: this.settings.lr });
+      ex = explain(this.traced, x, y, { loss: this.settings.loss, lr: this.settings.lr });
     } catch (e) {
       explainError = e instanceof Error ? e.message : String(e);
     }
+    if (this.settings.loss === 'bce') notes.push('training computes this loss from the logits zᴸ (binaryCrossEntropyWithLogits: the same loss and δᴸ = a − y, without the 0·∞ of a saturated sigmoid), so the graph has no sigmoid node');
     if (this.settings.dropout > 0) notes.push(`dropout (p = ${this.settings.dropout}) is left out of the trace: it is shown in eval mode; the real step below drops units`);
     if (this.settings.l2 > 0) notes.push(`L2 (weight decay ${this.settings.l2}) is applied by the optimizer, after these gradients`);
     if (this.settings.optimizer !== 'sgd') notes.push(`the update shown is plain SGD with η = ${this.settings.lr}; this run's ${this.settings.optimizer === 'adam' ? 'Adam' : 'SGD with momentum 0.9'} moves the weights differently`);
