@@ -255,7 +255,7 @@ function showInspect(m: Extract<FromWorker, { type: 'inspect' }>): void {
     sel.value = [...sel.options].some((o) => o.value === keep) ? keep : String(explained.layers.length);
     showTrace();
   } else {
-    $('trace').textContent = `No trace: ${m.explainError}`;
+    $('trace').textContent = m.explainError ?? 'No trace.';
   }
 }
 

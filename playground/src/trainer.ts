@@ -308,7 +308,10 @@ export class Trainer {
     try {
       ex = explain(this.traced, x, y, { loss: this.settings.loss, lr: this.settings.lr });
     } catch (e) {
-      explainError = e instanceof Error ? e.message : String(e);
+      const message = e instanceof Error ? e.message : String(e);
+      explainError = /NaN/.test(message) && this.settings.loss === 'bce'
+        ? `explain() could not trace this batch: an output saturated (σ(zᴸ) is exactly 0 or 1 in float32, so the BP1 factor ∂ℓ/∂a = (a − y)/(a(1 − a)) is 0/0). Reset, or use the cross-entropy output. (${message})`
+        : `explain() could not trace this batch: ${message}`;
     }
     if (this.settings.loss === 'bce') notes.push('training computes this loss from the logits zᴸ (binaryCrossEntropyWithLogits: the same loss and δᴸ = a − y, without the 0·∞ of a saturated sigmoid), so the graph has no sigmoid node');
     if (this.settings.dropout > 0) notes.push(`dropout (p = ${this.settings.dropout}) is left out of the trace: it is shown in eval mode; the real step below drops units`);
