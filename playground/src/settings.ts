@@ -52,9 +52,9 @@ export const DEFAULTS: Settings = {
 };
 
 export const LOSS_LABELS: Record<Loss, string> = {
-  bce: 'binary cross-entropy (sigmoid output)',
-  ce: 'cross-entropy (2 logits, softmax)',
-  mse: 'mean squared error (sigmoid output)',
+  bce: 'sigmoid, binary cross-entropy',
+  ce: 'softmax (2 logits), cross-entropy',
+  mse: 'sigmoid, squared error',
 };
 
 const clamp = (v: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, v));
