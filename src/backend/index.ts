@@ -58,7 +58,7 @@ export function backendName(): string {
  *
  * @example
  *   import { ready, tensor } from 'chainrule';
- *   await ready();            // 'wasm-relaxed-1t' in a browser, 'native-avx512-2t' in Node
+ *   await ready();            // 'wasm-relaxed-2t' in a cross-origin-isolated page (1t without), 'native-avx512-2t' in Node
  */
 export async function ready(choice: BackendChoice = 'auto'): Promise<string> {
   if (choice === 'auto' && currentBackend() !== 'reference') return currentBackend();

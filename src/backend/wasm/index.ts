@@ -470,7 +470,9 @@ function build(k: LoadedKernels, threads: number): WasmBackend {
     return true;
   }
 
-  const name = unusedName(`wasm${k.relaxed ? '-relaxed' : ''}-${threads}t`);
+  // The name counts the threads that can really take part: one where no helper could be started
+  // (a browser page without cross-origin isolation has no shared memory).
+  const name = unusedName(`wasm${k.relaxed ? '-relaxed' : ''}-${workers ? workers.count + 1 : 1}t`);
   const fns: { [K in KernelName]?: FastKernel<K> } = {
     gemm, gemmBatched, unary, binary, compare, reduce, adamStep, maxPool, maxPoolBackward,
     conv2dForward: (p, x, weight, bias, y, relu) => conv(0, p, x, weight, bias, y, relu),

@@ -1,10 +1,12 @@
 import { env, nodeBuiltin } from '../env.js';
 
 /**
- * Helper threads for the wasm GEMM in Node: worker_threads that instantiate the same module on
- * the same shared memory, and take jobs through a control block of Int32 slots in that memory.
- * The caller runs its own share of the product meanwhile and then waits (Atomics.wait is
- * allowed on Node's main thread). Workers spin a little before sleeping, so back-to-back
+ * Helper threads for the wasm GEMM: worker_threads in Node, Web Workers (made from a Blob, so
+ * no file to serve) in a cross-origin-isolated browser page, each instantiating the same module
+ * on the same shared memory and taking jobs through a control block of Int32 slots in that
+ * memory. The caller runs its own share of the product meanwhile and then waits: Atomics.wait
+ * where the thread may block (Node, a browser worker), a spin on a browser page's main thread,
+ * where Atomics.wait is refused. Workers spin a little before sleeping, so back-to-back
  * products (a training step) do not pay a futex wake-up each.
  *
  * Control block layout, one per worker (CTRL_INTS slots):
@@ -23,16 +25,14 @@ const QUIT = 16;
 const READY = 17;
 const BATCH = 18;
 
-/** Worker body, evaluated as a CommonJS script so it needs no file on disk and no loader. */
-const WORKER_SOURCE = `
-const { workerData, parentPort } = require('worker_threads');
-const { module, memory, ctrl, spin } = workerData;
+/** The job loop shared by both kinds of worker; it starts once `module`, `memory`, `ctrl` and `spin` are set. */
+const JOB_LOOP = `
 const inst = new WebAssembly.Instance(module, { env: { memory, abort() {} } });
 const gemm = inst.exports.gemm;
 const I = new Int32Array(memory.buffer, ctrl, ${CTRL_INTS});
 let seen = Atomics.load(I, 0);
 Atomics.store(I, ${READY}, 1);
-parentPort.postMessage('ready');
+announce();
 for (;;) {
   let tries = 0;
   while (Atomics.load(I, 0) === seen) {
@@ -50,6 +50,56 @@ for (;;) {
   Atomics.notify(I, 1);
 }
 `;
+
+/** Node: evaluated as a CommonJS script, so it needs no file on disk and no loader. */
+const NODE_WORKER_SOURCE = `
+const { workerData, parentPort } = require('worker_threads');
+const { module, memory, ctrl, spin } = workerData;
+const announce = () => parentPort.postMessage('ready');
+${JOB_LOOP}`;
+
+/** Browsers: a module-less worker script that waits for its one message with the module and the memory. */
+const BROWSER_WORKER_SOURCE = `
+self.onmessage = (ev) => {
+  self.onmessage = null;
+  const { module, memory, ctrl, spin } = ev.data;
+  const announce = () => self.postMessage('ready');
+  ${JOB_LOOP}
+};`;
+
+/** Whether this thread may block in Atomics.wait (not a browser page's main thread). */
+const canBlock = typeof window === 'undefined' || typeof document === 'undefined';
+
+interface BrowserWorker {
+  postMessage(m: unknown): void;
+  terminate(): void;
+  addEventListener(type: string, cb: (ev: unknown) => void, opts?: { once?: boolean }): void;
+}
+
+/** A Web Worker behind the small face of a Node Worker that launch() uses. */
+function browserWorker(url: string, data: object): WorkerLike {
+  const W = (globalThis as unknown as { Worker: new (url: string, opts?: object) => BrowserWorker }).Worker;
+  const w = new W(url, { name: 'chainrule-gemm' });
+  w.postMessage(data);
+  return {
+    unref() {},
+    terminate: async () => {
+      w.terminate();
+      return 0;
+    },
+    once: (event, cb) => w.addEventListener(event, (ev) => cb(ev), { once: true }),
+  };
+}
+
+/** Starts one worker with `data`: worker_threads in Node, a Web Worker elsewhere; null where neither exists. */
+function workerFactory(): ((data: object) => WorkerLike) | null {
+  const wt = nodeBuiltin<{ Worker: new (src: string, opts: object) => WorkerLike }>('node:worker_threads');
+  if (wt) return (workerData) => new wt.Worker(NODE_WORKER_SOURCE, { eval: true, workerData });
+  const g = globalThis as { Worker?: unknown; Blob?: typeof Blob; URL?: typeof URL; crossOriginIsolated?: boolean };
+  if (typeof g.Worker !== 'function' || typeof g.Blob !== 'function' || g.crossOriginIsolated === false) return null;
+  const url = URL.createObjectURL(new Blob([BROWSER_WORKER_SOURCE], { type: 'text/javascript' }));
+  return (data) => browserWorker(url, data);
+}
 
 interface WorkerLike {
   unref(): void;
@@ -73,22 +123,21 @@ export class GemmWorkers {
 
   /**
    * Starts one worker per control block, synchronously; they join as they come up (see
-   * `ready`). Null where worker_threads or shared memory is missing (browsers,
-   * CHAINRULE_WASM_THREADS=1), so the caller stays single-threaded. `started` settles when
-   * every worker has reported in (or failed).
+   * `ready`). Null where workers or shared memory are missing (a browser page that is not
+   * cross-origin isolated, CHAINRULE_WASM_THREADS=1), so the caller stays single-threaded.
+   * `started` settles when every worker has reported in (or failed).
    */
   static launch(module: WebAssembly.Module, memory: WebAssembly.Memory, ctrlOffsets: number[]): { workers: GemmWorkers; started: Promise<void> } | null {
-    if (ctrlOffsets.length === 0 || !(memory.buffer instanceof SharedArrayBuffer)) return null;
-    const wt = nodeBuiltin<{ Worker: new (src: string, opts: object) => WorkerLike }>('node:worker_threads');
-    if (!wt) return null;
-    const { Worker } = wt;
+    if (ctrlOffsets.length === 0 || typeof SharedArrayBuffer !== 'function' || !(memory.buffer instanceof SharedArrayBuffer)) return null;
+    const start = workerFactory();
+    if (!start) return null;
     const spin = env.wasmSpin;
     const ctrls = ctrlOffsets.map((off) => new Int32Array(memory.buffer, off, CTRL_INTS).fill(0));
     const workers: WorkerLike[] = [];
     const waits: Promise<void>[] = [];
     try {
       for (const ctrl of ctrlOffsets) {
-        const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, memory, ctrl, spin } });
+        const w = start({ module, memory, ctrl, spin });
         w.unref();
         workers.push(w);
         waits.push(new Promise<void>((resolve) => {
@@ -133,7 +182,7 @@ export class GemmWorkers {
     for (;;) {
       const done = Atomics.load(I, 1);
       if (done === want) return;
-      if (++tries > 2000) Atomics.wait(I, 1, done, 1);
+      if (++tries > 2000 && canBlock) Atomics.wait(I, 1, done, 1);
     }
   }
 
