@@ -27,7 +27,8 @@ export * as nn from './nn/index.js';
 export * as F from './nn/functional.js';
 export * as optim from './optim/index.js';
 export * as data from './data/index.js';
-export { ChainruleError, ShapeError, DTypeError, IndexError, AutogradError, ValueError, OpError } from './errors.js';
+export { ChainruleError, ShapeError, DTypeError, IndexError, AutogradError, ValueError, OpError, DeviceError } from './errors.js';
+export { setDefaultDevice, getDefaultDevice, type Device } from './tensor/device.js';
 
 import { autogradGrad } from './autograd/functional.js';
 import { runBackward } from './autograd/engine.js';

@@ -4,17 +4,23 @@ import { allocate, dtypeOfArray, isFloat, type DType } from './dtype.js';
 import { defaultGenerator, type Generator } from './random.js';
 import { numel } from './shape.js';
 import { Tensor, type NestedArray } from './tensor.js';
+import { getDefaultDevice, type Device } from './device.js';
 
 export interface TensorOptions {
   dtype?: DType;
   requiresGrad?: boolean;
+  /** Where the tensor lives: 'cpu' or a device such as 'webgpu' (default: setDefaultDevice's, 'cpu' unless set). */
+  device?: Device;
 }
 
 export interface RandomOptions extends TensorOptions {
   generator?: Generator;
 }
 
+/** The tensor built on the host, moved to its device, with requiresGrad set. */
 function finish(t: Tensor, opts: TensorOptions): Tensor {
+  const device = opts.device ?? getDefaultDevice();
+  if (device !== 'cpu') t = t.to(device);
   if (opts.requiresGrad) t.requiresGrad_(true);
   return t;
 }
@@ -84,7 +90,7 @@ export const zeros = (shape: ShapeArg, opts: TensorOptions = {}): Tensor => full
 export const ones = (shape: ShapeArg, opts: TensorOptions = {}): Tensor => full(shape, 1, opts);
 export const empty = (shape: ShapeArg, opts: TensorOptions = {}): Tensor => full(shape, 0, opts);
 
-const like = (t: Tensor, opts: TensorOptions): TensorOptions => ({ dtype: t.dtype, ...opts });
+const like = (t: Tensor, opts: TensorOptions): TensorOptions => ({ dtype: t.dtype, device: t.device, ...opts });
 export const zerosLike = (t: Tensor, opts: TensorOptions = {}): Tensor => zeros(t.shape, like(t, opts));
 export const onesLike = (t: Tensor, opts: TensorOptions = {}): Tensor => ones(t.shape, like(t, opts));
 export const fullLike = (t: Tensor, value: number, opts: TensorOptions = {}): Tensor => full(t.shape, value, like(t, opts));
@@ -113,9 +119,9 @@ export function linspace(start: number, end: number, steps: number, opts: Tensor
 }
 
 export function eye(n: number, m = n, opts: TensorOptions = {}): Tensor {
-  const t = zeros([n, m], opts);
+  const t = zeros([n, m], { dtype: opts.dtype, device: 'cpu' });
   for (let i = 0; i < Math.min(n, m); i++) t.data[i * m + i] = 1;
-  return t;
+  return finish(t, opts);
 }
 
 function floatDtype(op: string, opts: TensorOptions): DType {
@@ -155,13 +161,13 @@ export function randint(low: number, high: number, shape: ShapeArg, opts: Random
 
 export function randperm(n: number, opts: RandomOptions = {}): Tensor {
   const gen = opts.generator ?? defaultGenerator;
-  return new Tensor(gen.permutation(n), [n], 'int32');
+  return finish(new Tensor(gen.permutation(n), [n], 'int32'), opts);
 }
 
-export const randLike = (t: Tensor, opts: RandomOptions = {}): Tensor => rand(t.shape, { dtype: t.dtype, ...opts });
-export const randnLike = (t: Tensor, opts: RandomOptions = {}): Tensor => randn(t.shape, { dtype: t.dtype, ...opts });
+export const randLike = (t: Tensor, opts: RandomOptions = {}): Tensor => rand(t.shape, { dtype: t.dtype, device: t.device, ...opts });
+export const randnLike = (t: Tensor, opts: RandomOptions = {}): Tensor => randn(t.shape, { dtype: t.dtype, device: t.device, ...opts });
 export const randintLike = (t: Tensor, low: number, high: number, opts: RandomOptions = {}): Tensor =>
-  randint(low, high, t.shape, { dtype: t.dtype, ...opts });
+  randint(low, high, t.shape, { dtype: t.dtype, device: t.device, ...opts });
 
 /** A 0-d tensor. */
 export function scalar(value: number, opts: TensorOptions = {}): Tensor {
