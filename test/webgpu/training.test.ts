@@ -86,6 +86,32 @@ describe.skipIf(unavailable !== null)('autograd and training on webgpu', () => {
     expect(webgpuFallbacks()).toEqual({});
   });
 
+  for (const [name, make] of [
+    ['Adam', (ps: Tensor[]) => new optim.Adam(ps, { lr: 0.01, weightDecay: 1e-2 })],
+    ['Adam amsgrad maximize', (ps: Tensor[]) => new optim.Adam(ps, { lr: 0.01, amsgrad: true, maximize: true })],
+    ['AdamW', (ps: Tensor[]) => new optim.AdamW(ps, { lr: 0.01, weightDecay: 0.1 })],
+  ] as const) {
+    it(`${name}: four steps give the same parameters as on the CPU`, async () => {
+      resetWebGPUFallbacks();
+      const [cpu, gpu] = pair([12, 16, 4]);
+      const oc = make(cpu.parameters());
+      const og = make(gpu.parameters());
+      const xg = x.to('webgpu');
+      const tg = labels.to('webgpu');
+      for (let step = 0; step < 4; step++) {
+        for (const [net, opt, input, t] of [[cpu, oc, x, labels], [gpu, og, xg, tg]] as const) {
+          opt.zeroGrad();
+          F.crossEntropy(net.call(input), t).backward();
+          opt.step();
+        }
+      }
+      const a = cpu.parameters();
+      const b = gpu.parameters();
+      for (let i = 0; i < a.length; i++) await expectClose(b[i]!, a[i]!, 1e-5, 1e-6);
+      expect(webgpuFallbacks()).toEqual({});
+    });
+  }
+
   it('a training loop reuses pooled GPU buffers instead of creating new ones each step', async () => {
     const [, gpu] = pair([12, 16, 4]);
     const opt = new optim.SGD(gpu.parameters(), { lr: 0.05 });
