@@ -33,3 +33,6 @@ export class OpError extends ChainruleError {}
 export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(',')}]`;
 }
+
+/** A tensor is on the wrong device for what was asked (two devices in one op, a sync read of GPU memory). */
+export class DeviceError extends ChainruleError {}

@@ -30,7 +30,8 @@ export * as data from './data/index.js';
 // Safetensors bytes in memory (browser-safe); files on disk are save / load in chainrule/io.
 export { saveToBytes, loadFromBytes, metadataFromBytes, type NamedTensors } from './io/tensors.js';
 export { FormatError } from './io/errors.js';
-export { ChainruleError, ShapeError, DTypeError, IndexError, AutogradError, ValueError, OpError, AllocationError } from './errors.js';
+export { ChainruleError, ShapeError, DTypeError, IndexError, AutogradError, ValueError, OpError, AllocationError, DeviceError } from './errors.js';
+export { setDefaultDevice, getDefaultDevice, type Device } from './tensor/device.js';
 
 import { autogradGrad } from './autograd/functional.js';
 import { runBackward } from './autograd/engine.js';

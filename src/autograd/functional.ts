@@ -33,7 +33,7 @@ export function autogradGrad(
       if (!sameShape(g.shape, o.shape)) throw new ShapeError(`grad: gradOutputs[${i}] has shape ${fmtShape(g.shape)} but output ${i} has ${fmtShape(o.shape)}`);
       return g;
     }
-    if (o.data.length !== 1) {
+    if (o.numel() !== 1) {
       throw new AutogradError(`grad: output ${i} has shape ${fmtShape(o.shape)}; grad can be implicitly created only for scalar outputs, pass gradOutputs`);
     }
     return onesFor(o);

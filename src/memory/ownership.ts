@@ -12,8 +12,11 @@ import { POOL_MIN_BYTES, recycleBuffer } from './pool.js';
  * backward's narrowed pieces, a transposed gradient) shares it with its base, so ownership is
  * decided for the array, never for the view's part of it.
  */
+/** Stands in for a device storage's array: too small to be tracked, never recycled. */
+const NO_HOST = new Uint8Array(0);
+
 function wholeArray(t: Tensor): ArrayBufferView {
-  return t.storage.readSync()!;
+  return t.storage.device === 'cpu' ? t.storage.readSync()! : NO_HOST;
 }
 
 /** The memory a tensor's data lives in: the key of every ownership question. */
@@ -33,6 +36,7 @@ function tracked(t: Tensor): boolean {
 
 /** Give t's whole buffer to the pool: the caller proved nothing else can reach it. */
 function recycle(t: Tensor): void {
+  if (t.storage.device !== 'cpu') return;
   recycleBuffer(wholeArray(t));
 }
 

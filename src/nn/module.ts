@@ -1,6 +1,7 @@
 import { noGrad } from '../autograd/grad-mode.js';
 import { ChainruleError, ValueError, fmtShape } from '../errors.js';
 import { isFloat, type DType } from '../tensor/dtype.js';
+import { isDeviceName, type Device } from '../tensor/device.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Parameter } from './parameter.js';
 import type { Activation } from '../ops/rules/epilogue.js';
@@ -311,8 +312,14 @@ export class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     return this;
   }
 
-  /** Convert floating-point parameters and buffers (gradients too) to dtype. */
-  to(dtype: DType): this {
+  /**
+   * Convert floating-point parameters and buffers (gradients too) to dtype, or move every parameter
+   * and buffer to a device ('cpu', 'webgpu'). Either way the parameters are new objects: build
+   * the optimizer after calling to(), as in PyTorch.
+   */
+  to(target: DType | Device): this {
+    if (isDeviceName(target)) return this.toDevice(target);
+    const dtype = target as DType;
     if (!isFloat(dtype)) throw new ValueError(`${this.label()}.to: modules hold floating-point state; got dtype ${dtype}`);
     // One replacement per parameter, so a parameter shared between modules stays shared.
     const converted = new Map<Parameter, Parameter>();
@@ -330,6 +337,30 @@ export class Module<In extends unknown[] = [Tensor], Out = Tensor> {
             rec[k] = p;
           } else if (m.bufferNames.has(k) && v instanceof Tensor && isFloat(v.dtype)) {
             rec[k] = v.to(dtype);
+          }
+        }
+      }
+    });
+    return this;
+  }
+
+  private toDevice(device: Device): this {
+    const moved = new Map<Parameter, Parameter>();
+    noGrad(() => {
+      for (const m of this.modules()) {
+        const rec = m as unknown as Record<string, unknown>;
+        for (const [k, v] of m.ownEntries()) {
+          if (v instanceof Parameter && v.device !== device) {
+            let p = moved.get(v);
+            if (!p) {
+              p = new Parameter(v.detach().to(device), v.requiresGrad);
+              p.grad = v.grad ? v.grad.to(device) : null;
+              p.name = v.name;
+              moved.set(v, p);
+            }
+            rec[k] = p;
+          } else if (m.bufferNames.has(k) && v instanceof Tensor && v.device !== device) {
+            rec[k] = v.to(device);
           }
         }
       }

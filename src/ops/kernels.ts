@@ -3,6 +3,7 @@ import type { BinaryKernel, CompareKernel, FloatArray, GemmArgs, ReduceKernel, T
 import { allocate, allocateUninit, castArray, type DType } from '../tensor/dtype.js';
 import { broadcastShapes, broadcastStrides, contiguousStrides, numel, sameShape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
+import { deviceKernel } from '../tensor/device.js';
 
 /**
  * Untracked computations on tensors: the forward halves of the ops. Arithmetic goes through
@@ -15,6 +16,7 @@ function make(data: TypedArray, shape: readonly number[], dtype: DType): Tensor 
 }
 
 export function asDType(t: Tensor, dtype: DType): Tensor {
+  if (t.storage.device !== 'cpu' && t.dtype !== dtype) return deviceKernel('cast', 'cast', [t, dtype], asDType);
   return t.dtype === dtype ? t : make(castArray(t.rowMajor(false), dtype), t.shape, dtype);
 }
 
@@ -24,6 +26,7 @@ function outputArray(dtype: DType, size: number): TypedArray {
 }
 
 export function unaryK(op: UnaryKernel, x: Tensor): Tensor {
+  if (x.storage.device !== 'cpu') return deviceKernel('unary', op, [op, x], unaryK);
   x = x.rowMajorTensor();
   const out = outputArray(x.dtype, x.data.length) as FloatArray;
   kernel('unary', out.length, x.dtype)(op, x.data as FloatArray, out);
@@ -31,6 +34,7 @@ export function unaryK(op: UnaryKernel, x: Tensor): Tensor {
 }
 
 export function binaryK(op: BinaryKernel, opName: string, a: Tensor, b: Tensor): Tensor {
+  if (a.storage.device !== 'cpu' || b.storage.device !== 'cpu') return deviceKernel('binary', opName, [op, opName, a, b], binaryK);
   a = a.rowMajorTensor();
   b = b.rowMajorTensor();
   if (sameShape(a.shape, b.shape)) {
@@ -46,6 +50,7 @@ export function binaryK(op: BinaryKernel, opName: string, a: Tensor, b: Tensor):
 }
 
 export function compareK(op: CompareKernel, opName: string, a: Tensor, b: Tensor): Tensor {
+  if (a.storage.device !== 'cpu' || b.storage.device !== 'cpu') return deviceKernel('compare', opName, [op, opName, a, b], compareK);
   a = a.rowMajorTensor();
   b = b.rowMajorTensor();
   const shape = sameShape(a.shape, b.shape) ? [...a.shape] : broadcastShapes(opName, a.shape, b.shape);
@@ -56,6 +61,7 @@ export function compareK(op: CompareKernel, opName: string, a: Tensor, b: Tensor
 
 /** Reduce over the given (sorted, normalised) dims; the result keeps them as size 1. */
 export function reduceK(op: ReduceKernel, x: Tensor, dims: readonly number[]): Tensor {
+  if (x.storage.device !== 'cpu') return deviceKernel('reduce', op, [op, x, dims], reduceK);
   x = x.rowMajorTensor();
   const shape = [...x.shape];
   let data = x.data;
@@ -250,6 +256,9 @@ export function catK(xs: readonly Tensor[], dim: number): Tensor {
 
 /** out = where(cond, a, b) with broadcasting of all three. */
 export function whereK(cond: Tensor, a: Tensor, b: Tensor, shape: readonly number[]): Tensor {
+  if (cond.storage.device !== 'cpu' || a.storage.device !== 'cpu' || b.storage.device !== 'cpu') {
+    return deviceKernel('where', 'where', [cond, a, b, shape], whereK);
+  }
   cond = cond.rowMajorTensor();
   a = a.rowMajorTensor();
   b = b.rowMajorTensor();

@@ -33,6 +33,7 @@ export const backwardMethod = defineMethods({
         );
       }
       g = fullK(this.shape, 1, this.dtype);
+      if (this.device !== 'cpu') g = g.to(this.device);
     } else if (!sameShape(g.shape, this.shape)) {
       throw new ShapeError(`backward: gradient has shape ${fmtShape(g.shape)} but the tensor has shape ${fmtShape(this.shape)}`);
     }
@@ -57,16 +58,17 @@ function writeInPlace<T extends Tensor>(t: T, op: string, result: Tensor): T {
   if (!sameShape(result.shape, t.shape)) {
     throw new ShapeError(`${op}: the result of shape ${fmtShape(result.shape)} does not fit in place into shape ${fmtShape(t.shape)}`);
   }
-  t.writeRowMajor(op, asDType(result, t.dtype).rowMajor(false));
+  t.writeFrom(op, asDType(result, t.dtype));
   return t;
 }
 
 /** The values an in-place fill computes, row-major: the tensor's own array when contiguous, else a scratch one. */
 function fillTarget(t: Tensor): TypedArray {
-  return t.isContiguous() ? t.data : allocate(t.dtype, t.numel());
+  return t.isContiguous() && t.device === 'cpu' ? t.data : allocate(t.dtype, t.numel());
 }
 function finishFill(t: Tensor, op: string, values: TypedArray): void {
-  if (t.isContiguous()) t.version++;
+  if (t.device !== 'cpu') t.writeFrom(op, new Tensor(values, t.shape, t.dtype));
+  else if (t.isContiguous()) t.version++;
   else t.writeRowMajor(op, values);
 }
 

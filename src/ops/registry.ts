@@ -1,9 +1,11 @@
 import { isGradEnabled } from '../autograd/grad-mode.js';
 import { gradEdge } from '../autograd/engine.js';
-import { OpError } from '../errors.js';
+import { DeviceError, OpError, fmtShape } from '../errors.js';
+import { deviceImpl } from '../tensor/device.js';
 import { Node, type Edge, type OutputMeta } from '../autograd/node.js';
 import type { DType } from '../tensor/dtype.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
+import { viewStrides } from '../tensor/shape.js';
 import { ruleTable } from './rules/index.js';
 import type { Activation } from './rules/epilogue.js';
 
@@ -197,13 +199,27 @@ export function apply<K extends OpName>(op: K, inputs: readonly Tensor[], attrs:
   const rule = entry.rule as OpRule<OpAttrs[K]>;
   const n = inputs.length;
   let anyGrad = false;
-  if (isGradEnabled()) for (let i = 0; i < n; i++) if (inputs[i]!.requiresGrad) anyGrad = true;
+  let onDevice = false;
+  const grads = isGradEnabled();
+  for (let i = 0; i < n; i++) {
+    const t = inputs[i]!;
+    if (grads && t.requiresGrad) anyGrad = true;
+    if (t.storage.device !== 'cpu') onDevice = true;
+  }
+  if (onDevice) return applyOnDevice(op, entry, inputs, attrs, anyGrad);
   const forwardInputs = entry.strided ? inputs : rowMajorInputs(inputs);
   // Nothing recorded (no grad mode, or no input needs a gradient: e.g. every op of a first-order
   // backward pass): the forward saves into a context that keeps nothing.
   if (!anyGrad) return rule.forward(UNRECORDED, forwardInputs, attrs);
   const ctx = new Ctx();
   const out = rule.forward(ctx, forwardInputs, attrs);
+  return record(entry, inputs, attrs, ctx, out);
+}
+
+/** Records the node of an op whose forward ran: its edges, input facts and saved tensors. */
+function record<A>(entry: { rule: OpRule<any>; name: string; strided: boolean }, inputs: readonly Tensor[], attrs: A, ctx: Ctx, out: Tensor): Tensor {
+  const n = inputs.length;
+  const rule = entry.rule as OpRule<A>;
   const needs = new Array<boolean>(n);
   const shapes = new Array<readonly number[]>(n);
   const dtypes = new Array<DType>(n);
@@ -220,4 +236,84 @@ export function apply<K extends OpName>(op: K, inputs: readonly Tensor[], attrs:
   ctx.inputDtypes = dtypes;
   out.gradFn = new OpNode(entry.name, next, [{ shape: out.shape, dtype: out.dtype }], ctx.saved, rule, ctx, attrs, entry.strided);
   return out;
+}
+
+/**
+ * An op with an input on a device: every input on that one device (0-d host tensors, the
+ * scalars ops make from numbers, excepted), run by the device's kernel where it has one, else
+ * through the host: the inputs' host copies (the device keeps one of what it was given until it
+ * is written) go to the CPU rule, whose output and saved tensors go back to the device, and the
+ * device counts the fallback. An input whose values exist only in device memory cannot be read
+ * synchronously, so such an op is then an error that names it.
+ */
+function applyOnDevice<K extends OpName>(
+  op: K,
+  entry: { rule: OpRule<any>; name: string; strided: boolean },
+  inputs: readonly Tensor[],
+  attrs: OpAttrs[K],
+  anyGrad: boolean,
+): Tensor {
+  let device = '';
+  let first = -1;
+  for (let i = 0; i < inputs.length; i++) {
+    const d = inputs[i]!.storage.device;
+    if (d === 'cpu') continue;
+    if (first < 0) {
+      device = d;
+      first = i;
+    } else if (d !== device) throw mixedDevices(op, inputs, first, i);
+  }
+  for (let i = 0; i < inputs.length; i++) {
+    const t = inputs[i]!;
+    if (t.storage.device === 'cpu' && t.ndim > 0) throw mixedDevices(op, inputs, first, i);
+  }
+  const impl = deviceImpl(device);
+  const ctx = anyGrad ? new Ctx() : UNRECORDED;
+  // The view ops move no element: their rules make views of any storage (a reshape that needs a
+  // copy gets a contiguous input from the device first).
+  let out: Tensor | null;
+  if (VIEW_OPS.has(op)) {
+    const x = inputs[0]!;
+    const reshapeCopy = op === 'reshape' && !x.isContiguous() && viewStrides(x.shape, x.strides, (attrs as OpAttrs['reshape']).shape) === null;
+    out = entry.rule.forward(ctx, reshapeCopy ? [x.contiguousCopy()] : inputs, attrs) as Tensor;
+  } else out = impl.forward(op, ctx, inputs, attrs);
+  if (out === null) {
+    const host = inputs.map((t, i) => {
+      if (t.storage.device === 'cpu') return t;
+      const copy = impl.hostCopy(t);
+      if (copy === null) {
+        throw new DeviceError(
+          `${op}: has no ${device} kernel, and its input ${i} (shape ${fmtShape(t.shape)}) exists only in ${device} memory, ` +
+            'which cannot be read synchronously to compute it on the host; compute that input on the host, or read it with await x.cpuAsync() first',
+        );
+      }
+      return new Tensor(copy, t.shape, t.dtype);
+    });
+    const hostCtx = anyGrad ? new Ctx() : UNRECORDED;
+    const hostOut = entry.rule.forward(hostCtx, rowMajorInputs(host), attrs) as Tensor;
+    const toDevice = (t: Tensor): Tensor => {
+      const j = host.indexOf(t);
+      if (j >= 0) return inputs[j]!;
+      if (t.storage.device !== 'cpu') return t;
+      return new Tensor(impl.upload(t.rowMajor(false), t.dtype), t.shape, t.dtype);
+    };
+    out = toDevice(hostOut);
+    if (anyGrad) ctx.save(...hostCtx.saved.map((t) => (t === hostOut ? out! : toDevice(t))));
+    impl.noteFallback(op);
+  }
+  if (!anyGrad) return out;
+  return record(entry, inputs, attrs, ctx, out);
+}
+
+const VIEW_OPS: ReadonlySet<string> = new Set(['reshape', 'permute', 'expand', 'slice', 'diagonal']);
+
+function mixedDevices(op: string, inputs: readonly Tensor[], first: number, second: number): DeviceError {
+  const i = Math.min(first, second);
+  const j = Math.max(first, second);
+  const a = inputs[i]!;
+  const b = inputs[j]!;
+  return new DeviceError(
+    `${op}: expected all tensors to be on the same device, but input ${i} (shape ${fmtShape(a.shape)}) is on ${a.device} ` +
+      `and input ${j} (shape ${fmtShape(b.shape)}) is on ${b.device}; move one with .to('${a.device}') or .to('${b.device}')`,
+  );
 }

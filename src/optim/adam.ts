@@ -1,6 +1,7 @@
 import { kernel } from '../backend/dispatch.js';
 import type { FloatArray } from '../backend/types.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { noGrad } from '../autograd/grad-mode.js';
 import { Optimizer, check, nonNegative, positive, unitInterval, type OptimizerOptions, type ParamGroup, type ParamsInput, zerosLike } from './optimizer.js';
 
 export interface AdamOptions extends OptimizerOptions {
@@ -27,6 +28,36 @@ function validateAdam(name: string, g: AdamOptions): void {
  * kernel): weight decay, both moment updates, the AMSGrad maximum and the parameter update per
  * element, each written as PyTorch 1.13's single-tensor implementation orders its operations.
  */
+/**
+ * The adamStep kernel's update on a device tensor, as tensor ops (each a device kernel) in the
+ * kernel's order, the parameter and moments written in place.
+ */
+function deviceStep(
+  p: Tensor,
+  grad: Tensor,
+  state: Record<string, Tensor | number>,
+  amsgrad: boolean,
+  a: { beta1: number; beta2: number; eps: number; negStepSize: number; bias2Sqrt: number; l2: number; shrink: number; sign: number },
+): void {
+  noGrad(() => {
+    let d = a.sign === 1 ? grad : grad.neg();
+    if (a.l2 !== 0) d = d.add(p.mul(a.l2));
+    if (a.shrink !== 1) p.writeFrom('Adam', p.mul(a.shrink));
+    const m = state.expAvg as Tensor;
+    const v = state.expAvgSq as Tensor;
+    m.writeFrom('Adam', m.mul(a.beta1).add(d.mul(1 - a.beta1)));
+    v.writeFrom('Adam', v.mul(a.beta2).add(d.mul(1 - a.beta2).mul(d)));
+    let second = v;
+    if (amsgrad) {
+      const vMax = state.maxExpAvgSq as Tensor;
+      vMax.writeFrom('Adam', vMax.maximum(v));
+      second = vMax;
+    }
+    const denom = second.sqrt().div(a.bias2Sqrt).add(a.eps);
+    p.writeFrom('Adam', p.add(m.mul(a.negStepSize).div(denom)));
+  });
+}
+
 function adamStep(p: Tensor, grad: Tensor, g: ParamGroup<AdamOptions>, state: Record<string, Tensor | number>, decoupled: boolean): void {
   const { lr, eps, weightDecay, amsgrad, maximize } = g;
   const [beta1, beta2] = g.betas;
@@ -40,6 +71,11 @@ function adamStep(p: Tensor, grad: Tensor, g: ParamGroup<AdamOptions>, state: Re
   const step = (state.step as number) + 1;
   state.step = step;
   const bias1 = 1 - beta1 ** step;
+  const args = {
+    beta1, beta2, eps, negStepSize: -(lr / bias1), bias2Sqrt: Math.sqrt(1 - beta2 ** step),
+    l2: decoupled ? 0 : weightDecay, shrink: decoupled ? 1 - lr * weightDecay : 1, sign: maximize ? -1 : 1,
+  };
+  if (p.device !== 'cpu') return deviceStep(p, grad, state, amsgrad, args);
   // The loop itself is the adamStep kernel (backend/reference-optim.ts; float32 SIMD on the fast backends).
   kernel('adamStep', p.data.length, p.dtype)({
     param: p.data as FloatArray, grad: grad.data as FloatArray, expAvg: (state.expAvg as Tensor).data as FloatArray,

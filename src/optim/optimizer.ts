@@ -102,6 +102,7 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
         const grad = p.peekGrad();
         if (grad === null) continue;
         if (setToNone) p.releaseGrad();
+        else if (grad.device !== 'cpu') grad.writeFrom('zeroGrad', zerosLike(grad));
         else {
           grad.data.fill(0);
           grad.version++;
@@ -215,9 +216,9 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
 
 /** A tensor of p's shape and dtype filled with value (a running buffer; no autograd). */
 export function zerosLike(p: Tensor, value = 0): Tensor {
-  const t = new Tensor(allocate(p.dtype, p.data.length), p.shape, p.dtype);
+  const t = new Tensor(allocate(p.dtype, p.numel()), p.shape, p.dtype);
   if (value !== 0) t.data.fill(value);
-  return t;
+  return p.device === 'cpu' ? t : t.to(p.device);
 }
 
 function setIndex(index: Map<Tensor, number>, p: Tensor): number {

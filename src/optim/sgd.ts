@@ -2,6 +2,7 @@ import { kernel } from '../backend/dispatch.js';
 import type { FloatArray } from '../backend/types.js';
 import { ValueError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { noGrad } from '../autograd/grad-mode.js';
 import { Optimizer, nonNegative, type OptimizerOptions, type ParamsInput, zerosLike } from './optimizer.js';
 
 export interface SGDOptions extends OptimizerOptions {
@@ -54,6 +55,10 @@ export class SGD extends Optimizer<SGDOptions> {
       const { lr, momentum, dampening, nesterov, weightDecay, maximize } = g;
       const s = momentum === 0 ? null : this.stateOf(p);
       const first = s !== null && s.momentumBuffer === undefined;
+      if (p.device !== 'cpu') {
+        deviceStep(p, grad, s, g);
+        continue;
+      }
       const buf = s === null ? null : ((s.momentumBuffer as Tensor | undefined) ?? (s.momentumBuffer = zerosLike(p))).data;
       // The loop is the sgdStep kernel (backend/reference-optim.ts).
       kernel('sgdStep', p.data.length, p.dtype)({
@@ -63,4 +68,24 @@ export class SGD extends Optimizer<SGDOptions> {
       p.version++;
     }
   }
+}
+
+/**
+ * The same update on a device tensor, from tensor ops (each a device kernel), the parameter and
+ * momentum buffer written in place: d = ±g (+ wd·p); buf = d (first) or momentum·buf + (1 − dampening)·d;
+ * d = d + momentum·buf (nesterov) or buf; p −= lr·d.
+ */
+function deviceStep(p: Tensor, grad: Tensor, s: Record<string, unknown> | null, o: SGDOptions): void {
+  noGrad(() => {
+    let d = o.maximize ? grad.neg() : grad;
+    if (o.weightDecay !== 0) d = d.add(p.mul(o.weightDecay));
+    if (s !== null) {
+      const buf = s.momentumBuffer as Tensor | undefined;
+      if (buf === undefined) s.momentumBuffer = d.contiguousCopy();
+      else buf.writeFrom('SGD', buf.mul(o.momentum).add(d.mul(1 - o.dampening)));
+      const b = s.momentumBuffer as Tensor;
+      d = o.nesterov ? d.add(b.mul(o.momentum)) : b;
+    }
+    p.writeFrom('SGD', p.sub(d.mul(o.lr)));
+  });
 }

@@ -5,17 +5,23 @@ import { defaultGenerator, type Generator } from './random.js';
 import { checkElementCount, checkFinite, checkInt, checkShape, checkValuesFit, describe, fitsInt32, int32Message, optDtype } from './checks.js';
 import { numel } from './shape.js';
 import { Tensor, type NestedArray } from './tensor.js';
+import { getDefaultDevice, type Device } from './device.js';
 
 export interface TensorOptions {
   dtype?: DType;
   requiresGrad?: boolean;
+  /** Where the tensor lives: 'cpu' or a device such as 'webgpu' (default: setDefaultDevice's, 'cpu' unless set). */
+  device?: Device;
 }
 
 export interface RandomOptions extends TensorOptions {
   generator?: Generator;
 }
 
+/** The tensor built on the host, moved to its device, with requiresGrad set. */
 function finish(t: Tensor, opts: TensorOptions): Tensor {
+  const device = opts.device ?? getDefaultDevice();
+  if (device !== 'cpu') t = t.to(device);
   if (opts.requiresGrad) t.requiresGrad_(true);
   return t;
 }
@@ -130,7 +136,7 @@ export function empty(...args: SizeArgs<TensorOptions>): Tensor {
   return fullOf('empty', shape, 0, opts);
 }
 
-const like = (t: Tensor, opts: TensorOptions): TensorOptions => ({ dtype: t.dtype, ...opts });
+const like = (t: Tensor, opts: TensorOptions): TensorOptions => ({ dtype: t.dtype, device: t.device, ...opts });
 export const zerosLike = (t: Tensor, opts: TensorOptions = {}): Tensor => fullOf('zerosLike', t.shape, 0, like(t, opts));
 export const onesLike = (t: Tensor, opts: TensorOptions = {}): Tensor => fullOf('onesLike', t.shape, 1, like(t, opts));
 export const fullLike = (t: Tensor, value: number, opts: TensorOptions = {}): Tensor => fullOf('fullLike', t.shape, value, like(t, opts));
@@ -169,9 +175,9 @@ export function linspace(start: number, end: number, steps: number, opts: Tensor
 export function eye(n: number, m = n, opts: TensorOptions = {}): Tensor {
   checkInt('eye', 'n', n, { min: 0 });
   checkInt('eye', 'm', m, { min: 0 });
-  const t = fullOf('eye', [n, m], 0, opts);
+  const t = fullOf('eye', [n, m], 0, { dtype: opts.dtype, device: 'cpu' });
   for (let i = 0; i < Math.min(n, m); i++) t.data[i * m + i] = 1;
-  return t;
+  return finish(t, opts);
 }
 
 function floatDtype(op: string, opts: TensorOptions): DType {
@@ -222,13 +228,13 @@ export function randperm(n: number, opts: RandomOptions = {}): Tensor {
   checkInt('randperm', 'n', n, { min: 0 });
   checkElementCount('randperm', n, 'int32', `a permutation`);
   const gen = checkOptions<RandomOptions>('randperm', opts).generator ?? defaultGenerator;
-  return new Tensor(gen.permutation(n), [n], 'int32');
+  return finish(new Tensor(gen.permutation(n), [n], 'int32'), opts);
 }
 
-export const randLike = (t: Tensor, opts: RandomOptions = {}): Tensor => rand(t.shape, { dtype: t.dtype, ...opts });
-export const randnLike = (t: Tensor, opts: RandomOptions = {}): Tensor => randn(t.shape, { dtype: t.dtype, ...opts });
+export const randLike = (t: Tensor, opts: RandomOptions = {}): Tensor => rand(t.shape, { dtype: t.dtype, device: t.device, ...opts });
+export const randnLike = (t: Tensor, opts: RandomOptions = {}): Tensor => randn(t.shape, { dtype: t.dtype, device: t.device, ...opts });
 export const randintLike = (t: Tensor, low: number, high: number, opts: RandomOptions = {}): Tensor =>
-  randint(low, high, t.shape, { dtype: t.dtype, ...opts });
+  randint(low, high, t.shape, { dtype: t.dtype, device: t.device, ...opts });
 
 /** A 0-d tensor. */
 export function scalar(value: number, opts: TensorOptions = {}): Tensor {

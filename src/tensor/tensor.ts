@@ -1,9 +1,10 @@
 import type { TypedArray } from '../backend/types.js';
 import { AccumulateGrad, type Edge, type Node } from '../autograd/node.js';
-import { AutogradError, DTypeError, ValueError, fmtShape } from '../errors.js';
+import { AutogradError, DTypeError, DeviceError, ValueError, fmtShape } from '../errors.js';
 import { releaseGrad } from '../memory/ownership.js';
 import { allocate, isFloat, type DType } from './dtype.js';
 import { checkDtype, checkShape } from './checks.js';
+import { bindDeviceTensor, deviceImpl, isDeviceName, type Device } from './device.js';
 import { formatTensor } from './format.js';
 import { contiguousStrides, isContiguousLayout, numel } from './shape.js';
 import { HostStorage, type Storage } from './storage.js';
@@ -118,6 +119,10 @@ export class Tensor {
     this.stridesValue = strides ?? null;
     this.offset = offset;
     this.contiguousFlag = strides === undefined || isContiguousLayout(shape, strides);
+    if (data.device !== 'cpu') {
+      this.flat = null;
+      return;
+    }
     const host = data.readSync();
     this.flat = this.contiguousFlag && host !== null ? (offset === 0 && host.length === n ? host : host.subarray(offset, offset + n)) : null;
   }
@@ -130,6 +135,7 @@ export class Tensor {
   get data(): TypedArray {
     const f = this.flat;
     if (f !== null) return f;
+    if (this.storage.device !== 'cpu') throw this.onDevice('data', 'await x.dataAsync()');
     throw new ValueError(
       `data: this tensor of shape ${fmtShape(this.shape)} is a strided view (strides [${this.strides.join(', ')}]), ` +
         'so its elements are not one row-major array; use contiguous().data, or dataSync() / toArray() to read them',
@@ -159,9 +165,17 @@ export class Tensor {
     return this.offset;
   }
 
-  /** 'cpu' for host memory. */
-  get device(): string {
+  /** Where the elements live: 'cpu' (host memory) or a device such as 'webgpu'. */
+  get device(): Device {
     return this.storage.device;
+  }
+
+  /** The error of a synchronous read of a tensor whose elements the host cannot read now. */
+  private onDevice(what: string, instead: string): DeviceError {
+    return new DeviceError(
+      `${what}: this tensor (shape ${fmtShape(this.shape)}) lives on ${this.storage.device}, whose memory cannot be read synchronously; ` +
+        `use ${instead} (or move it with await x.cpuAsync())`,
+    );
   }
 
   get ndim(): number {
@@ -271,6 +285,15 @@ export class Tensor {
    * handed to no other node), so .grad may take it without a copy.
    */
   accumulateGrad(g: Tensor, createGraph: boolean, owned = false): void {
+    if (this.storage.device !== 'cpu') {
+      // On a device: a copy of g (or g itself when the engine says it owns it), summed in place after.
+      if (this.gradValue === null) {
+        this.gradValue = createGraph ? g.add(0) : owned && g.isContiguous() && g.offset === 0 ? g.detach() : g.contiguousCopy();
+        this.gradRecyclable = false;
+      } else if (createGraph) this.grad = this.gradValue.add(g);
+      else this.gradValue.writeFrom('accumulateGrad', this.gradValue.add(g));
+      return;
+    }
     if (this.gradValue === null) {
       // Otherwise own a copy: the engine may hand the same gradient tensor to several leaves,
       // and optimizers and clipGradNorm_ later update .grad in place.
@@ -289,7 +312,7 @@ export class Tensor {
   /** @internal Called by the engine for retainGrad() non-leaves. */
   setRetainedGrad(g: Tensor, createGraph: boolean): void {
     this.grad =
-      this.grad === null ? (createGraph ? g : new Tensor(g.rowMajor(true), g.shape, g.dtype)) : this.grad.add(createGraph ? g : g.detach());
+      this.grad === null ? (createGraph ? g : g.contiguousCopy()) : this.grad.add(createGraph ? g : g.detach());
   }
 
   /** A tensor sharing this one's storage (and so its version counter), cut from the graph. */
@@ -309,6 +332,7 @@ export class Tensor {
    */
   rowMajorTensor(): Tensor {
     if (this.flat !== null) return this;
+    if (this.storage.device !== 'cpu') return deviceImpl(this.storage.device).contiguous(this, false);
     return new Tensor(new HostStorage(this.rowMajor(false), this.storage), this.shape, this.dtype);
   }
 
@@ -317,6 +341,27 @@ export class Tensor {
    * its strides, and bump the version (an in-place op's last step). A view with a stride of 0
    * (an expand) would write one element several times: refused, as PyTorch does.
    */
+  /** @internal A contiguous copy of the elements with storage of its own, untracked, on this tensor's device. */
+  contiguousCopy(): Tensor {
+    if (this.storage.device !== 'cpu') return deviceImpl(this.storage.device).contiguous(this, true);
+    return new Tensor(this.rowMajor(true), this.shape, this.dtype);
+  }
+
+  /**
+   * @internal Write src's elements (same shape and dtype, any device this tensor's) into this
+   * tensor's through its strides, and bump the version: writeRowMajor for a tensor of either kind.
+   */
+  writeFrom(op: string, src: Tensor): void {
+    if (this.storage.device === 'cpu') return this.writeRowMajor(op, src.rowMajor(false));
+    const impl = deviceImpl(this.storage.device);
+    if (src.device === 'cpu') src = new Tensor(impl.upload(src.rowMajor(false), src.dtype), src.shape, src.dtype);
+    else if (src.device !== this.storage.device) {
+      throw new DeviceError(`${op}: cannot write a tensor on ${src.device} into one on ${this.storage.device}`);
+    }
+    impl.write(op, this, src.rowMajorTensor());
+    this.storage.version++;
+  }
+
   writeRowMajor(op: string, values: TypedArray): void {
     if (this.flat !== null) this.flat.set(values);
     else {
@@ -339,10 +384,15 @@ export class Tensor {
    * @internal The elements row-major: the tensor's own array when contiguous (a copy of it when
    * `fresh`), else a new array gathered through the strides. Host tensors only.
    */
-  rowMajor(fresh: boolean): TypedArray {
+  rowMajor(fresh: boolean, what = 'read', instead = 'await x.dataAsync()'): TypedArray {
     if (this.flat !== null) return fresh ? this.flat.slice() : this.flat;
+    if (this.storage.device !== 'cpu') {
+      const copy = deviceImpl(this.storage.device).hostCopy(this);
+      if (copy === null) throw this.onDevice(what, instead);
+      return fresh ? copy.slice() : copy;
+    }
     const host = this.storage.readSync();
-    if (host === null) throw new ValueError(`the tensor lives on ${this.storage.device}; read it with await x.read()`);
+    if (host === null) throw this.onDevice(what, instead);
     return stridedCopy(host, this.shape, this.strides, this.offset, allocate(this.dtype, this.count));
   }
 
@@ -361,12 +411,15 @@ export class Tensor {
     if (this.count !== 1) {
       throw new ValueError(`item: a tensor with ${this.count} elements (shape ${fmtShape(this.shape)}) cannot be converted to a number`);
     }
-    return this.rowMajor(false)[0]!;
+    return this.rowMajor(false, 'item', 'await x.itemAsync()')[0]!;
   }
 
   /** Nested JS arrays (a number for a 0-d tensor; booleans for bool tensors). */
   toArray(): NestedArray {
-    const d = this.rowMajor(false);
+    return this.nested(this.rowMajor(false, 'toArray', 'await x.toArrayAsync()'));
+  }
+
+  private nested(d: TypedArray): NestedArray {
     const isBool = this.dtype === 'bool';
     const read = (i: number): number | boolean => (isBool ? d[i] !== 0 : d[i]!);
     if (this.shape.length === 0) return read(0) as NestedArray;
@@ -384,7 +437,7 @@ export class Tensor {
 
   /** Flat JS array of the values. */
   tolist(): number[] {
-    return Array.from(this.rowMajor(false) as ArrayLike<number>);
+    return Array.from(this.rowMajor(false, 'tolist', 'await x.toArrayAsync()') as ArrayLike<number>);
   }
 
   /**
@@ -392,10 +445,45 @@ export class Tensor {
    * is contiguous (writes show in the tensor), else a copy gathered through its strides.
    */
   dataSync(): TypedArray {
-    return this.rowMajor(false);
+    return this.rowMajor(false, 'dataSync', 'await x.dataAsync()');
+  }
+
+  /**
+   * The values row-major as a new typed array of the tensor's dtype, on any device: a GPU tensor
+   * is read back once the work queued before the call is done (the only way to read GPU memory).
+   */
+  async dataAsync(): Promise<TypedArray> {
+    if (this.storage.device === 'cpu') return this.rowMajor(true);
+    const whole = await this.storage.read();
+    if (this.isContiguous()) return whole.slice(this.offset, this.offset + this.count);
+    return stridedCopy(whole, this.shape, this.strides, this.offset, allocate(this.dtype, this.count));
+  }
+
+  /** toArray() on any device. */
+  async toArrayAsync(): Promise<NestedArray> {
+    return this.nested(await this.dataAsync());
+  }
+
+  /** item() on any device. */
+  async itemAsync(): Promise<number> {
+    if (this.count !== 1) {
+      throw new ValueError(`itemAsync: a tensor with ${this.count} elements (shape ${fmtShape(this.shape)}) cannot be converted to a number`);
+    }
+    return (await this.dataAsync())[0]!;
+  }
+
+  /** A copy in host memory, untracked (cpu() of any device; the tensor itself when on the cpu). */
+  async cpuAsync(): Promise<Tensor> {
+    if (this.storage.device === 'cpu') return this;
+    return new Tensor(await this.dataAsync(), this.shape, this.dtype);
   }
 
   toString(): string {
+    if (this.storage.device !== 'cpu') {
+      // No synchronous read of device memory: say where it is (await x.cpuAsync() to print values).
+      const grad = this.gradFn ? `, gradFn=<${this.gradFn.name}>` : this.requiresGrad ? ', requiresGrad=true' : '';
+      return `tensor(<on ${this.storage.device}>, shape=[${this.shape.join(', ')}], dtype=${this.dtype}, device='${this.storage.device}'${grad})`;
+    }
     return formatTensor(this);
   }
 
@@ -408,9 +496,37 @@ export class Tensor {
     return cast(this, this.dtype, true);
   }
 
-  /** A new tensor of the given dtype (the same tensor if it already has it). */
-  to(dtype: DType): Tensor {
+  /**
+   * A new tensor of the given dtype, or on the given device (the same tensor if it already has it).
+   * Moving between devices is not recorded in the graph: move leaves (inputs, parameters) before
+   * computing with them; a tensor that requires grad gives a leaf that requires grad. Reading a
+   * GPU tensor back to the cpu synchronously works only while the host still has its values
+   * (uploaded and not written since); otherwise use `await x.cpuAsync()`.
+   */
+  to(target: DType | Device): Tensor {
+    if (isDeviceName(target)) return this.toDevice(target);
+    const dtype = target as DType;
     return dtype === this.dtype ? this : cast(this, checkDtype('to', dtype), false);
+  }
+
+  /** to('cpu'). */
+  cpu(): Tensor {
+    return this.toDevice('cpu');
+  }
+
+  private toDevice(device: Device): Tensor {
+    if (device === this.storage.device) return this;
+    if (this.gradFn !== null) {
+      throw new AutogradError(
+        `to('${device}'): moving a tensor with history (gradFn ${this.gradFn.name}) between devices is not differentiable here; ` +
+          'move the leaves (inputs, parameters, module.to()) before computing with them, or detach() first',
+      );
+    }
+    let out: Tensor;
+    if (device === 'cpu') out = new Tensor(this.rowMajor(true, `to('cpu')`, 'await x.cpuAsync()'), this.shape, this.dtype);
+    else out = new Tensor(deviceImpl(device).upload(this.rowMajor(false, `to('${device}')`, 'await x.cpuAsync()'), this.dtype), this.shape, this.dtype);
+    if (this.requiresGrad) out.requiresGrad_(true);
+    return out;
   }
 
   float(): Tensor {
@@ -439,5 +555,6 @@ export class Tensor {
 // The op methods' types, derived from their definitions (the class above declares none of them).
 export interface Tensor extends TensorMethods {}
 bindTensorClass(Tensor);
+bindDeviceTensor(Tensor);
 
 export type NestedArray = number | boolean | NestedArray[];

@@ -201,10 +201,15 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
   const c = x.shape[1]!;
   if (eps === 0 && x.ndim === 2 && x.shape[0]! > 0 && c > 0 && (reduction === 'mean' || reduction === 'sum' || reduction === 'none')) {
     // The common case as one fused op (softmax kept for the backward): see ops/rules/fused.ts.
-    const { safe, w } = classTargets(who, x, t, weight, opts.ignoreIndex ?? -100);
+    // Targets on a device are checked through their host copy (they were uploaded: a batch's
+    // labels), and the checked indices and weights go to the logits' device.
+    const tHost = t.device === 'cpu' ? t : t.cpu();
+    const wHost = weight === null || weight.device === 'cpu' ? weight : weight.cpu();
+    const { safe, w } = classTargets(who, x, tHost, wHost, opts.ignoreIndex ?? -100);
     let wSum = 0;
     for (let i = 0; i < w.data.length; i++) wSum += w.data[i]!;
-    if (reduction !== 'mean' || wSum > 0) return unbatch(apply('crossEntropyIndex', [x, safe, w], { reduction }));
+    const onX = (u: Tensor): Tensor => (u.device === x.device ? u : u.to(x.device));
+    if (reduction !== 'mean' || wSum > 0) return unbatch(apply('crossEntropyIndex', [x, onX(safe), onX(w)], { reduction }));
   }
   const logp = x.logSoftmax(1);
   const { loss, w } = nll(who, logp, t, opts);

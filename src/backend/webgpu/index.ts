@@ -1,0 +1,112 @@
+/// <reference types="@webgpu/types" />
+import { DeviceError } from '../../errors.js';
+import { registerDevice, setDefaultDevice } from '../../tensor/device.js';
+import { GpuContext, type MemoryStats } from './context.js';
+import { WebGpuDevice } from './device.js';
+
+/**
+ * chainrule/webgpu: tensors on the GPU through WebGPU, in browsers (`navigator.gpu`) and in Node
+ * (the optional npm package `webgpu`, Dawn's binding, loaded only here and only when no GPU
+ * object is given). The core never imports this module: `await initWebGPU()` registers the
+ * 'webgpu' device, after which `x.to('webgpu')`, `{ device: 'webgpu' }` and `module.to('webgpu')`
+ * work.
+ *
+ *     import { initWebGPU } from 'chainrule/webgpu';
+ *     await initWebGPU();
+ *     const x = randn([64, 784], { device: 'webgpu' });
+ *
+ * CHAINRULE_WEBGPU_TRACE=1 prints each op the first time it runs through the host for want of a
+ * WebGPU kernel; `webgpuFallbacks()` counts them all.
+ */
+
+export interface WebGPUOptions {
+  /** A GPU object (navigator.gpu, or `create([])` of the `webgpu` package); found by itself when omitted. */
+  gpu?: GPU;
+  powerPreference?: GPUPowerPreference;
+  /** Also make 'webgpu' the default device of the creation functions. */
+  setDefault?: boolean;
+}
+
+export interface WebGPUInfo {
+  device: 'webgpu';
+  /** The adapter's description, e.g. "SwiftShader Device (Subzero)". */
+  adapter: string;
+}
+
+// The GPU and adapter objects are kept too: Dawn's Node binding tears its instance down when the
+// GPU object is collected, under the device still in use.
+let current: { device: WebGpuDevice; info: WebGPUInfo; gpu: GPU; adapter: GPUAdapter } | null = null;
+
+async function findGpu(): Promise<GPU> {
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav?.gpu) return nav.gpu;
+  const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+  if (!isNode) throw new DeviceError('initWebGPU: this browser has no WebGPU (navigator.gpu is undefined)');
+  // The optional dependency, named through a variable so that bundlers leave it alone.
+  const name = 'webgpu';
+  let mod: { create(flags: string[]): GPU };
+  try {
+    mod = (await import(/* @vite-ignore */ name)) as { create(flags: string[]): GPU };
+  } catch (e) {
+    throw new DeviceError(
+      `initWebGPU: WebGPU in Node needs the optional npm package 'webgpu' (npm install webgpu), which could not be loaded: ${(e as Error).message}`,
+    );
+  }
+  return mod.create([]);
+}
+
+/**
+ * Finds a GPU adapter, opens a device on it and registers the 'webgpu' device. Calling it again
+ * returns the device already open. Without an adapter it is an error saying so (in Node without
+ * a GPU, Dawn runs on SwiftShader when VK_ICD_FILENAMES points at its ICD: see CONTRIBUTING.md).
+ */
+export async function initWebGPU(options: WebGPUOptions = {}): Promise<WebGPUInfo> {
+  if (current !== null && !current.device.ctx.lost) {
+    if (options.setDefault) setDefaultDevice('webgpu');
+    return current.info;
+  }
+  const gpu = options.gpu ?? (await findGpu());
+  const adapter = await gpu.requestAdapter(options.powerPreference ? { powerPreference: options.powerPreference } : undefined);
+  if (adapter === null) {
+    throw new DeviceError(
+      'initWebGPU: no WebGPU adapter was found (no GPU, or no driver WebGPU can use; in Node without a GPU set ' +
+        'VK_ICD_FILENAMES to SwiftShader\'s ICD, e.g. /usr/lib/chromium/vk_swiftshader_icd.json, and XDG_RUNTIME_DIR)',
+    );
+  }
+  const device = await adapter.requestDevice();
+  const a = (adapter as { info?: { description?: string; vendor?: string; architecture?: string; device?: string } }).info;
+  const name = a ? [a.description, a.vendor, a.architecture, a.device].filter((s) => s).join(' ') : '';
+  const ctx = new GpuContext(device, name || 'unknown adapter');
+  const trace = typeof process !== 'undefined' && process.env?.CHAINRULE_WEBGPU_TRACE === '1';
+  const impl = new WebGpuDevice(ctx, trace);
+  registerDevice(impl);
+  current = { device: impl, info: { device: 'webgpu', adapter: ctx.adapterName }, gpu, adapter };
+  if (options.setDefault) setDefaultDevice('webgpu');
+  return current.info;
+}
+
+function opened(what: string): WebGpuDevice {
+  if (current === null) throw new DeviceError(`${what}: WebGPU is not initialised; call await initWebGPU() first`);
+  return current.device;
+}
+
+/** How many times each op ran through the host for want of a WebGPU kernel, since the start (or the last reset). */
+export function webgpuFallbacks(): Record<string, number> {
+  return opened('webgpuFallbacks').fallbacks();
+}
+
+export function resetWebGPUFallbacks(): void {
+  opened('resetWebGPUFallbacks').resetFallbacks();
+}
+
+/** GPU memory held by tensors and by the buffer pool (bytes), and how many buffers were ever created. */
+export function webgpuMemory(): MemoryStats {
+  return { ...opened('webgpuMemory').ctx.stats };
+}
+
+/** Waits until the GPU has finished the work submitted so far. */
+export async function webgpuSync(): Promise<void> {
+  await opened('webgpuSync').ctx.device.queue.onSubmittedWorkDone();
+}
+
+export type { MemoryStats } from './context.js';
