@@ -107,6 +107,26 @@ function slotOf<K extends KernelName>(name: K): Slot<K> {
     case 'conv2dForward': return slots.conv2dForward as unknown as Slot<K>;
     case 'conv2dInputGrad': return slots.conv2dInputGrad as unknown as Slot<K>;
     case 'conv2dWeightGrad': return slots.conv2dWeightGrad as unknown as Slot<K>;
+    case 'stridedCopy': return slots.stridedCopy as unknown as Slot<K>;
+    case 'stridedWrite': return slots.stridedWrite as unknown as Slot<K>;
+    case 'where': return slots.where as unknown as Slot<K>;
+    case 'gather': return slots.gather as unknown as Slot<K>;
+    case 'scatterAdd': return slots.scatterAdd as unknown as Slot<K>;
+    case 'indexSelect': return slots.indexSelect as unknown as Slot<K>;
+    case 'indexAdd': return slots.indexAdd as unknown as Slot<K>;
+    case 'cat': return slots.cat as unknown as Slot<K>;
+    case 'fill': return slots.fill as unknown as Slot<K>;
+    case 'cumsum': return slots.cumsum as unknown as Slot<K>;
+    case 'argReduce': return slots.argReduce as unknown as Slot<K>;
+    case 'rowMaxShift': return slots.rowMaxShift as unknown as Slot<K>;
+    case 'crossEntropyLoss': return slots.crossEntropyLoss as unknown as Slot<K>;
+    case 'crossEntropyGrad': return slots.crossEntropyGrad as unknown as Slot<K>;
+    case 'oneHot': return slots.oneHot as unknown as Slot<K>;
+    case 'dropoutMask': return slots.dropoutMask as unknown as Slot<K>;
+    case 'scale': return slots.scale as unknown as Slot<K>;
+    case 'clamp': return slots.clamp as unknown as Slot<K>;
+    case 'norm': return slots.norm as unknown as Slot<K>;
+    case 'sumF64': return slots.sumF64 as unknown as Slot<K>;
     default: {
       const missing: never = n;
       throw new Error(`chainrule: unknown kernel '${String(missing)}'`);
