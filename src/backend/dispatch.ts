@@ -121,9 +121,11 @@ function slotOf<K extends KernelName>(name: K): Slot<K> {
     case 'rowMaxShift': return slots.rowMaxShift as unknown as Slot<K>;
     case 'crossEntropyLoss': return slots.crossEntropyLoss as unknown as Slot<K>;
     case 'crossEntropyGrad': return slots.crossEntropyGrad as unknown as Slot<K>;
+    case 'classWeights': return slots.classWeights as unknown as Slot<K>;
     case 'oneHot': return slots.oneHot as unknown as Slot<K>;
     case 'dropoutMask': return slots.dropoutMask as unknown as Slot<K>;
     case 'scale': return slots.scale as unknown as Slot<K>;
+    case 'powGrad': return slots.powGrad as unknown as Slot<K>;
     case 'clamp': return slots.clamp as unknown as Slot<K>;
     case 'norm': return slots.norm as unknown as Slot<K>;
     case 'sumF64': return slots.sumF64 as unknown as Slot<K>;

@@ -105,6 +105,19 @@ export function crossEntropyGrad(
   }
 }
 
+export function classWeights(classes: Int32Array, ignoreIndex: number, weights: TypedArray | null, safe: Int32Array, w: FloatArray): void {
+  for (let i = 0; i < classes.length; i++) {
+    const t = classes[i]!;
+    if (t === ignoreIndex) {
+      safe[i] = 0;
+      w[i] = 0;
+    } else {
+      safe[i] = t;
+      w[i] = weights ? weights[t]! : 1;
+    }
+  }
+}
+
 export function oneHot(classes: Int32Array, numClasses: number, out: TypedArray): void {
   out.fill(0);
   for (let i = 0; i < classes.length; i++) out[i * numClasses + classes[i]!] = 1;
@@ -116,6 +129,13 @@ export function dropoutMask(u: Float64Array, p: number, scale: number, out: Floa
 
 export function scale(x: FloatArray, alpha: number, out: FloatArray): void {
   for (let i = 0; i < x.length; i++) out[i] = x[i]! * alpha;
+}
+
+export function powGrad(g: FloatArray, x: FloatArray, p: number, out: FloatArray): void {
+  const n = out.length;
+  if (p === 2) for (let i = 0; i < n; i++) out[i] = g[i]! * (2 * x[i]!);
+  else if (p === 1) out.set(g);
+  else for (let i = 0; i < n; i++) out[i] = g[i]! * (p * Math.pow(x[i]!, p - 1));
 }
 
 export function clamp(x: FloatArray, lo: number, hi: number, out: FloatArray): void {
@@ -134,7 +154,8 @@ function pNorm(x: FloatArray, p: number): number {
     let m = 0;
     for (let i = 0; i < x.length; i++) {
       const a = Math.abs(x[i]!);
-      if (!(a <= m)) m = a;
+      if (a !== a) return NaN; // (the loop this replaced let a later number overwrite the NaN)
+      if (a > m) m = a;
     }
     return m;
   }

@@ -2,7 +2,7 @@ import type { Backend, BinaryKernel, CompareKernel, FloatArray, GemmArgs, Reduce
 import { gemmWithEpilogue } from './epilogue.js';
 import { adagradStep, adamStep, rmspropStep, sgdStep } from './reference-optim.js';
 import { cat, fill, gather, indexAdd, indexSelect, scatterAdd, stridedCopy, stridedWrite, where } from './reference-movement.js';
-import { argReduce, clamp, crossEntropyGrad, crossEntropyLoss, cumsum, dropoutMask, norm, oneHot, rowMaxShift, scale, sumF64 } from './reference-rows.js';
+import { argReduce, clamp, classWeights, crossEntropyGrad, crossEntropyLoss, cumsum, dropoutMask, norm, oneHot, powGrad, rowMaxShift, scale, sumF64 } from './reference-rows.js';
 import { col2im, conv2dForward, conv2dInputGrad, conv2dWeightGrad, im2col, maxPool, maxPoolBackward } from './reference-windows.js';
 
 /**
@@ -249,9 +249,11 @@ export const referenceBackend: Backend = {
   rowMaxShift,
   crossEntropyLoss,
   crossEntropyGrad,
+  classWeights,
   oneHot,
   dropoutMask,
   scale,
+  powGrad,
   clamp,
   norm,
   sumF64,
@@ -270,6 +272,8 @@ export const referenceBackend: Backend = {
       else if (op === 'mul') for (let i = 0; i < n; i++) out[i] = a[i]! * b[i]!;
       else if (op === 'sub') for (let i = 0; i < n; i++) out[i] = a[i]! - b[i]!;
       else if (op === 'reluGrad') for (let i = 0; i < n; i++) out[i] = b[i]! > 0 ? a[i]! : 0;
+      else if (op === 'sigmoidGrad') for (let i = 0; i < n; i++) out[i] = a[i]! * (b[i]! * (1 - b[i]!));
+      else if (op === 'tanhGrad') for (let i = 0; i < n; i++) out[i] = a[i]! * (1 - b[i]! * b[i]!);
       else for (let i = 0; i < n; i++) out[i] = f(a[i]!, b[i]!);
       return;
     }

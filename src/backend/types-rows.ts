@@ -56,6 +56,13 @@ export interface RowKernels {
     out: FloatArray,
   ): void;
 
+  /**
+   * Class-index targets as the losses use them: safe[i] = classes[i], w[i] = weights[classes[i]]
+   * (1 without weights), except where classes[i] = ignoreIndex: safe[i] = 0, w[i] = 0. The other
+   * classes are in range (the loss checked them).
+   */
+  classWeights(classes: Int32Array, ignoreIndex: number, weights: TypedArray | null, safe: Int32Array, w: FloatArray): void;
+
   /** out [classes.length, numClasses] = 1 at (i, classes[i]), 0 elsewhere (any dtype). Classes in range. */
   oneHot(classes: Int32Array, numClasses: number, out: TypedArray): void;
 
@@ -64,6 +71,9 @@ export interface RowKernels {
 
   /** out[i] = x[i]·alpha, the product in double rounded once (out may be x). */
   scale(x: FloatArray, alpha: number, out: FloatArray): void;
+
+  /** pow's gradient: out[i] = g[i]·(p·x[i]^(p−1)), with p = 2 as g[i]·(2·x[i]) and p = 1 as g[i]. */
+  powGrad(g: FloatArray, x: FloatArray, p: number, out: FloatArray): void;
 
   /** out[i] = x[i] > hi ? hi : x[i] < lo ? lo : x[i] (NaN kept; out may be x). */
   clamp(x: FloatArray, lo: number, hi: number, out: FloatArray): void;

@@ -1,3 +1,4 @@
+import { kernel } from '../backend/dispatch.js';
 import { enableGrad } from '../autograd/grad-mode.js';
 import { ValueError, fmtShape } from '../errors.js';
 import { allocate } from '../tensor/dtype.js';
@@ -102,7 +103,7 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
         if (grad === null) continue;
         if (setToNone) p.releaseGrad();
         else {
-          grad.data.fill(0);
+          kernel('fill', grad.numel(), grad.dtype)(grad.data, 0, 0, grad.numel());
           grad.version++;
         }
       }
@@ -205,7 +206,7 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
 /** A tensor of p's shape and dtype filled with value (a running buffer; no autograd). */
 export function zerosLike(p: Tensor, value = 0): Tensor {
   const t = new Tensor(allocate(p.dtype, p.data.length), p.shape, p.dtype);
-  if (value !== 0) t.data.fill(value);
+  if (value !== 0) kernel('fill', t.numel(), p.dtype)(t.data, value, 0, t.numel());
   return t;
 }
 

@@ -377,6 +377,15 @@ const CASES: { [K in KernelName]: Case<K> } = {
       return out;
     }),
   },
+  classWeights: {
+    tol: [0, 0],
+    run: (classWeights) => [null, randomArray(6, 2)].flatMap((weights) => {
+      const safe = new Int32Array(9).fill(-7);
+      const w = new Float32Array(9).fill(NaN);
+      classWeights(Int32Array.of(0, 5, -100, 2, 2, -100, 3, 1, 4), -100, weights, safe, w);
+      return [safe, w];
+    }),
+  },
   oneHot: {
     tol: [0, 0],
     run: (oneHot) => {
@@ -405,6 +414,14 @@ const CASES: { [K in KernelName]: Case<K> } = {
       scale(x, -0.7, x);
       return [out, x];
     },
+  },
+  powGrad: {
+    tol: [1e-6, 1e-7],
+    run: (powGrad) => [2, 1, 3.5, -1].map((p) => {
+      const out = new Float32Array(301).fill(NaN);
+      powGrad(randomArray(301, 1), randomArray(301, 2).map((v) => (p === 3.5 ? Math.abs(v) : v)), p, out);
+      return out;
+    }),
   },
   clamp: {
     tol: [0, 0],
