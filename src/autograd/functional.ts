@@ -1,3 +1,4 @@
+import { kernel } from '../backend/dispatch.js';
 import { AutogradError, ShapeError, fmtShape } from '../errors.js';
 import { sameShape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -116,7 +117,7 @@ export function jacobian(f: (x: Tensor) => Tensor, x: Tensor): Tensor {
   const n = out.data.length;
   for (let i = 0; i < n; i++) {
     const e = out.detach().mul(0);
-    e.data[i] = 1;
+    kernel('fill', 1, e.dtype)(e.data, 1, i, i + 1);
     const [g] = autogradGrad(out, xs, { gradOutputs: [e], retainGraph: true, allowUnused: true });
     rows.push(g ?? xs.detach().mul(0));
   }

@@ -1,6 +1,8 @@
 import type { Backend, BinaryKernel, CompareKernel, FloatArray, GemmArgs, ReduceKernel, TypedArray, UnaryKernel } from './types.js';
 import { gemmWithEpilogue } from './epilogue.js';
 import { adagradStep, adamStep, rmspropStep, sgdStep } from './reference-optim.js';
+import { cat, fill, gather, indexAdd, indexSelect, scatterAdd, stridedCopy, stridedWrite, where } from './reference-movement.js';
+import { argReduce, clamp, classWeights, crossEntropyGrad, crossEntropyLoss, cumsum, dropoutMask, norm, oneHot, powGrad, rowMaxShift, scale, sumF64 } from './reference-rows.js';
 import { col2im, conv2dForward, conv2dInputGrad, conv2dWeightGrad, im2col, maxPool, maxPoolBackward } from './reference-windows.js';
 
 /**
@@ -8,7 +10,8 @@ import { col2im, conv2dForward, conv2dInputGrad, conv2dWeightGrad, im2col, maxPo
  * of the registry (the `Backend` type makes a missing one a compile error). They define what
  * the fast backends must compute, and the dispatcher runs them for anything a fast backend
  * lacks or declines (./dispatch.ts). Elementwise, products and reductions are here; the window
- * kernels in ./reference-windows.ts, the optimizer steps in ./reference-optim.ts.
+ * kernels in ./reference-windows.ts, the optimizer steps in ./reference-optim.ts, data movement
+ * in ./reference-movement.ts, scans, arg-reductions and the losses' passes in ./reference-rows.ts.
  */
 
 const UNARY: Record<UnaryKernel, (x: number) => number> = {
@@ -232,6 +235,28 @@ export const referenceBackend: Backend = {
   conv2dForward: (p, x, weight, bias, y, withRelu) => conv2dForward(gemm, reluInPlace, p, x, weight, bias, y, withRelu),
   conv2dInputGrad: (p, gy, weight, gx) => conv2dInputGrad(gemm, p, gy, weight, gx),
   conv2dWeightGrad: (p, x, gy, perSample) => conv2dWeightGrad(gemm, p, x, gy, perSample),
+  stridedCopy,
+  stridedWrite,
+  where,
+  gather,
+  scatterAdd,
+  indexSelect,
+  indexAdd,
+  cat,
+  fill,
+  cumsum,
+  argReduce,
+  rowMaxShift,
+  crossEntropyLoss,
+  crossEntropyGrad,
+  classWeights,
+  oneHot,
+  dropoutMask,
+  scale,
+  powGrad,
+  clamp,
+  norm,
+  sumF64,
   unary(op: UnaryKernel, x: FloatArray, out: FloatArray): void {
     const f = UNARY[op];
     if (op === 'relu') return relu(x, out);
@@ -247,6 +272,8 @@ export const referenceBackend: Backend = {
       else if (op === 'mul') for (let i = 0; i < n; i++) out[i] = a[i]! * b[i]!;
       else if (op === 'sub') for (let i = 0; i < n; i++) out[i] = a[i]! - b[i]!;
       else if (op === 'reluGrad') for (let i = 0; i < n; i++) out[i] = b[i]! > 0 ? a[i]! : 0;
+      else if (op === 'sigmoidGrad') for (let i = 0; i < n; i++) out[i] = a[i]! * (b[i]! * (1 - b[i]!));
+      else if (op === 'tanhGrad') for (let i = 0; i < n; i++) out[i] = a[i]! * (1 - b[i]! * b[i]!);
       else for (let i = 0; i < n; i++) out[i] = f(a[i]!, b[i]!);
       return;
     }

@@ -1,6 +1,6 @@
 /**
- * The kernel interface. Autograd and the ops never touch raw loops for the heavy work:
- * they call these kernels on contiguous, row-major typed arrays, through the dispatcher
+ * The kernel interface. Ops, rules, losses, optimizers and the engine do no element loops of
+ * their own: they call these kernels on contiguous, row-major typed arrays, through the dispatcher
  * (./dispatch.ts), which picks the current backend's kernel where it has one registered and
  * the work is large enough, else the reference kernel; so every op always has one.
  *
@@ -8,6 +8,9 @@
  * state between calls, so any backend can replace any other without the autograd layer
  * noticing.
  */
+
+import type { MovementKernels } from './types-movement.js';
+import type { RowKernels } from './types-rows.js';
 
 export type FloatArray = Float32Array | Float64Array;
 export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
@@ -143,8 +146,9 @@ export interface RmspropArgs {
  * backend implements all of them; a fast backend registers the ones it has, each with these
  * arguments (a wrong signature is a compile error) and returning false where it declines a call
  * (another dtype, a layout it does not take), after which the dispatcher runs the reference one.
+ * The data-movement kernels are in ./types-movement.ts, the row and scan kernels in ./types-rows.ts.
  */
-export interface Kernels {
+export interface Kernels extends MovementKernels, RowKernels {
   gemm(args: GemmArgs): void;
 
   /**

@@ -1,4 +1,7 @@
+import { kernel } from '../backend/dispatch.js';
+import type { FloatArray } from '../backend/types.js';
 import { ValueError } from '../errors.js';
+import { fullK } from '../ops/kernels.js';
 import { Tensor } from '../tensor/tensor.js';
 
 export interface ClipGradNormOptions {
@@ -12,29 +15,6 @@ function gradsOf(parameters: Tensor | Iterable<Tensor>): Tensor[] {
     const g = p.peekGrad();
     return g === null ? [] : [g];
   });
-}
-
-/** The p-norm of one gradient (p = Infinity: the largest magnitude; NaN propagates). */
-function norm(x: ArrayLike<number>, p: number): number {
-  if (p === Infinity) {
-    let m = 0;
-    for (let i = 0; i < x.length; i++) {
-      const a = Math.abs(x[i]!);
-      if (!(a <= m)) m = a;
-    }
-    return m;
-  }
-  let s = 0;
-  if (p === 2) {
-    for (let i = 0; i < x.length; i++) s += x[i]! * x[i]!;
-    return Math.sqrt(s);
-  }
-  if (p === 1) {
-    for (let i = 0; i < x.length; i++) s += Math.abs(x[i]!);
-    return s;
-  }
-  for (let i = 0; i < x.length; i++) s += Math.abs(x[i]!) ** p;
-  return s ** (1 / p);
 }
 
 /**
@@ -63,16 +43,13 @@ export function clipGradNorm_(
     throw new ValueError(`clipGradNorm_: invalid maxNorm ${String(maxNorm)} (must be a number >= 0)`);
   }
   const grads = gradsOf(parameters);
-  const out = (value: number): Tensor => {
-    const t = Tensor.empty([], grads[0]?.dtype ?? 'float32');
-    t.data[0] = value;
-    return t;
-  };
+  const out = (value: number): Tensor => fullK([], value, grads[0]?.dtype ?? 'float32');
   if (grads.length === 0) return out(0);
-  const total = norm(
-    grads.map((g) => norm(g.data, p)),
-    p,
-  );
+  // Each gradient's norm, then the norm of those (all in double, as PyTorch's total).
+  const norms = new Float64Array(grads.length + 1);
+  grads.forEach((g, i) => kernel('norm', g.numel(), g.dtype)(g.data as FloatArray, p, norms, i));
+  kernel('norm', grads.length, 'float64')(norms.subarray(0, grads.length), p, norms, grads.length);
+  const total = norms[grads.length]!;
   if (options.errorIfNonfinite && !Number.isFinite(total)) {
     throw new ValueError(
       `clipGradNorm_: the total norm of order ${String(normType)} of the gradients is ${total}, so they cannot be clipped; ` +
@@ -84,8 +61,8 @@ export function clipGradNorm_(
   // same. A NaN coefficient (NaN norm) is applied, as there.
   if (!(coef >= 1)) {
     for (const g of grads) {
-      const d = g.data;
-      for (let i = 0; i < d.length; i++) d[i]! *= coef;
+      const d = g.data as FloatArray;
+      kernel('scale', d.length, g.dtype)(d, coef, d);
       g.version++;
     }
   }
@@ -96,12 +73,8 @@ export function clipGradNorm_(
 export function clipGradValue_(parameters: Tensor | Iterable<Tensor>, clipValue: number): void {
   if (!(clipValue >= 0)) throw new ValueError(`clipGradValue_: invalid clipValue ${clipValue} (must be >= 0)`);
   for (const g of gradsOf(parameters)) {
-    const d = g.data;
-    for (let i = 0; i < d.length; i++) {
-      const x = d[i]!;
-      if (x > clipValue) d[i] = clipValue;
-      else if (x < -clipValue) d[i] = -clipValue;
-    }
+    const d = g.data as FloatArray;
+    kernel('clamp', d.length, g.dtype)(d, -clipValue, clipValue, d);
     g.version++;
   }
 }

@@ -2,6 +2,7 @@ import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { floatTypeFor, isFloat, promoteTypes, promoteWithScalar, type DType } from '../tensor/dtype.js';
 import { broadcastShapes, normalizeDim, normalizeDims, numel } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
+import { kernel } from '../backend/dispatch.js';
 import type { CompareKernel } from '../backend/types.js';
 import { SELF, defineOp } from './define.js';
 import { asFloat, matmulT, maxShift } from './internal.js';
@@ -292,25 +293,23 @@ export const cumsum = defineOp(
 
 /** Index of the largest value (first on ties), flattened when dim is not given. No gradient. */
 export const argmax = defineOp(
-  (input: Tensor, dim?: number, keepdim = false): Tensor =>
-    argExtreme('argmax', input, dim, keepdim, (v, best) => v > best || (v !== v && best === best)),
+  (input: Tensor, dim?: number, keepdim = false): Tensor => argExtreme('argmax', 'max', input, dim, keepdim),
   { argmax: SELF },
 );
 
 export const argmin = defineOp(
-  (input: Tensor, dim?: number, keepdim = false): Tensor =>
-    argExtreme('argmin', input, dim, keepdim, (v, best) => v < best || (v !== v && best === best)),
+  (input: Tensor, dim?: number, keepdim = false): Tensor => argExtreme('argmin', 'min', input, dim, keepdim),
   { argmin: SELF },
 );
 
-function argExtreme(op: string, x: Tensor, dim: number | undefined, keepdim: boolean, better: (v: number, best: number) => boolean): Tensor {
+/** The argReduce kernel (the first extreme on ties; a NaN counts as the extreme, as in PyTorch). */
+function argExtreme(op: string, kind: 'max' | 'min', x: Tensor, dim: number | undefined, keepdim: boolean): Tensor {
   x = x.rowMajorTensor();
   if (dim === undefined) {
     if (x.data.length === 0) throw new ShapeError(`${op}: empty tensor`);
-    let bi = 0;
-    for (let i = 1; i < x.data.length; i++) if (better(x.data[i]!, x.data[bi]!)) bi = i;
-    const out = fullK(keepdim ? x.shape.map(() => 1) : [], bi, 'int32');
-    return out;
+    const out = new Int32Array(1);
+    kernel('argReduce', x.data.length, x.dtype)(kind, x.data, 1, x.data.length, 1, out);
+    return new Tensor(out, keepdim ? x.shape.map(() => 1) : [], 'int32');
   }
   const d = normalizeDim(op, dim, x.ndim);
   checkNonEmpty(op, x, [d]);
@@ -318,14 +317,7 @@ function argExtreme(op: string, x: Tensor, dim: number | undefined, keepdim: boo
   const size = x.shape[d]!;
   const inner = numel(x.shape.slice(d + 1));
   const out = new Int32Array(outer * inner);
-  for (let o = 0; o < outer; o++) {
-    for (let j = 0; j < inner; j++) {
-      const base = o * size * inner + j;
-      let bi = 0;
-      for (let r = 1; r < size; r++) if (better(x.data[base + r * inner]!, x.data[base + bi * inner]!)) bi = r;
-      out[o * inner + j] = bi;
-    }
-  }
+  kernel('argReduce', x.data.length, x.dtype)(kind, x.data, outer, size, inner, out);
   const shape = keepdim ? x.shape.map((s, i) => (i === d ? 1 : s)) : x.shape.filter((_, i) => i !== d);
   return new Tensor(out, shape, 'int32');
 }

@@ -7,7 +7,8 @@ import { deviceKernel } from '../tensor/device.js';
 
 /**
  * Untracked computations on tensors: the forward halves of the ops. Arithmetic goes through
- * the backend's kernels; data movement (permute, gather, ...) is plain index arithmetic here.
+ * the backend's kernels, data movement (gather, cat, where, ...) included: this file only
+ * allocates outputs and works out the shapes, strides and offsets each kernel is handed.
  * Nothing in this file records a graph.
  */
 
@@ -193,32 +194,10 @@ export function gemmEach(g: GemmArgs, aOffsets: Int32Array, bOffsets: Int32Array
   kernel('gemm', work, dtype)(g);
 }
 
-/** Visit every multi-index of `shape` in row-major order, with the flat offset under `strides`. */
-function forEachOffset(shape: readonly number[], strides: readonly number[], fn: (outIndex: number, inOffset: number) => void): void {
-  const total = numel(shape);
-  if (total === 0) return;
-  const nd = shape.length;
-  const idx = new Array<number>(nd).fill(0);
-  let off = 0;
-  for (let o = 0; o < total; o++) {
-    fn(o, off);
-    for (let d = nd - 1; d >= 0; d--) {
-      off += strides[d]!;
-      if (++idx[d]! < shape[d]!) break;
-      off -= strides[d]! * shape[d]!;
-      idx[d] = 0;
-    }
-  }
-}
-
 export function expandK(x: Tensor, shape: readonly number[]): Tensor {
   x = x.rowMajorTensor();
-  const strides = broadcastStrides(x.shape, shape);
   const out = allocate(x.dtype, numel(shape));
-  const src = x.data;
-  forEachOffset(shape, strides, (o, off) => {
-    out[o] = src[off]!;
-  });
+  kernel('stridedCopy', out.length, x.dtype)(x.data, shape, broadcastStrides(x.shape, shape), 0, out);
   return make(out, shape, x.dtype);
 }
 
@@ -228,12 +207,8 @@ export function sliceScatterK(g: Tensor, shape: readonly number[], dim: number, 
   const strides = contiguousStrides(shape);
   const gStrides = [...strides];
   gStrides[dim] = strides[dim]! * step;
-  const base = start * strides[dim]!;
   const out = allocate(g.dtype, numel(shape));
-  const src = g.data;
-  forEachOffset(g.shape, gStrides, (o, off) => {
-    out[base + off] = src[o]!;
-  });
+  kernel('stridedWrite', g.data.length, g.dtype)(out, g.shape, gStrides, start * strides[dim]!, g.data);
   return make(out, shape, g.dtype);
 }
 
@@ -241,16 +216,8 @@ export function catK(xs: readonly Tensor[], dim: number): Tensor {
   xs = xs.map((t) => t.rowMajorTensor());
   const shape = [...xs[0]!.shape];
   shape[dim] = xs.reduce((s, t) => s + t.shape[dim]!, 0);
-  const outer = numel(shape.slice(0, dim));
-  const inner = numel(shape.slice(dim + 1));
   const out = allocate(xs[0]!.dtype, numel(shape));
-  const rowOut = shape[dim]! * inner;
-  let col = 0;
-  for (const t of xs) {
-    const chunk = t.shape[dim]! * inner;
-    for (let o = 0; o < outer; o++) out.set(t.data.subarray(o * chunk, (o + 1) * chunk), o * rowOut + col);
-    col += chunk;
-  }
+  kernel('cat', out.length, xs[0]!.dtype)(xs.map((t) => t.data), numel(shape.slice(0, dim)), out);
   return make(out, shape, xs[0]!.dtype);
 }
 
@@ -264,27 +231,7 @@ export function whereK(cond: Tensor, a: Tensor, b: Tensor, shape: readonly numbe
   b = b.rowMajorTensor();
   const out = allocate(a.dtype, numel(shape));
   const cs = broadcastStrides(cond.shape, shape);
-  const as = broadcastStrides(a.shape, shape);
-  const bs = broadcastStrides(b.shape, shape);
-  const nd = shape.length;
-  const idx = new Array<number>(nd).fill(0);
-  const total = numel(shape);
-  let ci = 0;
-  let ai = 0;
-  let bi = 0;
-  for (let o = 0; o < total; o++) {
-    out[o] = cond.data[ci] ? a.data[ai]! : b.data[bi]!;
-    for (let d = nd - 1; d >= 0; d--) {
-      ci += cs[d]!;
-      ai += as[d]!;
-      bi += bs[d]!;
-      if (++idx[d]! < shape[d]!) break;
-      ci -= cs[d]! * shape[d]!;
-      ai -= as[d]! * shape[d]!;
-      bi -= bs[d]! * shape[d]!;
-      idx[d] = 0;
-    }
-  }
+  kernel('where', out.length, a.dtype)(cond.data, cs, a.data, broadcastStrides(a.shape, shape), b.data, broadcastStrides(b.shape, shape), out, shape);
   return make(out, shape, a.dtype);
 }
 
@@ -292,23 +239,17 @@ export function whereK(cond: Tensor, a: Tensor, b: Tensor, shape: readonly numbe
 export function indexSelectK(x: Tensor, dim: number, index: Tensor): Tensor {
   x = x.rowMajorTensor();
   index = index.rowMajorTensor();
+  const idx = index.data as Int32Array;
   const shape = [...x.shape];
-  shape[dim] = index.data.length;
+  shape[dim] = idx.length;
   const outer = numel(x.shape.slice(0, dim));
   const inner = numel(x.shape.slice(dim + 1));
   const out = outputArray(x.dtype, numel(shape)); // every element is written below
-  const n = x.shape[dim]!;
-  const m = index.data.length;
-  // Rows of a float32 table (a dataset's batch): one kernel call.
-  if (outer === 1 && out instanceof Float32Array && index.data instanceof Int32Array) {
-    kernel('gatherRowsF32', m * inner, x.dtype)(x.data as Float32Array, inner, index.data, out);
-    return make(out, shape, x.dtype);
-  }
-  for (let o = 0; o < outer; o++) {
-    for (let j = 0; j < m; j++) {
-      const src = (o * n + index.data[j]!) * inner;
-      out.set(x.data.subarray(src, src + inner), (o * m + j) * inner);
-    }
+  // Rows of a float32 table (a dataset's batch, an embedding): the row-gather kernel.
+  if (outer === 1 && out instanceof Float32Array) {
+    kernel('gatherRowsF32', idx.length * inner, x.dtype)(x.data as Float32Array, inner, idx, out);
+  } else {
+    kernel('indexSelect', out.length, x.dtype)(x.data, outer, x.shape[dim]!, inner, idx, out);
   }
   return make(out, shape, x.dtype);
 }
@@ -321,15 +262,7 @@ export function indexAddK(self: Tensor, dim: number, index: Tensor, src: Tensor)
   const out = self.data.slice();
   const outer = numel(self.shape.slice(0, dim));
   const inner = numel(self.shape.slice(dim + 1));
-  const n = self.shape[dim]!;
-  const m = index.data.length;
-  for (let o = 0; o < outer; o++) {
-    for (let j = 0; j < m; j++) {
-      const dst = (o * n + index.data[j]!) * inner;
-      const s = (o * m + j) * inner;
-      for (let i = 0; i < inner; i++) out[dst + i]! += src.data[s + i]!;
-    }
-  }
+  kernel('indexAdd', src.data.length, self.dtype)(out, outer, self.shape[dim]!, inner, index.data as Int32Array, src.data);
   return make(out, self.shape, self.dtype);
 }
 
@@ -339,12 +272,8 @@ export function gatherK(x: Tensor, dim: number, index: Tensor): Tensor {
   index = index.rowMajorTensor();
   const out = allocate(x.dtype, index.data.length);
   const xs = contiguousStrides(x.shape);
-  const step = xs[dim]!;
   const base = xs.map((s, d) => (d === dim ? 0 : s));
-  const idx = index.data;
-  forEachOffset2(index.shape, base, base, (o, off) => {
-    out[o] = x.data[off + idx[o]! * step]!;
-  });
+  kernel('gather', out.length, x.dtype)(x.data, base, xs[dim]!, index.data as Int32Array, index.shape, out);
   return make(out, index.shape, x.dtype);
 }
 
@@ -355,40 +284,10 @@ export function scatterAddK(self: Tensor, dim: number, index: Tensor, src: Tenso
   src = src.rowMajorTensor();
   const out = self.data.slice();
   const ss = contiguousStrides(self.shape);
-  const step = ss[dim]!;
   const base = ss.map((s, d) => (d === dim ? 0 : s));
   // src is read at the same multi-index as index (src may be larger than index).
-  const srcStrides = contiguousStrides(src.shape);
-  const idx = index.data;
-  forEachOffset2(index.shape, base, srcStrides, (o, off, so) => {
-    out[off + idx[o]! * step]! += src.data[so]!;
-  });
+  kernel('scatterAdd', index.data.length, self.dtype)(out, base, ss[dim]!, index.data as Int32Array, index.shape, src.data, contiguousStrides(src.shape));
   return make(out, self.shape, self.dtype);
-}
-
-/** forEachOffset with two stride sets walked together. */
-function forEachOffset2(
-  shape: readonly number[],
-  s1: readonly number[],
-  s2: readonly number[],
-  fn: (o: number, off1: number, off2: number) => void,
-): void {
-  const total = numel(shape);
-  const nd = shape.length;
-  const idx = new Array<number>(nd).fill(0);
-  let a = 0;
-  let b = 0;
-  for (let o = 0; o < total; o++) {
-    fn(o, a, b);
-    for (let d = nd - 1; d >= 0; d--) {
-      a += s1[d]!;
-      b += s2[d]!;
-      if (++idx[d]! < shape[d]!) break;
-      a -= s1[d]! * shape[d]!;
-      b -= s2[d]! * shape[d]!;
-      idx[d] = 0;
-    }
-  }
 }
 
 export function zerosK(shape: readonly number[], dtype: DType): Tensor {
@@ -397,6 +296,6 @@ export function zerosK(shape: readonly number[], dtype: DType): Tensor {
 
 export function fullK(shape: readonly number[], value: number, dtype: DType): Tensor {
   const data = allocate(dtype, numel(shape));
-  data.fill(value);
+  if (!Object.is(value, 0)) kernel('fill', data.length, dtype)(data, value, 0, data.length);
   return make(data, shape, dtype);
 }

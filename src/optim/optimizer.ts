@@ -1,3 +1,4 @@
+import { kernel } from '../backend/dispatch.js';
 import { enableGrad } from '../autograd/grad-mode.js';
 import { ValueError, fmtShape } from '../errors.js';
 import { describe } from '../tensor/checks.js';
@@ -104,7 +105,7 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
         if (setToNone) p.releaseGrad();
         else if (grad.device !== 'cpu') grad.writeFrom('zeroGrad', zerosLike(grad));
         else {
-          grad.data.fill(0);
+          kernel('fill', grad.numel(), grad.dtype)(grad.data, 0, 0, grad.numel());
           grad.version++;
         }
       }
@@ -217,7 +218,7 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
 /** A tensor of p's shape and dtype filled with value (a running buffer; no autograd). */
 export function zerosLike(p: Tensor, value = 0): Tensor {
   const t = new Tensor(allocate(p.dtype, p.numel()), p.shape, p.dtype);
-  if (value !== 0) t.data.fill(value);
+  if (value !== 0) kernel('fill', t.numel(), p.dtype)(t.data, value, 0, t.numel());
   return p.device === 'cpu' ? t : t.to(p.device);
 }
 

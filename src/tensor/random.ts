@@ -88,6 +88,12 @@ export class Generator {
     return (hi * 67108864 + lo) / 9007199254740992;
   }
 
+  /** out filled with successive random() draws, in order. */
+  fillRandom(out: Float64Array): Float64Array {
+    for (let i = 0; i < out.length; i++) out[i] = this.random();
+    return out;
+  }
+
   /** Standard normal (Box–Muller; the second value of each pair is kept for the next call). */
   normal(): number {
     if (this.spareNormal !== null) {

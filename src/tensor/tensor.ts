@@ -1,3 +1,5 @@
+import { kernel } from '../backend/dispatch.js';
+import { referenceBackend } from '../backend/reference.js';
 import type { TypedArray } from '../backend/types.js';
 import { AccumulateGrad, type Edge, type Node } from '../autograd/node.js';
 import { AutogradError, DTypeError, DeviceError, ValueError, fmtShape } from '../errors.js';
@@ -8,7 +10,6 @@ import { bindDeviceTensor, deviceImpl, isDeviceName, type Device } from './devic
 import { formatTensor } from './format.js';
 import { contiguousStrides, isContiguousLayout, numel } from './shape.js';
 import { HostStorage, type Storage } from './storage.js';
-import { stridedCopy, stridedWrite } from './strided.js';
 import { bindTensorClass, type TensorMethods } from '../ops/define.js';
 import { cast } from '../ops/internal.js';
 // The op definitions, which attach the methods (add, matmul, sum, ...) to Tensor: loaded from
@@ -302,10 +303,12 @@ export class Tensor {
     } else if (createGraph) {
       this.grad = this.gradValue.add(g);
     } else {
-      const acc = this.gradValue.data;
-      const add = g.rowMajor(false);
-      for (let i = 0; i < acc.length; i++) acc[i]! += add[i]!;
-      this.gradValue.version++;
+      // In place, acc += g; the reference kernel where the dtypes differ (a .grad the user set).
+      const acc = this.gradValue;
+      const strides = acc.strides;
+      const add = acc.dtype === g.dtype ? kernel('binary', acc.count, acc.dtype) : referenceBackend.binary;
+      add('add', acc.data, strides, g.rowMajor(false), strides, acc.data, acc.shape);
+      acc.version++;
     }
   }
 
@@ -375,7 +378,7 @@ export class Tensor {
       }
       const host = this.storage.readSync();
       if (host === null) throw new ValueError(`${op}: the tensor lives on ${this.storage.device}`);
-      stridedWrite(host, this.shape, this.strides, this.offset, values);
+      kernel('stridedWrite', this.count, this.dtype)(host, this.shape, this.strides, this.offset, values);
     }
     this.storage.version++;
   }
@@ -393,7 +396,9 @@ export class Tensor {
     }
     const host = this.storage.readSync();
     if (host === null) throw this.onDevice(what, instead);
-    return stridedCopy(host, this.shape, this.strides, this.offset, allocate(this.dtype, this.count));
+    const out = allocate(this.dtype, this.count);
+    kernel('stridedCopy', this.count, this.dtype)(host, this.shape, this.strides, this.offset, out);
+    return out;
   }
 
   /** detach() in place: this tensor becomes a leaf. */
@@ -456,7 +461,9 @@ export class Tensor {
     if (this.storage.device === 'cpu') return this.rowMajor(true);
     const whole = await this.storage.read();
     if (this.isContiguous()) return whole.slice(this.offset, this.offset + this.count);
-    return stridedCopy(whole, this.shape, this.strides, this.offset, allocate(this.dtype, this.count));
+    const out = allocate(this.dtype, this.count);
+    kernel('stridedCopy', this.count, this.dtype)(whole, this.shape, this.strides, this.offset, out);
+    return out;
   }
 
   /** toArray() on any device. */

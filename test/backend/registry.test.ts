@@ -234,6 +234,224 @@ const CASES: { [K in KernelName]: Case<K> } = {
       return [per];
     },
   },
+  stridedCopy: {
+    tol: [0, 0],
+    run: (stridedCopy) => [[[3, 4, 5], [1, 15, 3], 2], [[7, 1, 6], [0, 9, 1], 4], [[], [], 5], [[2, 0, 3], [3, 3, 1], 0]].map(([shape, strides, offset]) => {
+      const out = new Float32Array((shape as number[]).reduce((a, b) => a * b, 1)).fill(NaN);
+      stridedCopy(randomArray(80, 3), shape as number[], strides as number[], offset as number, out);
+      return out;
+    }),
+  },
+  stridedWrite: {
+    tol: [0, 0],
+    run: (stridedWrite) => [[[3, 4, 5], [1, 15, 3], 2], [[6, 2], [1, 40], 7], [[], [], 5]].map(([shape, strides, offset]) => {
+      const dst = randomArray(90, 1);
+      stridedWrite(dst, shape as number[], strides as number[], offset as number, randomArray((shape as number[]).reduce((a, b) => a * b, 1), 2));
+      return dst;
+    }),
+  },
+  where: {
+    tol: [0, 0],
+    run: (where) => {
+      const cond = Uint8Array.from({ length: 13 }, (_, i) => (i * 5) % 3 === 0 ? 1 : 0);
+      const out = new Float32Array(13 * 11).fill(NaN);
+      where(cond, [1, 0], randomArray(11, 1), [0, 1], randomArray(13 * 11, 2), [11, 1], out, [13, 11]);
+      const same = new Float32Array(40).fill(NaN);
+      where(Uint8Array.from({ length: 40 }, (_, i) => i % 2), [1], randomArray(40, 3), [1], randomArray(1, 4), [0], same, [40]);
+      return [out, same];
+    },
+  },
+  gather: {
+    tol: [0, 0],
+    run: (gather) => {
+      // x [4, 5, 6] gathered along dim 1 by an index of shape [4, 3, 6].
+      const index = Int32Array.from({ length: 72 }, (_, i) => (i * 7) % 5);
+      const out = new Float32Array(72).fill(NaN);
+      gather(randomArray(120, 1), [30, 0, 1], 6, index, [4, 3, 6], out);
+      return [out];
+    },
+  },
+  scatterAdd: {
+    tol: [0, 0],
+    run: (scatterAdd) => {
+      const out = randomArray(120, 1);
+      const index = Int32Array.from({ length: 72 }, (_, i) => (i * 7) % 5);
+      // src [4, 4, 7], read at index's positions.
+      scatterAdd(out, [30, 0, 1], 6, index, [4, 3, 6], randomArray(4 * 4 * 7, 2), [28, 7, 1]);
+      return [out];
+    },
+  },
+  indexSelect: {
+    tol: [0, 0],
+    run: (indexSelect) => [[3, 7, 5], [1, 9, 1], [4, 2, 3]].map(([outer, size, inner]) => {
+      const index = Int32Array.of(1, 0, 1, 1, 0, 1).map((v, i) => (v + i) % size!);
+      const out = new Float32Array(outer! * index.length * inner!).fill(NaN);
+      indexSelect(randomArray(outer! * size! * inner!, size!), outer!, size!, inner!, index, out);
+      return out;
+    }),
+  },
+  indexAdd: {
+    tol: [0, 0],
+    run: (indexAdd) => [[3, 7, 5], [1, 9, 1], [4, 2, 3]].map(([outer, size, inner]) => {
+      const index = Int32Array.of(1, 0, 1, 1, 0, 1).map((v, i) => (v + i) % size!);
+      const out = randomArray(outer! * size! * inner!, 1);
+      indexAdd(out, outer!, size!, inner!, index, randomArray(outer! * index.length * inner!, 2));
+      return out;
+    }),
+  },
+  cat: {
+    tol: [0, 0],
+    run: (cat) => {
+      const out = new Float32Array(5 * (3 + 0 + 7)).fill(NaN);
+      cat([randomArray(15, 1), new Float32Array(0), randomArray(35, 2)], 5, out);
+      const one = new Float32Array(12).fill(NaN);
+      cat([randomArray(4, 3), randomArray(8, 4)], 1, one);
+      return [out, one];
+    },
+  },
+  fill: {
+    tol: [0, 0],
+    run: (fill) => {
+      const a = randomArray(50, 1);
+      fill(a, 2.5, 3, 41);
+      const b = new Int32Array(9).fill(-1);
+      fill(b, 7, 0, 9);
+      return [a, b];
+    },
+  },
+  cumsum: {
+    tol: [1e-6, 1e-6],
+    run: (cumsum) => [false, true].flatMap((reverse) => [[3, 17, 4], [1, 1000, 1]].map(([outer, size, inner]) => {
+      const out = new Float32Array(outer! * size! * inner!).fill(NaN);
+      cumsum(randomArray(out.length, size!), outer!, size!, inner!, reverse, out);
+      return out;
+    })),
+  },
+  argReduce: {
+    tol: [0, 0],
+    run: (argReduce) => (['max', 'min'] as const).flatMap((op) => [[3, 17, 4], [1, 100, 1], [5, 1, 2]].map(([outer, size, inner]) => {
+      const x = randomArray(outer! * size! * inner!, size!).map((v) => Math.round(v * 3)); // ties
+      x[7] = NaN;
+      const out = new Int32Array(outer! * inner!).fill(-1);
+      argReduce(op, x, outer!, size!, inner!, out);
+      return out;
+    })),
+  },
+  rowMaxShift: {
+    tol: [0, 0],
+    run: (rowMaxShift) => {
+      const x = randomArray(9 * 13, 1, 5);
+      x.fill(-Infinity, 13, 26);
+      x[40] = NaN;
+      const rowMax = new Float64Array(9).fill(NaN);
+      const out = new Float32Array(9 * 13).fill(NaN);
+      rowMaxShift(x, 9, 13, rowMax, out);
+      return [rowMax, out];
+    },
+  },
+  crossEntropyLoss: {
+    tol: [1e-6, 1e-6],
+    run: (crossEntropyLoss) => (['mean', 'sum', 'none'] as const).flatMap((reduction) => {
+      const [rows, cols] = [11, 7];
+      const x = randomArray(rows * cols, 1, 3);
+      const rowMax = new Float64Array(rows);
+      const e = new Float32Array(rows * cols);
+      referenceBackend.rowMaxShift(x, rows, cols, rowMax, e);
+      referenceBackend.unary('exp', e, e);
+      const weight = randomArray(rows, 2).map(Math.abs);
+      weight[3] = 0;
+      const out = new Float32Array(reduction === 'none' ? rows : 1).fill(NaN);
+      crossEntropyLoss(x, Int32Array.from({ length: rows }, (_, i) => (i * 3) % cols), weight, rows, cols, rowMax, e, reduction, out);
+      return [e, out];
+    }),
+  },
+  crossEntropyGrad: {
+    tol: [1e-6, 1e-7],
+    run: (crossEntropyGrad) => (['mean', 'sum', 'none'] as const).map((reduction) => {
+      const [rows, cols] = [11, 7];
+      const weight = randomArray(rows, 2).map(Math.abs);
+      weight[3] = 0;
+      const out = new Float32Array(rows * cols).fill(NaN);
+      const g = randomArray(reduction === 'none' ? rows : 1, 4);
+      crossEntropyGrad(g, randomArray(rows * cols, 3).map(Math.abs), Int32Array.from({ length: rows }, (_, i) => (i * 3) % cols), weight, rows, cols, reduction, out);
+      return out;
+    }),
+  },
+  classWeights: {
+    tol: [0, 0],
+    run: (classWeights) => [null, randomArray(6, 2)].flatMap((weights) => {
+      const safe = new Int32Array(9).fill(-7);
+      const w = new Float32Array(9).fill(NaN);
+      classWeights(Int32Array.of(0, 5, -100, 2, 2, -100, 3, 1, 4), -100, weights, safe, w);
+      return [safe, w];
+    }),
+  },
+  oneHot: {
+    tol: [0, 0],
+    run: (oneHot) => {
+      const out = new Int32Array(9 * 5).fill(-3);
+      oneHot(Int32Array.of(0, 4, 2, 2, 1, 0, 3, 4, 4), 5, out);
+      const f = new Float32Array(3 * 2).fill(NaN);
+      oneHot(Int32Array.of(1, 0, 1), 2, f);
+      return [out, f];
+    },
+  },
+  dropoutMask: {
+    tol: [0, 0],
+    run: (dropoutMask) => [0.3, 0, 1].map((p) => {
+      const u = Float64Array.from({ length: 301 }, (_, i) => ((i * 7919) % 301) / 301);
+      const out = new Float32Array(301).fill(NaN);
+      dropoutMask(u, p, p === 1 ? 0 : 1 / (1 - p), out);
+      return out;
+    }),
+  },
+  scale: {
+    tol: [0, 0],
+    run: (scale) => {
+      const x = randomArray(301, 1);
+      const out = new Float32Array(301).fill(NaN);
+      scale(x, 1 / 3, out);
+      scale(x, -0.7, x);
+      return [out, x];
+    },
+  },
+  powGrad: {
+    tol: [1e-6, 1e-7],
+    run: (powGrad) => [2, 1, 3.5, -1].map((p) => {
+      const out = new Float32Array(301).fill(NaN);
+      powGrad(randomArray(301, 1), randomArray(301, 2).map((v) => (p === 3.5 ? Math.abs(v) : v)), p, out);
+      return out;
+    }),
+  },
+  clamp: {
+    tol: [0, 0],
+    run: (clamp) => {
+      const x = randomArray(301, 1, 3);
+      x[4] = NaN;
+      const out = new Float32Array(301).fill(7);
+      clamp(x, -0.25, 1 / 3, out);
+      return [out];
+    },
+  },
+  norm: {
+    tol: [1e-12, 1e-12],
+    run: (norm) => {
+      const x = randomArray(1001, 1, 3);
+      const out = new Float64Array(6).fill(NaN);
+      [1, 2, 3.5, Infinity, 0.5].forEach((p, i) => norm(x, p, out, i));
+      norm(new Float32Array(0), Infinity, out, 5);
+      return [out];
+    },
+  },
+  sumF64: {
+    tol: [1e-12, 1e-12],
+    run: (sumF64) => {
+      const out = new Float64Array(2).fill(NaN);
+      sumF64(randomArray(1001, 1, 3), out, 0);
+      sumF64(Int32Array.of(3, -5, 9), out, 1);
+      return [out];
+    },
+  },
 };
 
 const all = await candidates();

@@ -53,6 +53,10 @@ describe('clipGradNorm_ matches PyTorch 1.13', () => {
     const q = tensor([1, Infinity], { ...f64, requiresGrad: true });
     q.grad = tensor([1, Infinity], f64);
     expect(() => clipGradNorm_(q, 1, 'inf', { errorIfNonfinite: true })).toThrow('is Infinity');
+    // The inf norm is NaN wherever a NaN occurs, also before a larger number (torch.linalg.vector_norm).
+    const r = tensor([1, NaN, 2], { ...f64, requiresGrad: true });
+    r.grad = tensor([1, NaN, 2], f64);
+    expect(Number.isNaN(clipGradNorm_(r, 10, 'inf').item())).toBe(true);
   });
 
   it('float32 gradients give a float32 total', () => {

@@ -3,7 +3,7 @@ import { DeviceError, ValueError, fmtShape } from '../../errors.js';
 import type { DeviceImpl, DeviceKernel } from '../../tensor/device.js';
 import type { DType } from '../../tensor/dtype.js';
 import { broadcastShapes, numel, sameShape } from '../../tensor/shape.js';
-import { stridedCopy } from '../../tensor/strided.js';
+import { kernel } from '../dispatch.js';
 import { allocate } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
 import type { OpAttrs } from '../../ops/registry.js';
@@ -39,7 +39,9 @@ export class WebGpuDevice implements DeviceImpl {
     if (host === null) return null;
     const n = t.numel();
     if (t.isContiguous()) return t.offset === 0 && n === host.length ? host : host.subarray(t.offset, t.offset + n);
-    return stridedCopy(host, t.shape, t.strides, t.offset, allocate(t.dtype, n));
+    const out = allocate(t.dtype, n);
+    kernel('stridedCopy', n, t.dtype)(host, t.shape, t.strides, t.offset, out);
+    return out;
   }
 
   contiguous(t: Tensor, fresh: boolean): Tensor {

@@ -1,3 +1,5 @@
+import { kernel } from '../../backend/dispatch.js';
+import type { FloatArray } from '../../backend/types.js';
 import { DTypeError, IndexError, ShapeError, ValueError, fmtShape } from '../../errors.js';
 import { where } from '../../ops/functional.js';
 import { gelu } from '../../ops/activations.js';
@@ -66,7 +68,9 @@ export function dropout(x: Tensor, p = 0.5, training = true, generator: Generato
   if (!isFloat(x.dtype)) throw new DTypeError(`dropout: needs a floating-point input, got ${x.dtype}`);
   const mask = Tensor.empty(x.shape, x.dtype);
   const scale = p === 1 ? 0 : 1 / (1 - p);
-  for (let i = 0; i < mask.data.length; i++) mask.data[i] = generator.random() < p ? 0 : scale;
+  // The draws come from the host generator (seeded runs repeat); the mask is a kernel's.
+  const u = generator.fillRandom(new Float64Array(mask.numel()));
+  kernel('dropoutMask', u.length, x.dtype)(u, p, scale, mask.data as FloatArray);
   return x.mul(mask);
 }
 
@@ -103,7 +107,7 @@ export function oneHot(t: Tensor, numClasses = -1): Tensor {
   const classes = t.dataSync() as Int32Array;
   if (c === -1) c = classes.reduce((m, v) => Math.max(m, v), -1) + 1;
   checkIndices('oneHot', t, c, 'classes');
-  const out = new Tensor(new Int32Array(classes.length * c), [...t.shape, c], 'int32');
-  for (let i = 0; i < classes.length; i++) out.data[i * c + classes[i]!] = 1;
-  return out;
+  const out = new Int32Array(classes.length * c);
+  kernel('oneHot', out.length, 'int32')(classes, c, out);
+  return new Tensor(out, [...t.shape, c], 'int32');
 }

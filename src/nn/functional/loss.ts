@@ -1,3 +1,5 @@
+import { kernel } from '../../backend/dispatch.js';
+import type { FloatArray } from '../../backend/types.js';
 import { apply } from '../../ops/registry.js';
 import { DTypeError, IndexError, ShapeError, ValueError, fmtShape } from '../../errors.js';
 import { where } from '../../ops/functional.js';
@@ -127,20 +129,15 @@ function classTargets(who: string, scores: Tensor, target: Tensor, weight: Tenso
   if (weight && (weight.ndim !== 1 || weight.shape[0] !== c)) {
     throw new ShapeError(`${who}: weight has shape ${fmtShape(weight.shape)}, expected [${c}], one per class`);
   }
-  const classes = target.dataSync();
-  const weights = weight?.dataSync();
-  const safe = new Tensor(new Int32Array(classes.length), target.shape, 'int32');
-  const w = Tensor.empty(target.shape, scores.dtype);
+  // The range check reads the targets (a storage read); the kernel builds the two tensors.
+  const classes = target.dataSync() as Int32Array;
   for (let i = 0; i < classes.length; i++) {
     const t = classes[i]!;
-    if (t === ignoreIndex) {
-      w.data[i] = 0;
-      continue;
-    }
-    if (t < 0 || t >= c) throw new IndexError(`${who}: target ${t} is out of range for ${c} classes (valid 0 to ${c - 1})`);
-    safe.data[i] = t;
-    w.data[i] = weights ? weights[t]! : 1;
+    if (t !== ignoreIndex && (t < 0 || t >= c)) throw new IndexError(`${who}: target ${t} is out of range for ${c} classes (valid 0 to ${c - 1})`);
   }
+  const safe = new Tensor(new Int32Array(classes.length), target.shape, 'int32');
+  const w = Tensor.empty(target.shape, scores.dtype);
+  kernel('classWeights', classes.length, scores.dtype)(classes, ignoreIndex, weight ? weight.dataSync() : null, safe.data as Int32Array, w.data as FloatArray);
   return { safe, w };
 }
 
@@ -206,10 +203,10 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
     const tHost = t.device === 'cpu' ? t : t.cpu();
     const wHost = weight === null || weight.device === 'cpu' ? weight : weight.cpu();
     const { safe, w } = classTargets(who, x, tHost, wHost, opts.ignoreIndex ?? -100);
-    let wSum = 0;
-    for (let i = 0; i < w.data.length; i++) wSum += w.data[i]!;
+    const wSum = new Float64Array(1);
+    kernel('sumF64', w.data.length, w.dtype)(w.data, wSum, 0);
     const onX = (u: Tensor): Tensor => (u.device === x.device ? u : u.to(x.device));
-    if (reduction !== 'mean' || wSum > 0) return unbatch(apply('crossEntropyIndex', [x, onX(safe), onX(w)], { reduction }));
+    if (reduction !== 'mean' || wSum[0]! > 0) return unbatch(apply('crossEntropyIndex', [x, onX(safe), onX(w)], { reduction }));
   }
   const logp = x.logSoftmax(1);
   const { loss, w } = nll(who, logp, t, opts);
@@ -217,10 +214,7 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
   if (eps === 0) return unbatch(nllPart);
   // The smoothing term: −Σ_c weight_c·logp_c per target, zero where ignored, normalised like the nll.
   const wc = weight ? weight.reshape([1, c, ...x.shape.slice(2).map(() => 1)]) : null;
-  const keep = Tensor.empty(t.shape, x.dtype);
-  const ignore = opts.ignoreIndex ?? -100;
-  const classes = t.dataSync();
-  for (let i = 0; i < keep.data.length; i++) keep.data[i] = classes[i] === ignore ? 0 : 1;
+  const keep = t.ne(opts.ignoreIndex ?? -100).to(x.dtype);
   const smooth = (wc ? logp.mul(wc) : logp).sum(1).neg().mul(keep);
   const smoothPart = reduction === 'mean' ? smooth.sum().div(weight ? w.sum() : keep.sum()) : reduce(who, smooth, reduction);
   return unbatch(nllPart.mul(1 - eps).add(smoothPart.mul(eps / c)));

@@ -1,3 +1,4 @@
+import { kernel } from '../../backend/dispatch.js';
 import { ValueError } from '../../errors.js';
 import { checkLayerSizes } from '../../tensor/checks.js';
 import { zeros } from '../../tensor/creation.js';
@@ -38,7 +39,7 @@ export class Embedding extends Module {
     normal_(this.weight);
     if (this.paddingIdx !== null) {
       const row = this.paddingIdx * this.embeddingDim;
-      noGrad(() => this.weight.data.fill(0, row, row + this.embeddingDim));
+      noGrad(() => kernel('fill', this.embeddingDim, this.weight.dtype)(this.weight.data, 0, row, row + this.embeddingDim));
     }
   }
 

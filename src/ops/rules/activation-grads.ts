@@ -49,13 +49,11 @@ const SMALL = TINY;
 function activationGradK(kind: ActivationGrad, g: Tensor, y: Tensor): Tensor {
   const n = g.data.length;
   if (n < SMALL && g.dtype === y.dtype && n === y.data.length) {
-    // Tiny tensors (a few-neuron network): a plain loop beats any kernel dispatch.
+    // Tiny tensors (a few-neuron network): the same elements in a fresh array, with none of
+    // binaryK's broadcast bookkeeping (the reference kernel, below every backend's threshold).
     const out = allocate(g.dtype, n) as FloatArray;
-    const gd = g.data as FloatArray;
-    const yd = y.data as FloatArray;
-    if (kind === 'sigmoid') for (let i = 0; i < n; i++) out[i] = gd[i]! * (yd[i]! * (1 - yd[i]!));
-    else if (kind === 'tanh') for (let i = 0; i < n; i++) out[i] = gd[i]! * (1 - yd[i]! * yd[i]!);
-    else for (let i = 0; i < n; i++) out[i] = yd[i]! > 0 ? gd[i]! : 0;
+    const strides = g.strides;
+    kernel('binary', n, g.dtype)(GRAD_KERNEL[kind], g.data, strides, y.data, strides, out, g.shape);
     return new Tensor(out, g.shape, g.dtype);
   }
   if (gradIsExclusive(g) && sameShape(g.shape, y.shape) && g.dtype === y.dtype) {
@@ -68,13 +66,8 @@ function activationGradK(kind: ActivationGrad, g: Tensor, y: Tensor): Tensor {
 
 /** g · p·x^(p−1), in one pass (x² is the squared error of every MSE loss). */
 function powGradK(g: Tensor, x: Tensor, p: number): Tensor {
-  const n = g.data.length;
-  const out = allocate(g.dtype, n) as FloatArray;
-  const gd = g.data as FloatArray;
-  const xd = x.data as FloatArray;
-  if (p === 2) for (let i = 0; i < n; i++) out[i] = gd[i]! * (2 * xd[i]!);
-  else if (p === 1) out.set(gd);
-  else for (let i = 0; i < n; i++) out[i] = gd[i]! * (p * Math.pow(xd[i]!, p - 1));
+  const out = allocate(g.dtype, g.data.length) as FloatArray;
+  kernel('powGrad', out.length, g.dtype)(g.data as FloatArray, x.data as FloatArray, p, out);
   return new Tensor(out, g.shape, g.dtype);
 }
 

@@ -128,7 +128,8 @@ function convForwardK(cols: Tensor, w: Tensor, bias: Tensor | null, out: FloatAr
   const o = w.shape[0]!;
   if (bias) {
     const bd = bias.data as FloatArray;
-    for (let r = 0; r < n * o; r++) out.fill(bd[r % o]!, r * l, (r + 1) * l);
+    const fill = kernel('fill', out.length, bias.dtype);
+    for (let r = 0; r < n * o; r++) fill(out, bd[r % o]!, r * l, (r + 1) * l);
   }
   gemmEach(
     { transA: false, transB: false, m: o, n: l, k, a: w.data as FloatArray, aOffset: 0, b: cols.data as FloatArray, bOffset: 0, c: out, cOffset: 0, accumulate: bias !== null },

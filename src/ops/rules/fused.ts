@@ -101,42 +101,16 @@ export const fusedRules: Rules<'linear' | 'linearPre' | 'crossEntropyIndex' | 'c
       const n = x!.shape[0]!;
       const C = x!.shape[1]!;
       const xd = x!.data as FloatArray;
-      const td = t!.data;
-      const wd = w!.data as FloatArray;
       const dtype = x!.dtype as 'float32' | 'float64';
+      // Three passes, each a kernel: shift each row by its max, exp, then normalise and the loss.
       const p = allocateUninit(dtype, n * C);
       const rowMax = new Float64Array(n);
-      for (let i = 0; i < n; i++) {
-        const o = i * C;
-        let m = -Infinity;
-        for (let j = 0; j < C; j++) if (xd[o + j]! > m || xd[o + j] !== xd[o + j]) m = xd[o + j]!;
-        // A row of −∞ (or all +∞) would give ∞ − ∞: shift by 0 then, as PyTorch's logsumexp does.
-        if (m === Infinity || m === -Infinity) m = 0;
-        rowMax[i] = m;
-        for (let j = 0; j < C; j++) p[o + j] = xd[o + j]! - m;
-      }
+      kernel('rowMaxShift', n * C, dtype)(xd, n, C, rowMax, p);
       kernel('unary', n * C, dtype)('exp', p, p);
-      const losses = reduction === 'none' ? allocateUninit(dtype, n) : null;
-      let total = 0;
-      let wSum = 0;
-      for (let i = 0; i < n; i++) {
-        const o = i * C;
-        let s = 0;
-        for (let j = 0; j < C; j++) s += p[o + j]!;
-        const inv = 1 / s;
-        for (let j = 0; j < C; j++) p[o + j]! *= inv;
-        const wi = wd[i]!;
-        // A weight of 0 (an ignored target) contributes 0 even where the logits are not finite.
-        const li = wi === 0 ? 0 : wi * (rowMax[i]! + Math.log(s) - xd[o + td[i]!]!);
-        if (losses) losses[i] = li;
-        total += li;
-        wSum += wi;
-      }
+      const out = allocateUninit(dtype, reduction === 'none' ? n : 1);
+      kernel('crossEntropyLoss', n * C, dtype)(xd, t!.data as Int32Array, w!.data as FloatArray, n, C, rowMax, p, reduction, out);
       c.save(new Tensor(p, [n, C], x!.dtype), t!, w!, x!);
-      if (losses) return new Tensor(losses, [n], x!.dtype);
-      const loss = Tensor.empty([], x!.dtype);
-      loss.data[0] = reduction === 'mean' ? total / wSum : total;
-      return loss;
+      return new Tensor(out, reduction === 'none' ? [n] : [], x!.dtype);
     },
     backward: (c, g, { reduction }) => {
       const [p, t, w, x] = c.saved as [Tensor, Tensor, Tensor, Tensor];
@@ -149,22 +123,8 @@ export const fusedRules: Rules<'linear' | 'linearPre' | 'crossEntropyIndex' | 'c
       c.save(g!, x!, t!, w!);
       const n = p!.shape[0]!;
       const C = p!.shape[1]!;
-      const scale = meanScale(w!, reduction);
-      const pd = p!.data as FloatArray;
-      const gd = g!.data as FloatArray;
-      const wd = w!.data as FloatArray;
-      const td = t!.data;
       const out = allocateUninit(p!.dtype as 'float32' | 'float64', n * C);
-      for (let i = 0; i < n; i++) {
-        const o = i * C;
-        const coef = wd[i]! * (reduction === 'none' ? gd[i]! : gd[0]! * scale);
-        if (coef === 0) {
-          out.fill(0, o, o + C);
-          continue;
-        }
-        for (let j = 0; j < C; j++) out[o + j] = coef * pd[o + j]!;
-        out[o + td[i]!]! -= coef;
-      }
+      kernel('crossEntropyGrad', n * C, p!.dtype)(g!.data as FloatArray, p!.data as FloatArray, t!.data as Int32Array, w!.data as FloatArray, n, C, reduction, out);
       return new Tensor(out, [n, C], p!.dtype);
     },
     // dx = coef ⊙ (s − onehot) with s = softmax(x) and coef_i = w_i·g·scale (or w_i·g_i): for an
@@ -186,7 +146,7 @@ export const fusedRules: Rules<'linear' | 'linearPre' | 'crossEntropyIndex' | 'c
       }
       if (c.needsInputGrad[0]) {
         const onehot = Tensor.empty([n, C], x.dtype);
-        for (let i = 0; i < n; i++) onehot.data[i * C + t.data[i]!] = 1;
+        kernel('oneHot', n * C, x.dtype)(t.data as Int32Array, C, onehot.data);
         const perRow = mul(sum(mul(gg, sub(s, onehot)), 1), w);
         gg0 = reduction === 'none' ? perRow : sum(perRow).mul(scale);
       }
@@ -195,11 +155,10 @@ export const fusedRules: Rules<'linear' | 'linearPre' | 'crossEntropyIndex' | 'c
   },
 };
 
-/** The factor a 'mean' reduction divides by (1 / Σw), else 1. */
+/** The factor a 'mean' reduction divides by (1 / Σw, the sum in double), else 1. */
 function meanScale(w: Tensor, reduction: 'mean' | 'sum' | 'none'): number {
   if (reduction !== 'mean') return 1;
-  let wSum = 0;
-  for (let i = 0; i < w.data.length; i++) wSum += w.data[i]!;
-  return 1 / wSum;
+  const wSum = new Float64Array(1);
+  kernel('sumF64', w.data.length, w.dtype)(w.data, wSum, 0);
+  return 1 / wSum[0]!;
 }
-

@@ -1,3 +1,5 @@
+import { kernel } from '../../backend/dispatch.js';
+import type { FloatArray } from '../../backend/types.js';
 import { asDType, binaryK, compareK, reduceK } from '../kernels.js';
 import type { Ctx, OpAttrs, OpRule } from '../registry.js';
 import { Tensor } from '../../tensor/tensor.js';
@@ -55,8 +57,8 @@ export const reduceRules: Rules<'sum' | 'mean' | 'amax' | 'amin'> = {
     forward: (c, [x], { dims, keepdim }) => {
       const out = reduceForward('sum', c, x!, dims, keepdim);
       const scale = 1 / reducedCount(x!.shape, dims);
-      const d = out.data;
-      for (let i = 0; i < d.length; i++) d[i]! *= scale;
+      const d = out.data as FloatArray;
+      kernel('scale', d.length, out.dtype)(d, scale, d);
       return out;
     },
     backward: (c, g, { dims, keepdim }) => {

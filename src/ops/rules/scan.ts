@@ -1,3 +1,4 @@
+import { kernel } from '../../backend/dispatch.js';
 import type { FloatArray } from '../../backend/types.js';
 import { allocate } from '../../tensor/dtype.js';
 import { numel } from '../../tensor/shape.js';
@@ -75,26 +76,12 @@ function cumprodLoop(x: Tensor, dim: number): Tensor {
   return new Tensor(out, x.shape, x.dtype);
 }
 
-/**
- * A plain loop: no backend has a scan kernel yet. The running sum is a JavaScript number
- * (float64), so float32 inputs are summed in double precision, as PyTorch's CPU cumsum does.
- */
+/** The cumsum kernel (a running sum in double precision, as PyTorch's CPU cumsum) along dim. */
 function cumsumLoop(x: Tensor, dim: number, reverse: boolean): Tensor {
   const size = x.ndim === 0 ? 1 : x.shape[dim]!;
   const outer = numel(x.shape.slice(0, dim));
   const inner = numel(x.shape.slice(dim + 1));
-  const src = x.data as FloatArray;
-  const out = allocate(x.dtype, src.length) as FloatArray;
-  for (let o = 0; o < outer; o++) {
-    for (let j = 0; j < inner; j++) {
-      const base = o * size * inner + j;
-      let acc = 0;
-      for (let r = 0; r < size; r++) {
-        const i = base + (reverse ? size - 1 - r : r) * inner;
-        acc += src[i]!;
-        out[i] = acc;
-      }
-    }
-  }
+  const out = allocate(x.dtype, x.data.length);
+  kernel('cumsum', out.length, x.dtype)(x.data, outer, size, inner, reverse, out);
   return new Tensor(out, x.shape, x.dtype);
 }
