@@ -83,7 +83,8 @@ export function checkShape(op: string, shape: unknown, dtype: DType = 'float32',
     out[i] = d;
     n *= d;
   }
-  checkElementCount(op, n, dtype, `${what} ${fmtShape(out)}`);
+  // (The message is only built when the check fails: this runs on every expand and creation.)
+  if (!(n <= MAX_ELEMENTS)) checkElementCount(op, n, dtype, `${what} ${fmtShape(out)}`);
   return out;
 }
 

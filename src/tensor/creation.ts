@@ -2,7 +2,7 @@ import { DTypeError, ShapeError, ValueError } from '../errors.js';
 import type { TypedArray } from '../backend/types.js';
 import { allocate, dtypeOfArray, isFloat, type DType } from './dtype.js';
 import { defaultGenerator, type Generator } from './random.js';
-import { checkElementCount, checkFinite, checkInt, checkShape, checkValuesFit, describe, fitsInt32, int32Message, optDtype } from './checks.js';
+import { MAX_ELEMENTS, checkElementCount, checkFinite, checkInt, checkShape, checkValuesFit, describe, fitsInt32, int32Message, optDtype } from './checks.js';
 import { numel } from './shape.js';
 import { Tensor, type NestedArray } from './tensor.js';
 import { getDefaultDevice, type Device } from './device.js';
@@ -151,7 +151,7 @@ export function arange(start: number, end?: number, step = 1, opts: TensorOption
   const n = Math.max(0, Math.ceil((hi - lo) / step));
   const allInt = [lo, hi, step].every(Number.isInteger);
   const dtype = optDtype('arange', checkOptions<TensorOptions>('arange', opts).dtype, allInt ? 'int32' : 'float32');
-  checkElementCount('arange', n, dtype, `a range from ${lo} to ${hi} by ${step}`);
+  if (!(n <= MAX_ELEMENTS)) checkElementCount('arange', n, dtype, `a range from ${lo} to ${hi} by ${step}`);
   if (n > 0) checkValuesFit('arange', [lo, lo + (n - 1) * step], dtype);
   const data = allocate(dtype, n);
   for (let i = 0; i < n; i++) data[i] = lo + i * step;
@@ -163,7 +163,7 @@ export function linspace(start: number, end: number, steps: number, opts: Tensor
   checkFinite('linspace', 'end', end);
   checkInt('linspace', 'steps', steps, { min: 0 });
   const dtype = optDtype('linspace', checkOptions<TensorOptions>('linspace', opts).dtype, 'float32');
-  checkElementCount('linspace', steps, dtype, `a range of ${steps} steps`);
+  if (!(steps <= MAX_ELEMENTS)) checkElementCount('linspace', steps, dtype, `a range of ${steps} steps`);
   const data = allocate(dtype, steps);
   const delta = steps > 1 ? (end - start) / (steps - 1) : 0;
   // Fill from both ends, as PyTorch does, so the last value is exactly `end`.
