@@ -5,6 +5,7 @@ import { DTypeError, IndexError, ShapeError, ValueError, fmtShape } from '../../
 import { where } from '../../ops/functional.js';
 import { isFloat } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
+import { Function as AutogradFunction, FunctionCtx } from '../../autograd/function.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
@@ -79,11 +80,32 @@ export function binaryCrossEntropy(input: Tensor, target: Tensor, opts: BceOptio
     const v = probs[i]!;
     if (!(v >= 0 && v <= 1)) throw new ValueError(`binaryCrossEntropy: all input elements should be between 0 and 1, got ${v} at position ${i}; pass logits to binaryCrossEntropyWithLogits instead`);
   }
-  const logP = input.log().clamp(-100);
-  const log1mP = input.neg().add(1).log().clamp(-100);
-  let loss = target.mul(logP).add(target.neg().add(1).mul(log1mP)).neg();
+  let loss = BinaryCrossEntropy.apply(input, target);
   if (opts.weight) loss = loss.mul(opts.weight);
   return reduce('binaryCrossEntropy', loss, opts.reduction);
+}
+
+/**
+ * Pointwise −(y·max(log p, −100) + (1 − y)·max(log(1 − p), −100)) with PyTorch's gradients:
+ * d/dp = (p − y) / max(p·(1 − p), 1e-12), finite where a float32 sigmoid saturates to exactly 0
+ * or 1 (differentiating the clamped logs instead gives 0·∞ = NaN there);
+ * d/dy = max(log(1 − p), −100) − max(log p, −100). The backward is written with tracked ops, so
+ * it can be differentiated again.
+ */
+class BinaryCrossEntropy extends AutogradFunction {
+  static override forward(ctx: FunctionCtx, p: Tensor, y: Tensor): Tensor {
+    ctx.saveForBackward(p, y);
+    const logP = p.log().clamp(-100);
+    const log1mP = p.neg().add(1).log().clamp(-100);
+    return y.mul(logP).add(y.neg().add(1).mul(log1mP)).neg();
+  }
+
+  static override backward(ctx: FunctionCtx, g: Tensor): (Tensor | null)[] {
+    const [p, y] = ctx.savedTensors as [Tensor, Tensor];
+    const gp = ctx.needsInputGrad[0] ? g.mul(p.sub(y)).div(p.mul(p.neg().add(1)).clamp(1e-12)) : null;
+    const gy = ctx.needsInputGrad[1] ? g.mul(p.neg().add(1).log().clamp(-100).sub(p.log().clamp(-100))) : null;
+    return [gp, gy];
+  }
 }
 
 export interface BceWithLogitsOptions extends BceOptions {
