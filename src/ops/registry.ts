@@ -180,7 +180,10 @@ class OpNode<A> extends Node {
 
   protected override compute(grads: (Tensor | null)[]): (Tensor | null)[] {
     const g = grads[0]!;
-    return this.rule!.backward(this.ctx!, this.strided ? g : g.rowMajorTensor(), this.attrs);
+    // A strided upstream gradient is made contiguous for the rule; in a recorded backward
+    // (createGraph) through a recorded copy, so a double backward still sees what g depends on.
+    const gc = this.strided || g.isContiguous() ? g : isGradEnabled() && g.requiresGrad ? apply('contiguous', [g], {}) : g.rowMajorTensor();
+    return this.rule!.backward(this.ctx!, gc, this.attrs);
   }
 
   override release(): void {
@@ -207,13 +210,34 @@ export function apply<K extends OpName>(op: K, inputs: readonly Tensor[], attrs:
     if (t.storage.device !== 'cpu') onDevice = true;
   }
   if (onDevice) return applyOnDevice(op, entry, inputs, attrs, anyGrad);
-  const forwardInputs = entry.strided ? inputs : rowMajorInputs(inputs);
   // Nothing recorded (no grad mode, or no input needs a gradient: e.g. every op of a first-order
   // backward pass): the forward saves into a context that keeps nothing.
-  if (!anyGrad) return rule.forward(UNRECORDED, forwardInputs, attrs);
+  if (!anyGrad) return rule.forward(UNRECORDED, entry.strided ? inputs : rowMajorInputs(inputs), attrs);
+  const recorded = entry.strided ? inputs : trackedRowMajorInputs(inputs);
   const ctx = new Ctx();
-  const out = rule.forward(ctx, forwardInputs, attrs);
-  return record(entry, inputs, attrs, ctx, out);
+  const out = rule.forward(ctx, recorded, attrs);
+  return record(entry, recorded, attrs, ctx, out);
+}
+
+/**
+ * For a recorded op: each strided view that needs a gradient replaced by its contiguous copy
+ * recorded as a `contiguous` node, so that what the rule saves is part of the graph (a double
+ * backward through the saved copy reaches the view's inputs) and the copy still reports the
+ * view's version (Tensor.rowMajorTensor). The op's edges go through that node.
+ */
+function trackedRowMajorInputs(inputs: readonly Tensor[]): readonly Tensor[] {
+  for (let i = 0; i < inputs.length; i++) {
+    if (!inputs[i]!.isContiguous()) {
+      return inputs.map((t) => {
+        if (t.isContiguous()) return t;
+        const copy = t.rowMajorTensor();
+        if (!t.requiresGrad) return copy;
+        const contiguous = entries.get('contiguous') ?? lookup('contiguous');
+        return record(contiguous, [t], {}, new Ctx(), copy);
+      });
+    }
+  }
+  return inputs;
 }
 
 /** Records the node of an op whose forward ran: its edges, input facts and saved tensors. */
