@@ -1,7 +1,7 @@
 import { kernel } from '../backend/dispatch.js';
 import type { BinaryKernel, CompareKernel, FloatArray, GemmArgs, ReduceKernel, TypedArray, UnaryKernel } from '../backend/types.js';
 import { allocate, allocateUninit, castArray, type DType } from '../tensor/dtype.js';
-import { broadcastShapes, broadcastStrides, contiguousStrides, numel, sameShape } from '../tensor/shape.js';
+import { batchOffsets, broadcastShapes, broadcastStrides, contiguousStrides, numel, sameShape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { deviceKernel } from '../tensor/device.js';
 
@@ -159,23 +159,7 @@ export function matmulK(a: Tensor, b: Tensor, transA: boolean, transB: boolean, 
     return make(out, [m, n], a.dtype);
   }
   // Where each item's A and B start (a broadcast operand repeats its offsets).
-  const aOffsets = new Int32Array(batch);
-  const bOffsets = new Int32Array(batch);
-  const idx = new Array<number>(batchShape.length).fill(0);
-  for (let bi = 0; bi < batch; bi++) {
-    let ao = A.offset;
-    let bo = B.offset;
-    for (let d = 0; d < idx.length; d++) {
-      ao += idx[d]! * A.batchStrides[d]!;
-      bo += idx[d]! * B.batchStrides[d]!;
-    }
-    aOffsets[bi] = ao;
-    bOffsets[bi] = bo;
-    for (let d = idx.length - 1; d >= 0; d--) {
-      if (++idx[d]! < batchShape[d]!) break;
-      idx[d] = 0;
-    }
-  }
+  const [aOffsets, bOffsets] = batchOffsets(batchShape, A.offset, A.batchStrides, B.offset, B.batchStrides);
   gemmEach(g, aOffsets, bOffsets);
   return make(out, [...batchShape, m, n], a.dtype);
 }

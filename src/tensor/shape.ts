@@ -166,3 +166,32 @@ export function viewStrides(shape: Shape, strides: readonly number[], newShape: 
   }
   return v === -1 ? out : null;
 }
+
+/**
+ * Where each item of a batched product starts in its two operands: the base offset plus the
+ * item's batch index times the operand's batch strides (0 along a broadcast dim), items in
+ * row-major order over batchShape.
+ */
+export function batchOffsets(
+  batchShape: readonly number[], aOffset: number, aStrides: readonly number[], bOffset: number, bStrides: readonly number[],
+): [Int32Array, Int32Array] {
+  const batch = numel(batchShape);
+  const aOffsets = new Int32Array(batch);
+  const bOffsets = new Int32Array(batch);
+  const idx = new Array<number>(batchShape.length).fill(0);
+  for (let bi = 0; bi < batch; bi++) {
+    let ao = aOffset;
+    let bo = bOffset;
+    for (let d = 0; d < idx.length; d++) {
+      ao += idx[d]! * aStrides[d]!;
+      bo += idx[d]! * bStrides[d]!;
+    }
+    aOffsets[bi] = ao;
+    bOffsets[bi] = bo;
+    for (let d = idx.length - 1; d >= 0; d--) {
+      if (++idx[d]! < batchShape[d]!) break;
+      idx[d] = 0;
+    }
+  }
+  return [aOffsets, bOffsets];
+}

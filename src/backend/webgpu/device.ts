@@ -2,7 +2,7 @@ import type { TypedArray } from '../types.js';
 import { DeviceError, ValueError, fmtShape } from '../../errors.js';
 import type { DeviceImpl, DeviceKernel } from '../../tensor/device.js';
 import type { DType } from '../../tensor/dtype.js';
-import { broadcastShapes, numel, sameShape } from '../../tensor/shape.js';
+import { batchOffsets, broadcastShapes, numel, sameShape } from '../../tensor/shape.js';
 import { kernel } from '../dispatch.js';
 import { allocate } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
@@ -340,26 +340,9 @@ export class WebGpuDevice implements DeviceImpl {
     const k = transA ? a.shape[ar - 2]! : a.shape[ar - 1]!;
     const n = transB ? b.shape[br - 2]! : b.shape[br - 1]!;
     const batchShape = broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));
-    const batch = numel(batchShape);
     const A = this.gemmOperand(a, transA, batchShape);
     const B = this.gemmOperand(b, transB, batchShape);
-    const aOffsets = new Array<number>(batch);
-    const bOffsets = new Array<number>(batch);
-    const idx = new Array<number>(batchShape.length).fill(0);
-    for (let bi = 0; bi < batch; bi++) {
-      let ao = A.offset;
-      let bo = B.offset;
-      for (let d = 0; d < idx.length; d++) {
-        ao += idx[d]! * A.batchStrides[d]!;
-        bo += idx[d]! * B.batchStrides[d]!;
-      }
-      aOffsets[bi] = ao;
-      bOffsets[bi] = bo;
-      for (let d = idx.length - 1; d >= 0; d--) {
-        if (++idx[d]! < batchShape[d]!) break;
-        idx[d] = 0;
-      }
-    }
+    const [aOffsets, bOffsets] = batchOffsets(batchShape, A.offset, A.batchStrides, B.offset, B.batchStrides);
     const s = K.matmul(this.ctx, {
       m, n, k, a: A.storage, b: B.storage, transA: A.trans, transB: B.trans, aOffsets, bOffsets,
       bias: bias ? this.whole(bias) : null, relu,

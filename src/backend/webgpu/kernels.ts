@@ -354,8 +354,8 @@ export interface MatmulArgs {
   transA: boolean;
   transB: boolean;
   /** Per batch item: where its A and its B start. */
-  aOffsets: readonly number[];
-  bOffsets: readonly number[];
+  aOffsets: ArrayLike<number>;
+  bOffsets: ArrayLike<number>;
   bias: GpuStorage | null;
   relu: boolean;
 }
