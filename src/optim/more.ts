@@ -1,7 +1,7 @@
 import { noGrad } from '../autograd/grad-mode.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { maximum } from '../ops/functional.js';
-import { Optimizer, check, nonNegative, positive, unitInterval, zerosLike, type OptimizerOptions, type ParamsInput } from './optimizer.js';
+import { Optimizer, check, nonNegative, positive, unitInterval, zerosLike, type OptimizerOptions, type ParamState, type ParamsInput } from './optimizer.js';
 
 /**
  * Adadelta, Adamax, NAdam and RAdam as PyTorch 1.13's torch.optim (the single-tensor paths,
@@ -15,6 +15,23 @@ function betas(name: string, b: Betas): void {
   check(name, 'betas', b, Array.isArray(b) && b.length === 2, 'a pair [beta1, beta2]');
   unitInterval(name, 'beta1', b[0]);
   unitInterval(name, 'beta2', b[1]);
+}
+
+/**
+ * A parameter's state, made by `init` on its first update, with its step count advanced: the
+ * counted step t (1 on the first update).
+ */
+function advance(s: ParamState, init: () => ParamState): number {
+  if (s.step === undefined) Object.assign(s, { step: 0 }, init());
+  const t = (s.step as number) + 1;
+  s.step = t;
+  return t;
+}
+
+/** Adam's running moments, in place: m ← β1·m + (1 − β1)·g, v ← β2·v + (1 − β2)·g². */
+function adamMoments(m: Tensor, v: Tensor, g: Tensor, b1: number, b2: number): void {
+  m.mul_(b1).add_(g, 1 - b1);
+  v.mul_(b2).add_(g.mul(g), 1 - b2);
 }
 
 /** The gradient as the update uses it: negated for maximize, plus weightDecay·θ. */
@@ -50,8 +67,7 @@ export class Adadelta extends Optimizer<AdadeltaOptions> {
     noGrad(() => {
       for (const [p, grad, o] of this.withGrad()) {
         const s = this.stateOf(p);
-        if (s.step === undefined) Object.assign(s, { step: 0, square_avg: zerosLike(p), acc_delta: zerosLike(p) });
-        s.step = (s.step as number) + 1;
+        advance(s, () => ({ square_avg: zerosLike(p), acc_delta: zerosLike(p) }));
         const g = effectiveGrad(p, grad, o.weightDecay, o.maximize);
         const v = s.square_avg as Tensor;
         const u = s.acc_delta as Tensor;
@@ -91,9 +107,7 @@ export class Adamax extends Optimizer<AdamaxOptions> {
     noGrad(() => {
       for (const [p, grad, o] of this.withGrad()) {
         const s = this.stateOf(p);
-        if (s.step === undefined) Object.assign(s, { step: 0, exp_avg: zerosLike(p), exp_inf: zerosLike(p) });
-        const t = (s.step as number) + 1;
-        s.step = t;
+        const t = advance(s, () => ({ exp_avg: zerosLike(p), exp_inf: zerosLike(p) }));
         const [b1, b2] = o.betas;
         const g = effectiveGrad(p, grad, o.weightDecay, o.maximize);
         const m = s.exp_avg as Tensor;
@@ -137,9 +151,7 @@ export class NAdam extends Optimizer<NAdamOptions> {
     noGrad(() => {
       for (const [p, grad, o] of this.withGrad()) {
         const s = this.stateOf(p);
-        if (s.step === undefined) Object.assign(s, { step: 0, mu_product: 1, exp_avg: zerosLike(p), exp_avg_sq: zerosLike(p) });
-        const t = (s.step as number) + 1;
-        s.step = t;
+        const t = advance(s, () => ({ mu_product: 1, exp_avg: zerosLike(p), exp_avg_sq: zerosLike(p) }));
         const [b1, b2] = o.betas;
         const g = effectiveGrad(p, grad, o.weightDecay, false);
         const mu = b1 * (1 - 0.5 * 0.96 ** (t * o.momentumDecay));
@@ -150,8 +162,7 @@ export class NAdam extends Optimizer<NAdamOptions> {
         const muProductNext = muProduct * mu * muNext;
         const m = s.exp_avg as Tensor;
         const v = s.exp_avg_sq as Tensor;
-        m.mul_(b1).add_(g, 1 - b1);
-        v.mul_(b2).add_(g.mul(g), 1 - b2);
+        adamMoments(m, v, g, b1, b2);
         const denom = v.div(1 - b2 ** t).sqrt().add(o.eps);
         p.add_(g.div(denom), (-o.lr * (1 - mu)) / (1 - muProduct));
         p.add_(m.div(denom), (-o.lr * muNext) / (1 - muProductNext));
@@ -186,15 +197,12 @@ export class RAdam extends Optimizer<RAdamOptions> {
     noGrad(() => {
       for (const [p, grad, o] of this.withGrad()) {
         const s = this.stateOf(p);
-        if (s.step === undefined) Object.assign(s, { step: 0, exp_avg: zerosLike(p), exp_avg_sq: zerosLike(p) });
-        const t = (s.step as number) + 1;
-        s.step = t;
+        const t = advance(s, () => ({ exp_avg: zerosLike(p), exp_avg_sq: zerosLike(p) }));
         const [b1, b2] = o.betas;
         const g = effectiveGrad(p, grad, o.weightDecay, false);
         const m = s.exp_avg as Tensor;
         const v = s.exp_avg_sq as Tensor;
-        m.mul_(b1).add_(g, 1 - b1);
-        v.mul_(b2).add_(g.mul(g), 1 - b2);
+        adamMoments(m, v, g, b1, b2);
         const bc1 = 1 - b1 ** t;
         const bc2 = 1 - b2 ** t;
         const mHat = m.div(bc1);
