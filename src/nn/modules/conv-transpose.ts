@@ -2,6 +2,7 @@ import { ValueError } from '../../errors.js';
 import { zeros } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { pair, type Size2 } from '../functional/conv.js';
+import type { Conv2dModuleOptions } from './conv.js';
 import { conv1d, convTranspose1d, convTranspose2d } from '../functional/conv-transpose.js';
 import { kaimingUniform_, uniform_ } from '../init.js';
 import { Module } from '../module.js';
@@ -107,13 +108,9 @@ export class ConvTranspose1d extends Module {
   }
 }
 
-export interface ConvTranspose2dModuleOptions extends FactoryOptions {
-  stride?: Size2;
-  padding?: Size2;
+/** Conv2d's options and the output padding. */
+export interface ConvTranspose2dModuleOptions extends Conv2dModuleOptions {
   outputPadding?: Size2;
-  dilation?: Size2;
-  groups?: number;
-  bias?: boolean;
 }
 
 export class ConvTranspose2d extends Module {
