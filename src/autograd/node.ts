@@ -57,15 +57,18 @@ export class Node {
           'Pass { retainGraph: true } to the first backward() if you need to backward through it again.',
       );
     }
-    if (this.saved) {
-      this.saved.tensors.forEach((t, i) => {
-        if (t.version !== this.saved!.versions[i]) {
+    const saved = this.saved;
+    if (saved !== null) {
+      const ts = saved.tensors;
+      for (let i = 0; i < ts.length; i++) {
+        const t = ts[i]!;
+        if (t.version !== saved.versions[i]) {
           throw new AutogradError(
             `backward: a tensor of shape [${t.shape.join(',')}] saved by ${this.name} for its gradient was modified in place ` +
-              `(version ${this.saved!.versions[i]} then, ${t.version} now); use an out-of-place op or clone() it first`,
+              `(version ${saved.versions[i]} then, ${t.version} now); use an out-of-place op or clone() it first`,
           );
         }
-      });
+      }
     }
     return this.compute(grads);
   }

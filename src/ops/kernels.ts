@@ -100,6 +100,7 @@ export function reduceK(op: ReduceKernel, x: Tensor, dims: readonly number[]): T
  * that operand's transpose flag instead of copying. Null: neither (a copy is needed).
  */
 export function matrixLayout(x: Tensor): 'rows' | 'cols' | null {
+  if (x.isContiguous()) return 'rows'; // (without making the strides of a fresh tensor)
   const nd = x.ndim;
   const r = x.shape[nd - 2]!;
   const c = x.shape[nd - 1]!;

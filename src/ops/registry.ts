@@ -203,17 +203,19 @@ export function apply<K extends OpName>(op: K, inputs: readonly Tensor[], attrs:
   const n = inputs.length;
   let anyGrad = false;
   let onDevice = false;
+  let strided = false;
   const grads = isGradEnabled();
   for (let i = 0; i < n; i++) {
     const t = inputs[i]!;
     if (grads && t.requiresGrad) anyGrad = true;
     if (t.storage.device !== 'cpu') onDevice = true;
+    if (!t.isContiguous()) strided = true;
   }
   if (onDevice) return applyOnDevice(op, entry, inputs, attrs, anyGrad);
   // Nothing recorded (no grad mode, or no input needs a gradient: e.g. every op of a first-order
   // backward pass): the forward saves into a context that keeps nothing.
-  if (!anyGrad) return rule.forward(UNRECORDED, entry.strided ? inputs : rowMajorInputs(inputs), attrs);
-  const recorded = entry.strided ? inputs : trackedRowMajorInputs(inputs);
+  if (!anyGrad) return rule.forward(UNRECORDED, strided && !entry.strided ? rowMajorInputs(inputs) : inputs, attrs);
+  const recorded = strided && !entry.strided ? trackedRowMajorInputs(inputs) : inputs;
   const ctx = new Ctx();
   const out = rule.forward(ctx, recorded, attrs);
   return record(entry, recorded, attrs, ctx, out);

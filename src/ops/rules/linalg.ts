@@ -30,7 +30,7 @@ export const linalgRules: { matmul: OpRule<OpAttrs['matmul']> } = {
       // row-major product, (X·Y)ᵀ = Yᵀ·Xᵀ: the view op's backward then transposes it back for
       // free, so neither direction copies a transpose.
       const like = (t: Tensor, x: Tensor, y: Tensor, tx: boolean, ty: boolean): Tensor =>
-        matrixLayout(t) === 'cols' && matrixLayout(t) !== 'rows' ? matmulT(y, x, !ty, !tx).transpose(-1, -2) : matmulT(x, y, tx, ty);
+        matrixLayout(t) === 'cols' ? matmulT(y, x, !ty, !tx).transpose(-1, -2) : matmulT(x, y, tx, ty);
       let ga: Tensor | null = null;
       let gb: Tensor | null = null;
       if (c.needsInputGrad[0]) {
