@@ -32,6 +32,24 @@ describe.skipIf(unavailable !== null)('webgpu kernels match the CPU', () => {
     expect(webgpuFallbacks()).toEqual({});
   });
 
+  it('NaN propagates through max, min, maximum, softmax and compares as on the CPU', async () => {
+    resetWebGPUFallbacks();
+    const x = tensor([[1, NaN, 3], [4, 5, 6]]);
+    const y = tensor([[2, 2, 2], [NaN, 9, 0]]);
+    await expectClose(g(x).amax(1), x.amax(1));
+    await expectClose(g(x).amin(1), x.amin(1));
+    await expectClose(g(x).max(), x.max());
+    await expectClose(g(x).maximum(g(y)), x.maximum(y));
+    await expectClose(g(x).minimum(g(y)), x.minimum(y));
+    await expectClose(g(x).softmax(1), x.softmax(1));
+    for (const op of ['eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const) {
+      const f = (a: Tensor, b: Tensor): Tensor => (a as unknown as Record<string, (o: Tensor) => Tensor>)[op]!.call(a, b);
+      await expectClose(f(g(x), g(y)), f(x, y), 0, 0, op);
+      await expectClose(f(g(x), g(x)), f(x, x), 0, 0, op);
+    }
+    expect(webgpuFallbacks()).toEqual({});
+  });
+
   it('binary ops with broadcasting and strided operands', async () => {
     resetWebGPUFallbacks();
     const a = randn([3, 1, 4]);

@@ -24,10 +24,71 @@ export class WebGpuDevice implements DeviceImpl {
   private readonly fallbackCounts = new Map<string, number>();
   private readonly scalars = new Map<string, GpuStorage>();
 
+  /** The checking mode's comparisons not yet read back (see checkAgainstHost). */
+  private pending: { what: string; shape: readonly number[]; dtype: DType; host: TypedArray; gpu: { values(): Promise<TypedArray> } }[] = [];
+  /** Set in the checking mode only (initWebGPU({ check: true })). */
+  readonly checkAgainstHost?: (what: string, out: Tensor, host: Tensor) => void;
+
   constructor(
     readonly ctx: GpuContext,
     private readonly trace: boolean,
-  ) {}
+    check = false,
+  ) {
+    if (check) this.checkAgainstHost = (what, out, host) => this.check(what, out, host);
+  }
+
+  /**
+   * The checking mode: the host's result of an op the GPU computed is kept as the output's host
+   * copy (so synchronous reads see it) and the GPU's elements, copied now, are compared with it
+   * when checkResults() is awaited.
+   */
+  private check(what: string, out: Tensor, host: Tensor): void {
+    const values = host.rowMajor(true);
+    const s = out.storage as GpuStorage;
+    if (out.dtype !== host.dtype || !sameShape(out.shape, host.shape)) {
+      this.mismatches.push(`${what}: the GPU gave ${out.dtype} ${fmtShape(out.shape)}, the host ${host.dtype} ${fmtShape(host.shape)}`);
+      return;
+    }
+    if (s.host === null && out.isContiguous() && out.offset === 0 && out.numel() === s.length) s.host = values;
+    const c = out.isContiguous() ? out : new Tensor(K.copy(this.ctx, this.operand(out, out.shape), out.shape, out.dtype), out.shape, out.dtype);
+    const gpu = this.ctx.snapshot((c.storage as GpuStorage).buffer, c.offset, c.numel(), c.dtype);
+    this.pending.push({ what, shape: out.shape, dtype: out.dtype, host: values, gpu });
+  }
+
+  private mismatches: string[] = [];
+
+  /**
+   * The checking mode's verdict on the ops since the last call: one line per op whose GPU result
+   * differs from the host's by more than float32 rounding (1e-4 · max(1, |host|); integers and
+   * bools exactly), empty when all agree.
+   */
+  async checkResults(): Promise<string[]> {
+    const pending = this.pending;
+    this.pending = [];
+    const bad = this.mismatches;
+    this.mismatches = [];
+    for (const p of pending) {
+      const got = await p.gpu.values();
+      const want = p.host;
+      let worst = -1;
+      let excess = 0;
+      for (let i = 0; i < want.length; i++) {
+        const w = want[i]!;
+        const g = got[i]!;
+        if (Number.isNaN(w) && Number.isNaN(g)) continue;
+        const tol = p.dtype === 'float32' ? 1e-4 * Math.max(1, Math.abs(w)) : 0;
+        const d = w === g ? 0 : Math.abs(g - w);
+        if (!(d <= tol) && (Number.isNaN(d) || d - tol > excess || worst < 0)) {
+          worst = i;
+          excess = Number.isNaN(d) ? Infinity : d - tol;
+        }
+      }
+      if (worst >= 0) {
+        bad.push(`${p.what} ${p.dtype} ${fmtShape(p.shape)}: element ${worst} is ${got[worst]} on the GPU, ${want[worst]} on the host`);
+      }
+    }
+    return bad;
+  }
 
   upload(array: TypedArray, dtype: DType): GpuStorage {
     return this.ctx.upload(array, dtype);
@@ -47,13 +108,37 @@ export class WebGpuDevice implements DeviceImpl {
   contiguous(t: Tensor, fresh: boolean): Tensor {
     if (t.isContiguous() && !fresh) return t;
     const s = K.copy(this.ctx, this.operand(t, t.shape), t.shape, t.dtype);
-    return new Tensor(s, t.shape, t.dtype);
+    const out = new Tensor(s, t.shape, t.dtype);
+    if (this.checkAgainstHost !== undefined) {
+      const host = this.hostCopy(t);
+      if (host !== null) this.check('contiguous', out, new Tensor(host, t.shape, t.dtype));
+    }
+    return out;
   }
 
   write(op: string, dst: Tensor, src: Tensor): void {
     const d = dst.storage as GpuStorage;
     const s = src.storage as GpuStorage;
+    const before = d.host;
     d.host = null; // the host copy no longer matches
+    if (this.checkAgainstHost !== undefined) {
+      // The checking mode keeps the host copy up to date (the same write on the host), checked after.
+      const values = this.hostCopy(src);
+      if (before !== null && values !== null) {
+        this.writeToDevice(op, dst, src);
+        if (dst.isContiguous()) before.set(values, dst.offset);
+        else kernel('stridedWrite', dst.numel(), dst.dtype)(before, dst.shape, dst.strides, dst.offset, values);
+        this.check(op, new Tensor(d, [d.length], dst.dtype), new Tensor(before.slice(), [d.length], dst.dtype));
+        d.host = before;
+        return;
+      }
+    }
+    this.writeToDevice(op, dst, src);
+  }
+
+  private writeToDevice(op: string, dst: Tensor, src: Tensor): void {
+    const d = dst.storage as GpuStorage;
+    const s = src.storage as GpuStorage;
     if (dst.isContiguous()) {
       this.ctx.copy(s.buffer, src.offset * 4, d.buffer, dst.offset * 4, dst.numel() * 4);
       return;

@@ -53,8 +53,8 @@ const BINARY: Record<string, { f32: string; i32?: string }> = {
   mul: { f32: 'x * y', i32: 'x * y' },
   div: { f32: 'x / y' },
   pow: { f32: 'pow_(x, y)' },
-  maximum: { f32: 'select(select(y, x, x > y), x + y, x != x || y != y)', i32: 'max(x, y)' },
-  minimum: { f32: 'select(select(y, x, x < y), x + y, x != x || y != y)', i32: 'min(x, y)' },
+  maximum: { f32: 'select(select(y, x, x > y), x + y, isnan_(x) || isnan_(y))', i32: 'max(x, y)' },
+  minimum: { f32: 'select(select(y, x, x < y), x + y, isnan_(x) || isnan_(y))', i32: 'min(x, y)' },
   reluGrad: { f32: 'select(0.0, x, y > 0.0)' },
   sigmoidGrad: { f32: 'x * (y * (1.0 - y))' },
   tanhGrad: { f32: 'x * (1.0 - y * y)' },
@@ -63,6 +63,11 @@ const BINARY: Record<string, { f32: string; i32?: string }> = {
 };
 
 const COMPARE: Record<string, string> = { gt: 'x > y', ge: 'x >= y', lt: 'x < y', le: 'x <= y', eq: 'x == y', ne: 'x != y' };
+/** On floats a comparison with NaN is false, ne true (tested on the bits: see isnan_). */
+function compareF32(op: string): string {
+  const nan = 'isnan_(x) || isnan_(y)';
+  return op === 'ne' ? `(${nan} || x != y)` : `(!(${nan}) && ${COMPARE[op]!})`;
+}
 
 export function hasUnary(op: string, dtype: DType): boolean {
   const e = UNARY[op];
@@ -80,6 +85,8 @@ export function hasCompare(op: string, dtype: DType): boolean {
 const SPECIALS = /* wgsl */ `
 fn nan_() -> f32 { var b = 0x7fc00000u; return bitcast<f32>(b); }
 fn inf_() -> f32 { var b = 0x7f800000u; return bitcast<f32>(b); }
+// NaN tested on the bits: SwiftShader folds v != v to false, as WGSL lets it.
+fn isnan_(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
 `;
 
 const HELPERS = SPECIALS + /* wgsl */ `
@@ -214,7 +221,7 @@ export function binary(ctx: GpuContext, op: string, a: Operand, b: Operand, shap
 
 export function compare(ctx: GpuContext, op: string, a: Operand, b: Operand, shape: readonly number[], dtype: DType): GpuStorage {
   const ty = wgslType(dtype);
-  return runElementwise(ctx, `compare:${op}:${ty}`, () => elementwiseShader([ty, ty], 'i32', `let x = v0; let y = v1; out[i] = select(0, 1, ${COMPARE[op]!});`), shape, [a, b], 'bool');
+  return runElementwise(ctx, `compare:${op}:${ty}`, () => elementwiseShader([ty, ty], 'i32', `let x = v0; let y = v1; out[i] = select(0, 1, ${ty === 'f32' ? compareF32(op) : COMPARE[op]!});`), shape, [a, b], 'bool');
 }
 
 export function where(ctx: GpuContext, c: Operand, a: Operand, b: Operand, shape: readonly number[], dtype: DType): GpuStorage {
@@ -392,8 +399,8 @@ export function matmul(ctx: GpuContext, g: MatmulArgs): GpuStorage {
 const REDUCE: Record<string, { init: string; step: string }> = {
   sum: { init: '0', step: 'acc + v' },
   prod: { init: '1', step: 'acc * v' },
-  max: { init: 'LOW', step: 'select(select(acc, v, v > acc), v, v != v)' },
-  min: { init: 'HIGH', step: 'select(select(acc, v, v < acc), v, v != v)' },
+  max: { init: 'LOW', step: 'select(select(acc, v, v > acc), v, isnan_(v))' },
+  min: { init: 'HIGH', step: 'select(select(acc, v, v < acc), v, isnan_(v))' },
 };
 
 export function hasReduce(op: string, dtype: DType): boolean {
@@ -411,7 +418,7 @@ export function reduce(ctx: GpuContext, op: string, x: GpuStorage, offset: numbe
   const low = ty === 'f32' ? '-inf_()' : 'i32(-2147483647 - 1)';
   const high = ty === 'f32' ? 'inf_()' : 'i32(2147483647)';
   const init = r.init === 'LOW' ? low : r.init === 'HIGH' ? high : `${ty}(${r.init})`;
-  const step = ty === 'i32' ? r.step.replace(/, v != v\)$/, ', false)') : r.step;
+  const step = ty === 'i32' ? r.step.replace(/, isnan_\(v\)\)$/, ', false)') : r.step;
   const code = () => /* wgsl */ `
 @group(0) @binding(0) var<storage, read> prm: array<i32>;
 @group(0) @binding(1) var<storage, read_write> out: array<${ty}>;
@@ -472,11 +479,11 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   let base = u32(prm[2]) + row * C;
   let o = row * C;
   var m = -inf_();
-  for (var j = lid.x; j < C; j = j + 64u) { let v = x[base + j]; if (v > m || v != v) { m = v; } }
+  for (var j = lid.x; j < C; j = j + 64u) { let v = x[base + j]; if (v > m || isnan_(v)) { m = v; } }
   part[lid.x] = m;
   workgroupBarrier();
   for (var s = 32u; s > 0u; s = s / 2u) {
-    if (lid.x < s) { let v = part[lid.x + s]; if (v > part[lid.x] || v != v) { part[lid.x] = v; } }
+    if (lid.x < s) { let v = part[lid.x + s]; if (v > part[lid.x] || isnan_(v)) { part[lid.x] = v; } }
     workgroupBarrier();
   }
   var mx = part[0];
