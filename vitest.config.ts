@@ -22,6 +22,24 @@ function onBackend(name: 'reference' | 'wasm' | 'native') {
   };
 }
 
+/**
+ * The same suites on the WebGPU device (test/webgpu/suites-setup.ts: 'webgpu' the default device,
+ * each GPU result checked against the host's), where Dawn can run: a GPU, or SwiftShader's ICD
+ * from Debian's chromium. SwiftShader is slow, so CI runs the files of WEBGPU_SUITES, a subset
+ * that keeps the project to a few minutes; CHAINRULE_WEBGPU_SUITES=all runs every suite file.
+ */
+const WEBGPU_SUITES = [
+  'test/ops/pytorch.test.ts',
+  'test/nn/layers-fixtures.test.ts',
+  'test/nn/losses-fixtures.test.ts',
+  'test/optim/optimizers.test.ts',
+  'test/autograd/semantics.test.ts',
+];
+const webgpuUsable =
+  process.env.CHAINRULE_WEBGPU_SUITES !== '0' &&
+  existsSync(new URL('./node_modules/webgpu/package.json', import.meta.url)) &&
+  (process.env.VK_ICD_FILENAMES !== undefined || existsSync('/usr/lib/chromium/vk_swiftshader_icd.json'));
+
 export default defineConfig({
   test: {
     testTimeout: 60_000,
@@ -31,6 +49,16 @@ export default defineConfig({
       onBackend('reference'),
       onBackend('wasm'),
       ...(nativeBuilt && !nativeOff ? [onBackend('native')] : []),
+      ...(webgpuUsable
+        ? [{
+            extends: true as const,
+            test: {
+              name: 'webgpu',
+              include: process.env.CHAINRULE_WEBGPU_SUITES === 'all' ? suites : WEBGPU_SUITES,
+              setupFiles: ['test/webgpu/suites-setup.ts'],
+            },
+          }]
+        : []),
     ],
   },
 });

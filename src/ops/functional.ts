@@ -1,3 +1,4 @@
+import { deviceImpl } from '../tensor/device.js';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { floatTypeFor, isFloat, promoteTypes, promoteWithScalar, type DType } from '../tensor/dtype.js';
 import { broadcastShapes, normalizeDim, normalizeDims, numel } from '../tensor/shape.js';
@@ -209,7 +210,7 @@ function checkNonEmpty(op: string, x: Tensor, dims: number[]): void {
   for (const d of dims) {
     if (x.shape[d] === 0) throw new ShapeError(`${op}: cannot reduce over dim ${d} of size 0 (shape ${fmtShape(x.shape)})`);
   }
-  if (x.ndim === 0 && x.data.length === 0) throw new ShapeError(`${op}: empty tensor`);
+  if (x.numel() === 0) throw new ShapeError(`${op}: empty tensor`);
 }
 
 /** Largest value over dims (PyTorch's amax; exported as max too); on ties the gradient is shared equally. */
@@ -304,12 +305,21 @@ export const argmin = defineOp(
 
 /** The argReduce kernel (the first extreme on ties; a NaN counts as the extreme, as in PyTorch). */
 function argExtreme(op: string, kind: 'max' | 'min', x: Tensor, dim: number | undefined, keepdim: boolean): Tensor {
-  x = x.rowMajorTensor();
+  // The host kernel, on the values the host has (a device tensor's host copy; dataSync names the
+  // asynchronous read where there is none); the indices go back to x's device.
+  const values = x.dataSync();
+  const device = x.storage.device;
+  const done = (out: Int32Array, shape: readonly number[]): Tensor => {
+    const t = new Tensor(out, shape, 'int32');
+    if (device === 'cpu') return t;
+    deviceImpl(device).noteFallback(op);
+    return t.to(device);
+  };
   if (dim === undefined) {
-    if (x.data.length === 0) throw new ShapeError(`${op}: empty tensor`);
+    if (values.length === 0) throw new ShapeError(`${op}: empty tensor`);
     const out = new Int32Array(1);
-    kernel('argReduce', x.data.length, x.dtype)(kind, x.data, 1, x.data.length, 1, out);
-    return new Tensor(out, keepdim ? x.shape.map(() => 1) : [], 'int32');
+    kernel('argReduce', values.length, x.dtype)(kind, values, 1, values.length, 1, out);
+    return done(out, keepdim ? x.shape.map(() => 1) : []);
   }
   const d = normalizeDim(op, dim, x.ndim);
   checkNonEmpty(op, x, [d]);
@@ -317,9 +327,8 @@ function argExtreme(op: string, kind: 'max' | 'min', x: Tensor, dim: number | un
   const size = x.shape[d]!;
   const inner = numel(x.shape.slice(d + 1));
   const out = new Int32Array(outer * inner);
-  kernel('argReduce', x.data.length, x.dtype)(kind, x.data, outer, size, inner, out);
-  const shape = keepdim ? x.shape.map((s, i) => (i === d ? 1 : s)) : x.shape.filter((_, i) => i !== d);
-  return new Tensor(out, shape, 'int32');
+  kernel('argReduce', values.length, x.dtype)(kind, values, outer, size, inner, out);
+  return done(out, keepdim ? x.shape.map((s, i) => (i === d ? 1 : s)) : x.shape.filter((_, i) => i !== d));
 }
 
 export * from './shape-functional.js';

@@ -275,12 +275,18 @@ export function scatterAddK(self: Tensor, dim: number, index: Tensor, src: Tenso
   return make(out, self.shape, self.dtype);
 }
 
-export function zerosK(shape: readonly number[], dtype: DType): Tensor {
-  return make(allocate(dtype, numel(shape)), shape, dtype);
+/** Zeros, in host memory, or on the device of `like` when given (a rule's result beside its gradient). */
+export function zerosK(shape: readonly number[], dtype: DType, like?: Tensor): Tensor {
+  return onDeviceOf(make(allocate(dtype, numel(shape)), shape, dtype), like);
 }
 
-export function fullK(shape: readonly number[], value: number, dtype: DType): Tensor {
+/** `value` everywhere, in host memory, or on the device of `like` when given. */
+export function fullK(shape: readonly number[], value: number, dtype: DType, like?: Tensor): Tensor {
   const data = allocate(dtype, numel(shape));
   if (!Object.is(value, 0)) kernel('fill', data.length, dtype)(data, value, 0, data.length);
-  return make(data, shape, dtype);
+  return onDeviceOf(make(data, shape, dtype), like);
+}
+
+function onDeviceOf(t: Tensor, like: Tensor | undefined): Tensor {
+  return like === undefined || like.storage.device === 'cpu' ? t : t.to(like.storage.device);
 }

@@ -51,17 +51,17 @@ export const maskedFill = defineOp(
 );
 
 /** True where the value is NaN (always false for integer and bool tensors). */
-export const isnan = defineOp((input: Tensor): Tensor => (isFloat(input.dtype) ? ne(input, input) : fullK(input.shape, 0, 'bool')), {
+export const isnan = defineOp((input: Tensor): Tensor => (isFloat(input.dtype) ? ne(input, input) : fullK(input.shape, 0, 'bool', input)), {
   isnan: SELF,
 });
 
 /** True where the value is +∞ or −∞. */
-export const isinf = defineOp((input: Tensor): Tensor => (isFloat(input.dtype) ? eq(abs(input), Infinity) : fullK(input.shape, 0, 'bool')), {
+export const isinf = defineOp((input: Tensor): Tensor => (isFloat(input.dtype) ? eq(abs(input), Infinity) : fullK(input.shape, 0, 'bool', input)), {
   isinf: SELF,
 });
 
 /** True where the value is neither NaN nor ±∞. */
-export const isfinite = defineOp((input: Tensor): Tensor => (isFloat(input.dtype) ? eq(sub(input, input), 0) : fullK(input.shape, 1, 'bool')), {
+export const isfinite = defineOp((input: Tensor): Tensor => (isFloat(input.dtype) ? eq(sub(input, input), 0) : fullK(input.shape, 1, 'bool', input)), {
   isfinite: SELF,
 });
 

@@ -209,7 +209,7 @@ export const pad = defineOp(
           throw new ShapeError(`pad: padding (${left}, ${right}) crops more than dim ${d} of size ${n} (shape ${fmtShape(input.shape)})`);
         }
         const parts: Tensor[] = [];
-        const side = (m: number) => fullK(out.shape.map((s, i) => (i === d ? m : s)), value, out.dtype);
+        const side = (m: number) => fullK(out.shape.map((s, i) => (i === d ? m : s)), value, out.dtype, out);
         if (left > 0) parts.push(side(left));
         parts.push(out);
         if (right > 0) parts.push(side(right));

@@ -5,7 +5,7 @@ import { deviceImpl } from '../tensor/device.js';
 import { Node, type Edge, type OutputMeta } from '../autograd/node.js';
 import type { DType } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
-import { viewStrides } from '../tensor/shape.js';
+import { sameShape, viewStrides } from '../tensor/shape.js';
 import { ruleTable } from './rules/index.js';
 import type { Activation } from './rules/epilogue.js';
 
@@ -302,7 +302,10 @@ function applyOnDevice<K extends OpName>(
     const x = inputs[0]!;
     const reshapeCopy = op === 'reshape' && !x.isContiguous() && viewStrides(x.shape, x.strides, (attrs as OpAttrs['reshape']).shape) === null;
     out = entry.rule.forward(ctx, reshapeCopy ? [x.contiguousCopy()] : inputs, attrs) as Tensor;
-  } else out = impl.forward(op, ctx, inputs, attrs);
+  } else {
+    out = impl.forward(op, ctx, inputs, attrs);
+    if (out !== null && impl.checkAgainstHost !== undefined) checkOnHost(op, entry, impl, inputs, attrs, ctx, out);
+  }
   if (out === null) {
     const host = inputs.map((t, i) => {
       if (t.storage.device === 'cpu') return t;
@@ -329,6 +332,45 @@ function applyOnDevice<K extends OpName>(
   }
   if (!anyGrad) return out;
   return record(entry, inputs, attrs, ctx, out);
+}
+
+/**
+ * A device's checking mode: the op the device computed is computed by the CPU rule too, on the
+ * inputs' host copies, and the device compares the two and keeps the host values as the output's
+ * host copy (and those of what the rule saved, matched by position), so that synchronous reads
+ * keep working. Skipped where an input has no host copy.
+ */
+function checkOnHost(
+  op: string,
+  entry: { rule: OpRule<any> },
+  impl: ReturnType<typeof deviceImpl>,
+  inputs: readonly Tensor[],
+  attrs: unknown,
+  ctx: Ctx,
+  out: Tensor,
+): void {
+  const host: Tensor[] = [];
+  for (const t of inputs) {
+    if (t.storage.device === 'cpu') host.push(t);
+    else {
+      const copy = impl.hostCopy(t);
+      if (copy === null) return;
+      host.push(new Tensor(copy, t.shape, t.dtype));
+    }
+  }
+  const hostCtx = ctx === UNRECORDED ? UNRECORDED : new Ctx();
+  const hostOut = entry.rule.forward(hostCtx, rowMajorInputs(host), attrs) as Tensor;
+  impl.checkAgainstHost!(op, out, hostOut);
+  if (ctx === UNRECORDED) return;
+  const saved = ctx.saved;
+  const hostSaved = hostCtx.saved;
+  for (let i = 0; i < saved.length && i < hostSaved.length; i++) {
+    const t = saved[i];
+    const h = hostSaved[i];
+    if (t && h && t !== out && t.storage.device !== 'cpu' && !inputs.includes(t) && sameShape(t.shape, h.shape) && t.dtype === h.dtype) {
+      impl.checkAgainstHost!(`${op} (saved ${i})`, t, h);
+    }
+  }
 }
 
 const VIEW_OPS: ReadonlySet<string> = new Set(['reshape', 'permute', 'expand', 'slice', 'diagonal']);

@@ -42,6 +42,12 @@ export interface DeviceImpl {
   kernel(name: DeviceKernel, args: readonly unknown[]): Tensor | null;
   /** Records that `op` ran through the host (the fallbacks list). */
   noteFallback(op: string): void;
+  /**
+   * Set in a device's checking mode only (chainrule/webgpu's `initWebGPU({ check: true })`): each
+   * op the device computed is computed on the host too, from its inputs' host copies, and handed
+   * here (`host`, the CPU result; `out`, the device's) to be compared and kept as out's host copy.
+   */
+  checkAgainstHost?(what: string, out: Tensor, host: Tensor): void;
 }
 
 export type DeviceKernel = 'unary' | 'binary' | 'compare' | 'reduce' | 'where' | 'cast';
@@ -63,7 +69,15 @@ export function deviceKernel(name: DeviceKernel, what: string, args: readonly un
   }
   const impl = deviceImpl(device);
   const out = impl.kernel(name, args);
-  if (out !== null) return out;
+  if (out !== null) {
+    if (impl.checkAgainstHost !== undefined) {
+      const hostArgs = args.map((a) => (isTensor(a) && a.storage.device !== 'cpu' ? impl.hostCopy(a) : a));
+      if (!hostArgs.includes(null)) {
+        impl.checkAgainstHost(what, out, host(...hostArgs.map((a, i) => (a === args[i] ? a : new TensorClass!(a as TypedArray, (args[i] as Tensor).shape, (args[i] as Tensor).dtype)))));
+      }
+    }
+    return out;
+  }
   const hostArgs = args.map((a) => {
     if (!isTensor(a) || a.storage.device === 'cpu') return a;
     const copy = impl.hostCopy(a);

@@ -390,9 +390,10 @@ export class Tensor {
   rowMajor(fresh: boolean, what = 'read', instead = 'await x.dataAsync()'): TypedArray {
     if (this.flat !== null) return fresh ? this.flat.slice() : this.flat;
     if (this.storage.device !== 'cpu') {
+      // Always a copy: a write into the device's host copy would not reach the device's memory.
       const copy = deviceImpl(this.storage.device).hostCopy(this);
       if (copy === null) throw this.onDevice(what, instead);
-      return fresh ? copy.slice() : copy;
+      return copy.slice();
     }
     const host = this.storage.readSync();
     if (host === null) throw this.onDevice(what, instead);

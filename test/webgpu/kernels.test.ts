@@ -32,6 +32,59 @@ describe.skipIf(unavailable !== null)('webgpu kernels match the CPU', () => {
     expect(webgpuFallbacks()).toEqual({});
   });
 
+  it('NaN propagates through max, min, maximum, softmax and compares as on the CPU', async () => {
+    resetWebGPUFallbacks();
+    const x = tensor([[1, NaN, 3], [4, 5, 6]]);
+    const y = tensor([[2, 2, 2], [NaN, 9, 0]]);
+    await expectClose(g(x).amax(1), x.amax(1));
+    await expectClose(g(x).amin(1), x.amin(1));
+    await expectClose(g(x).max(), x.max());
+    await expectClose(g(x).maximum(g(y)), x.maximum(y));
+    await expectClose(g(x).minimum(g(y)), x.minimum(y));
+    await expectClose(g(x).softmax(1), x.softmax(1));
+    for (const op of ['eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const) {
+      const f = (a: Tensor, b: Tensor): Tensor => (a as unknown as Record<string, (o: Tensor) => Tensor>)[op]!.call(a, b);
+      await expectClose(f(g(x), g(y)), f(x, y), 0, 0, op);
+      await expectClose(f(g(x), g(x)), f(x, x), 0, 0, op);
+    }
+    expect(webgpuFallbacks()).toEqual({});
+  });
+
+  it('conv2d, its two gradients, max and avg pooling, with stride, padding and dilation', async () => {
+    resetWebGPUFallbacks();
+    const cases = [
+      { x: [2, 3, 9, 8], w: [4, 3, 3, 3], opts: { padding: 1 }, pool: { kernelSize: 2 } },
+      { x: [1, 2, 11, 10], w: [3, 2, 3, 2], opts: { stride: [2, 1] as [number, number], padding: [1, 0] as [number, number], dilation: [1, 2] as [number, number] }, pool: { kernelSize: 3, stride: 2, padding: 1 } },
+    ];
+    for (const { x: xs, w: ws, opts, pool } of cases) {
+      const x = randn(xs, { requiresGrad: true });
+      const w = randn(ws, { requiresGrad: true });
+      const b = randn([ws[0]!], { requiresGrad: true });
+      const xg = x.detach().to('webgpu').requiresGrad_(true);
+      const wg = w.detach().to('webgpu').requiresGrad_(true);
+      const bg = b.detach().to('webgpu').requiresGrad_(true);
+      const run = (xi: Tensor, wi: Tensor, bi: Tensor): [Tensor, Tensor] => {
+        const y = F.relu(F.conv2d(xi, wi, bi, opts));
+        return [y, F.maxPool2d(y, pool.kernelSize, pool).add(F.avgPool2d(y, pool.kernelSize, pool))];
+      };
+      const [yc, pc] = run(x, w, b);
+      const [yg, pg] = run(xg, wg, bg);
+      await expectClose(yg, yc, 1e-5, 1e-5, 'conv2d');
+      await expectClose(pg, pc, 1e-5, 1e-5, 'pooling');
+      const up = randn(pc.shape);
+      pc.backward(up);
+      pg.backward(up.to('webgpu'));
+      await expectClose(xg.grad!, x.grad!, 1e-4, 1e-5, 'input gradient');
+      await expectClose(wg.grad!, w.grad!, 1e-4, 1e-5, 'weight gradient');
+      await expectClose(bg.grad!, b.grad!, 1e-4, 1e-5, 'bias gradient');
+    }
+    // A NaN wins its window, as on the CPU (PyTorch's scan).
+    const z = randn([1, 1, 4, 4]);
+    z.writeRowMajor('test', Float32Array.from(z.dataSync(), (v, i) => (i === 5 ? NaN : v)));
+    await expectClose(F.maxPool2d(g(z), 2), F.maxPool2d(z, 2));
+    expect(webgpuFallbacks()).toEqual({});
+  });
+
   it('binary ops with broadcasting and strided operands', async () => {
     resetWebGPUFallbacks();
     const a = randn([3, 1, 4]);

@@ -160,6 +160,28 @@ export class GpuContext {
     this.device.queue.submit([encoder.finish()]);
   }
 
+  /**
+   * `length` elements of a buffer from element `offset`, copied now (in queue order) into a
+   * buffer of their own; `values()` maps it once the work before is done.
+   */
+  snapshot(buffer: GPUBuffer, offset: number, length: number, dtype: DType): { values(): Promise<TypedArray> } {
+    const bytes = length * 4;
+    if (bytes === 0) return { values: async () => fromDeviceArray(new Int32Array(0).buffer, 0, dtype) };
+    const staging = this.device.createBuffer({ size: bytes, usage: USAGE.MAP_READ | USAGE.COPY_DST });
+    const encoder = this.device.createCommandEncoder();
+    encoder.copyBufferToBuffer(buffer, offset * 4, staging, 0, bytes);
+    this.device.queue.submit([encoder.finish()]);
+    return {
+      values: async () => {
+        await staging.mapAsync(MAP_READ_MODE);
+        const out = fromDeviceArray(staging.getMappedRange().slice(0), length, dtype);
+        staging.unmap();
+        staging.destroy();
+        return out;
+      },
+    };
+  }
+
   /** The first `length` elements of a buffer, once the work submitted before is done. */
   async read(buffer: GPUBuffer, length: number, dtype: DType): Promise<TypedArray> {
     if (length === 0) return fromDeviceArray(new Int32Array(0).buffer, 0, dtype);

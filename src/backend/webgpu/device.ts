@@ -4,6 +4,7 @@ import type { DeviceImpl, DeviceKernel } from '../../tensor/device.js';
 import type { DType } from '../../tensor/dtype.js';
 import { batchOffsets, broadcastShapes, numel, sameShape } from '../../tensor/shape.js';
 import { kernel } from '../dispatch.js';
+import { windowNumbers } from '../window.js';
 import { allocate } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
 import type { OpAttrs } from '../../ops/registry.js';
@@ -24,10 +25,71 @@ export class WebGpuDevice implements DeviceImpl {
   private readonly fallbackCounts = new Map<string, number>();
   private readonly scalars = new Map<string, GpuStorage>();
 
+  /** The checking mode's comparisons not yet read back (see checkAgainstHost). */
+  private pending: { what: string; shape: readonly number[]; dtype: DType; host: TypedArray; gpu: { values(): Promise<TypedArray> } }[] = [];
+  /** Set in the checking mode only (initWebGPU({ check: true })). */
+  readonly checkAgainstHost?: (what: string, out: Tensor, host: Tensor) => void;
+
   constructor(
     readonly ctx: GpuContext,
     private readonly trace: boolean,
-  ) {}
+    check = false,
+  ) {
+    if (check) this.checkAgainstHost = (what, out, host) => this.check(what, out, host);
+  }
+
+  /**
+   * The checking mode: the host's result of an op the GPU computed is kept as the output's host
+   * copy (so synchronous reads see it) and the GPU's elements, copied now, are compared with it
+   * when checkResults() is awaited.
+   */
+  private check(what: string, out: Tensor, host: Tensor): void {
+    const values = host.rowMajor(true);
+    const s = out.storage as GpuStorage;
+    if (out.dtype !== host.dtype || !sameShape(out.shape, host.shape)) {
+      this.mismatches.push(`${what}: the GPU gave ${out.dtype} ${fmtShape(out.shape)}, the host ${host.dtype} ${fmtShape(host.shape)}`);
+      return;
+    }
+    if (s.host === null && out.isContiguous() && out.offset === 0 && out.numel() === s.length) s.host = values;
+    const c = out.isContiguous() ? out : new Tensor(K.copy(this.ctx, this.operand(out, out.shape), out.shape, out.dtype), out.shape, out.dtype);
+    const gpu = this.ctx.snapshot((c.storage as GpuStorage).buffer, c.offset, c.numel(), c.dtype);
+    this.pending.push({ what, shape: out.shape, dtype: out.dtype, host: values, gpu });
+  }
+
+  private mismatches: string[] = [];
+
+  /**
+   * The checking mode's verdict on the ops since the last call: one line per op whose GPU result
+   * differs from the host's by more than float32 rounding (1e-4 · max(1, |host|); integers and
+   * bools exactly), empty when all agree.
+   */
+  async checkResults(): Promise<string[]> {
+    const pending = this.pending;
+    this.pending = [];
+    const bad = this.mismatches;
+    this.mismatches = [];
+    for (const p of pending) {
+      const got = await p.gpu.values();
+      const want = p.host;
+      let worst = -1;
+      let excess = 0;
+      for (let i = 0; i < want.length; i++) {
+        const w = want[i]!;
+        const g = got[i]!;
+        if (Number.isNaN(w) && Number.isNaN(g)) continue;
+        const tol = p.dtype === 'float32' ? 1e-4 * Math.max(1, Math.abs(w)) : 0;
+        const d = w === g ? 0 : Math.abs(g - w);
+        if (!(d <= tol) && (Number.isNaN(d) || d - tol > excess || worst < 0)) {
+          worst = i;
+          excess = Number.isNaN(d) ? Infinity : d - tol;
+        }
+      }
+      if (worst >= 0) {
+        bad.push(`${p.what} ${p.dtype} ${fmtShape(p.shape)}: element ${worst} is ${got[worst]} on the GPU, ${want[worst]} on the host`);
+      }
+    }
+    return bad;
+  }
 
   upload(array: TypedArray, dtype: DType): GpuStorage {
     return this.ctx.upload(array, dtype);
@@ -47,13 +109,37 @@ export class WebGpuDevice implements DeviceImpl {
   contiguous(t: Tensor, fresh: boolean): Tensor {
     if (t.isContiguous() && !fresh) return t;
     const s = K.copy(this.ctx, this.operand(t, t.shape), t.shape, t.dtype);
-    return new Tensor(s, t.shape, t.dtype);
+    const out = new Tensor(s, t.shape, t.dtype);
+    if (this.checkAgainstHost !== undefined) {
+      const host = this.hostCopy(t);
+      if (host !== null) this.check('contiguous', out, new Tensor(host, t.shape, t.dtype));
+    }
+    return out;
   }
 
   write(op: string, dst: Tensor, src: Tensor): void {
     const d = dst.storage as GpuStorage;
     const s = src.storage as GpuStorage;
+    const before = d.host;
     d.host = null; // the host copy no longer matches
+    if (this.checkAgainstHost !== undefined) {
+      // The checking mode keeps the host copy up to date (the same write on the host), checked after.
+      const values = this.hostCopy(src);
+      if (before !== null && values !== null) {
+        this.writeToDevice(op, dst, src);
+        if (dst.isContiguous()) before.set(values, dst.offset);
+        else kernel('stridedWrite', dst.numel(), dst.dtype)(before, dst.shape, dst.strides, dst.offset, values);
+        this.check(op, new Tensor(d, [d.length], dst.dtype), new Tensor(before.slice(), [d.length], dst.dtype));
+        d.host = before;
+        return;
+      }
+    }
+    this.writeToDevice(op, dst, src);
+  }
+
+  private writeToDevice(op: string, dst: Tensor, src: Tensor): void {
+    const d = dst.storage as GpuStorage;
+    const s = src.storage as GpuStorage;
     if (dst.isContiguous()) {
       this.ctx.copy(s.buffer, src.offset * 4, d.buffer, dst.offset * 4, dst.numel() * 4);
       return;
@@ -242,6 +328,101 @@ export class WebGpuDevice implements DeviceImpl {
         const wsum = reduction === 'mean' ? K.reduce(ctx, 'sum', ws, 0, 1, n, 1, 'float32') : ws;
         const mode = reduction === 'none' ? 0 : reduction === 'mean' ? 1 : 2;
         return this.tensor(K.crossEntropyGrad(ctx, gs, this.whole(p), this.whole(t), ws, wsum, n, C, mode), [n, C], 'float32');
+      }
+      case 'im2col': case 'col2im': case 'maxPool2d': case 'maxPool2dGrad':
+      case 'conv2d': case 'conv2dInputGrad': case 'conv2dWeightGrad':
+        for (const t of inputs) if (t.dtype !== (op === 'maxPool2dGrad' && t === b ? 'int32' : 'float32') || t.storage.device === 'cpu') return null;
+        return this.windowOp(op, c, inputs, attrs as OpAttrs['im2col'] & OpAttrs['col2im'] & OpAttrs['conv2d']);
+      default:
+        return null;
+    }
+  }
+
+  /**
+   * The convolution and pooling primitives (ops/rules/conv.ts), float32 NCHW: im2col, col2im and
+   * max pooling as window shaders; conv2d as im2col then one batched matmul per sample (W shared),
+   * the bias added and relu after; its gradients as Wᵀ·gy then col2im, and gy·colsᵀ summed over
+   * the samples. Each saves what the CPU rule saves.
+   */
+  private windowOp(op: string, c: Saver, inputs: readonly Tensor[], attrs: OpAttrs['im2col'] & OpAttrs['col2im'] & OpAttrs['conv2d']): Tensor | null {
+    const ctx = this.ctx;
+    const [kh, kw] = attrs.kernel as [number, number];
+    const win = (planes: number, h: number, w: number): K.Window => {
+      const g = windowNumbers(h, w, attrs);
+      return { planes, h, w, kh, kw, sh: g.sh, sw: g.sw, ph: g.ph, pw: g.pw, dh: g.dh, dw: g.dw, oh: g.oh, ow: g.ow };
+    };
+    const seq = (count: number, step: number): Int32Array => Int32Array.from({ length: count }, (_, i) => i * step);
+    const t = (s: GpuStorage, shape: number[], dtype: DType = 'float32'): Tensor => this.tensor(s, shape, dtype);
+    switch (op) {
+      case 'im2col': {
+        const x = inputs[0]!;
+        const [n, ch, h, w] = x.shape as [number, number, number, number];
+        const g = win(n * ch, h, w);
+        return t(K.im2col(ctx, this.whole(x), 0, g, attrs.padValue), [n, ch * kh * kw, g.oh * g.ow]);
+      }
+      case 'col2im': {
+        const cols = inputs[0]!;
+        const [n, rows] = cols.shape as [number, number];
+        const [h, w] = attrs.size as [number, number];
+        const ch = rows / (kh * kw);
+        return t(K.col2im(ctx, this.whole(cols), 0, win(n * ch, h, w)), [n, ch, h, w]);
+      }
+      case 'maxPool2d': {
+        const x = inputs[0]!;
+        const [n, ch, h, w] = x.shape as [number, number, number, number];
+        const g = win(n * ch, h, w);
+        const { y, picks } = K.maxPool(ctx, this.whole(x), 0, g);
+        c.save(t(picks, [n, ch, g.oh * g.ow], 'int32'));
+        return t(y, [n, ch, g.oh, g.ow]);
+      }
+      case 'maxPool2dGrad': {
+        const [gy, picks] = inputs as [Tensor, Tensor];
+        c.save(picks);
+        const [n, ch] = gy.shape as [number, number];
+        const [h, w] = attrs.size as [number, number];
+        return t(K.maxPoolGrad(ctx, this.whole(gy), 0, this.whole(picks), 0, win(n * ch, h, w)), [n, ch, h, w]);
+      }
+      case 'conv2d': {
+        const [x, w, bias] = inputs as [Tensor, Tensor, Tensor | undefined];
+        const act = attrs.activation;
+        if (act !== 'none' && act !== 'relu') return null;
+        const [n, ch, h, wd] = x.shape as [number, number, number, number];
+        const o = w.shape[0]!;
+        const g = win(n * ch, h, wd);
+        const k = ch * kh * kw;
+        const l = g.oh * g.ow;
+        const cols = K.im2col(ctx, this.whole(x), 0, g, 0);
+        let y = K.matmul(ctx, { m: o, n: l, k, a: this.whole(w), b: cols, transA: false, transB: false, aOffsets: seq(n, 0), bOffsets: seq(n, k * l), bias: null, relu: act === 'relu' && !bias });
+        const shape = [n, o, l];
+        if (bias) {
+          y = K.binary(ctx, 'add', { storage: y, offset: 0, strides: null }, { storage: this.whole(bias), offset: 0, strides: [0, 1, 0] }, shape, 'float32');
+          if (act === 'relu') y = K.unary(ctx, 'relu', { storage: y, offset: 0, strides: null }, shape, 'float32');
+        }
+        const out = t(y, [n, o, g.oh, g.ow]);
+        c.save(x, w, ...(act === 'relu' ? [out] : []), t(cols, [n, k, l]));
+        return out;
+      }
+      case 'conv2dInputGrad': {
+        const [gy, w] = inputs as [Tensor, Tensor];
+        c.save(gy, w);
+        const [n, o, oh, ow] = gy.shape as [number, number, number, number];
+        const [h, wd] = attrs.size as [number, number];
+        const ch = w.shape[1]!;
+        const k = ch * kh * kw;
+        const l = oh * ow;
+        const dcols = K.matmul(ctx, { m: k, n: l, k: o, a: this.whole(w), b: this.whole(gy), transA: true, transB: false, aOffsets: seq(n, 0), bOffsets: seq(n, o * l), bias: null, relu: false });
+        return t(K.col2im(ctx, dcols, 0, win(n * ch, h, wd)), [n, ch, h, wd]);
+      }
+      case 'conv2dWeightGrad': {
+        const [gy, x, saved] = inputs as [Tensor, Tensor, Tensor | undefined];
+        c.save(gy, x);
+        const [n, o, oh, ow] = gy.shape as [number, number, number, number];
+        const [, ch, h, wd] = x.shape as [number, number, number, number];
+        const k = ch * kh * kw;
+        const l = oh * ow;
+        const cols = saved ? this.whole(saved) : K.im2col(ctx, this.whole(x), 0, win(n * ch, h, wd), 0);
+        const per = K.matmul(ctx, { m: o, n: k, k: l, a: this.whole(gy), b: cols, transA: false, transB: true, aOffsets: seq(n, o * l), bOffsets: seq(n, k * l), bias: null, relu: false });
+        return t(K.reduce(ctx, 'sum', per, 0, 1, n, o * k, 'float32'), [o, ch, kh, kw]);
       }
       default:
         return null;

@@ -25,6 +25,13 @@ export interface WebGPUOptions {
   powerPreference?: GPUPowerPreference;
   /** Also make 'webgpu' the default device of the creation functions. */
   setDefault?: boolean;
+  /**
+   * The checking mode, for testing the kernels: every op the GPU computes is computed on the host
+   * too, its values kept as the result's host copy (so synchronous reads such as item() and
+   * toArray() work, on the host's values) and compared with the GPU's by `await
+   * webgpuCheckResults()`. Much slower; for test suites written with synchronous reads.
+   */
+  check?: boolean;
 }
 
 export interface WebGPUInfo {
@@ -61,7 +68,7 @@ async function findGpu(): Promise<GPU> {
  * a GPU, Dawn runs on SwiftShader when VK_ICD_FILENAMES points at its ICD: see CONTRIBUTING.md).
  */
 export async function initWebGPU(options: WebGPUOptions = {}): Promise<WebGPUInfo> {
-  if (current !== null && !current.device.ctx.lost) {
+  if (current !== null && !current.device.ctx.lost && (options.check ?? false) === (current.device.checkAgainstHost !== undefined)) {
     if (options.setDefault) setDefaultDevice('webgpu');
     return current.info;
   }
@@ -78,7 +85,7 @@ export async function initWebGPU(options: WebGPUOptions = {}): Promise<WebGPUInf
   const name = a ? [a.description, a.vendor, a.architecture, a.device].filter((s) => s).join(' ') : '';
   const ctx = new GpuContext(device, name || 'unknown adapter');
   const trace = typeof process !== 'undefined' && process.env?.CHAINRULE_WEBGPU_TRACE === '1';
-  const impl = new WebGpuDevice(ctx, trace);
+  const impl = new WebGpuDevice(ctx, trace, options.check ?? false);
   registerDevice(impl);
   current = { device: impl, info: { device: 'webgpu', adapter: ctx.adapterName }, gpu, adapter };
   if (options.setDefault) setDefaultDevice('webgpu');
@@ -102,6 +109,14 @@ export function resetWebGPUFallbacks(): void {
 /** GPU memory held by tensors and by the buffer pool (bytes), and how many buffers were ever created. */
 export function webgpuMemory(): MemoryStats {
   return { ...opened('webgpuMemory').ctx.stats };
+}
+
+/**
+ * In the checking mode (initWebGPU({ check: true })): one line per op since the last call whose
+ * GPU result differs from the host's beyond float32 rounding; empty when all agree.
+ */
+export async function webgpuCheckResults(): Promise<string[]> {
+  return opened('webgpuCheckResults').checkResults();
 }
 
 /** Waits until the GPU has finished the work submitted so far. */

@@ -53,8 +53,8 @@ const BINARY: Record<string, { f32: string; i32?: string }> = {
   mul: { f32: 'x * y', i32: 'x * y' },
   div: { f32: 'x / y' },
   pow: { f32: 'pow_(x, y)' },
-  maximum: { f32: 'select(select(y, x, x > y), x + y, x != x || y != y)', i32: 'max(x, y)' },
-  minimum: { f32: 'select(select(y, x, x < y), x + y, x != x || y != y)', i32: 'min(x, y)' },
+  maximum: { f32: 'select(select(y, x, x > y), x + y, isnan_(x) || isnan_(y))', i32: 'max(x, y)' },
+  minimum: { f32: 'select(select(y, x, x < y), x + y, isnan_(x) || isnan_(y))', i32: 'min(x, y)' },
   reluGrad: { f32: 'select(0.0, x, y > 0.0)' },
   sigmoidGrad: { f32: 'x * (y * (1.0 - y))' },
   tanhGrad: { f32: 'x * (1.0 - y * y)' },
@@ -63,6 +63,11 @@ const BINARY: Record<string, { f32: string; i32?: string }> = {
 };
 
 const COMPARE: Record<string, string> = { gt: 'x > y', ge: 'x >= y', lt: 'x < y', le: 'x <= y', eq: 'x == y', ne: 'x != y' };
+/** On floats a comparison with NaN is false, ne true (tested on the bits: see isnan_). */
+function compareF32(op: string): string {
+  const nan = 'isnan_(x) || isnan_(y)';
+  return op === 'ne' ? `(${nan} || x != y)` : `(!(${nan}) && ${COMPARE[op]!})`;
+}
 
 export function hasUnary(op: string, dtype: DType): boolean {
   const e = UNARY[op];
@@ -80,6 +85,8 @@ export function hasCompare(op: string, dtype: DType): boolean {
 const SPECIALS = /* wgsl */ `
 fn nan_() -> f32 { var b = 0x7fc00000u; return bitcast<f32>(b); }
 fn inf_() -> f32 { var b = 0x7f800000u; return bitcast<f32>(b); }
+// NaN tested on the bits: SwiftShader folds v != v to false, as WGSL lets it.
+fn isnan_(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
 `;
 
 const HELPERS = SPECIALS + /* wgsl */ `
@@ -214,7 +221,7 @@ export function binary(ctx: GpuContext, op: string, a: Operand, b: Operand, shap
 
 export function compare(ctx: GpuContext, op: string, a: Operand, b: Operand, shape: readonly number[], dtype: DType): GpuStorage {
   const ty = wgslType(dtype);
-  return runElementwise(ctx, `compare:${op}:${ty}`, () => elementwiseShader([ty, ty], 'i32', `let x = v0; let y = v1; out[i] = select(0, 1, ${COMPARE[op]!});`), shape, [a, b], 'bool');
+  return runElementwise(ctx, `compare:${op}:${ty}`, () => elementwiseShader([ty, ty], 'i32', `let x = v0; let y = v1; out[i] = select(0, 1, ${ty === 'f32' ? compareF32(op) : COMPARE[op]!});`), shape, [a, b], 'bool');
 }
 
 export function where(ctx: GpuContext, c: Operand, a: Operand, b: Operand, shape: readonly number[], dtype: DType): GpuStorage {
@@ -392,8 +399,8 @@ export function matmul(ctx: GpuContext, g: MatmulArgs): GpuStorage {
 const REDUCE: Record<string, { init: string; step: string }> = {
   sum: { init: '0', step: 'acc + v' },
   prod: { init: '1', step: 'acc * v' },
-  max: { init: 'LOW', step: 'select(select(acc, v, v > acc), v, v != v)' },
-  min: { init: 'HIGH', step: 'select(select(acc, v, v < acc), v, v != v)' },
+  max: { init: 'LOW', step: 'select(select(acc, v, v > acc), v, isnan_(v))' },
+  min: { init: 'HIGH', step: 'select(select(acc, v, v < acc), v, isnan_(v))' },
 };
 
 export function hasReduce(op: string, dtype: DType): boolean {
@@ -411,7 +418,7 @@ export function reduce(ctx: GpuContext, op: string, x: GpuStorage, offset: numbe
   const low = ty === 'f32' ? '-inf_()' : 'i32(-2147483647 - 1)';
   const high = ty === 'f32' ? 'inf_()' : 'i32(2147483647)';
   const init = r.init === 'LOW' ? low : r.init === 'HIGH' ? high : `${ty}(${r.init})`;
-  const step = ty === 'i32' ? r.step.replace(/, v != v\)$/, ', false)') : r.step;
+  const step = ty === 'i32' ? r.step.replace(/, isnan_\(v\)\)$/, ', false)') : r.step;
   const code = () => /* wgsl */ `
 @group(0) @binding(0) var<storage, read> prm: array<i32>;
 @group(0) @binding(1) var<storage, read_write> out: array<${ty}>;
@@ -472,11 +479,11 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   let base = u32(prm[2]) + row * C;
   let o = row * C;
   var m = -inf_();
-  for (var j = lid.x; j < C; j = j + 64u) { let v = x[base + j]; if (v > m || v != v) { m = v; } }
+  for (var j = lid.x; j < C; j = j + 64u) { let v = x[base + j]; if (v > m || isnan_(v)) { m = v; } }
   part[lid.x] = m;
   workgroupBarrier();
   for (var s = 32u; s > 0u; s = s / 2u) {
-    if (lid.x < s) { let v = part[lid.x + s]; if (v > part[lid.x] || v != v) { part[lid.x] = v; } }
+    if (lid.x < s) { let v = part[lid.x + s]; if (v > part[lid.x] || isnan_(v)) { part[lid.x] = v; } }
     workgroupBarrier();
   }
   var mx = part[0];
@@ -557,5 +564,168 @@ export function crossEntropyGrad(ctx: GpuContext, g: GpuStorage, p: GpuStorage, 
   const m = ctx.metaBuffer(new Int32Array([rows, C, mode]));
   ctx.dispatch(ctx.pipeline('ceGrad', () => CE_GRAD), [m.buffer, out.buffer, g.buffer, p.buffer, t.buffer, w.buffer, wsum.buffer], Math.ceil((rows * C) / 256));
   ctx.release(m.buffer, m.bytes);
+  return out;
+}
+
+// ---- sliding windows: im2col, col2im, max pooling and its gradient ----------------------------
+
+/** A window geometry over planes of h×w (windowNumbers), as the parameters the window shaders read. */
+export interface Window {
+  planes: number; h: number; w: number; kh: number; kw: number; sh: number; sw: number;
+  ph: number; pw: number; dh: number; dw: number; oh: number; ow: number;
+}
+
+const WINDOW_PRM = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> prm: array<i32>;
+${SPECIALS}
+struct Win { planes: i32, h: i32, w: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, oh: i32, ow: i32 }
+fn win() -> Win {
+  return Win(prm[0], prm[1], prm[2], prm[3], prm[4], prm[5], prm[6], prm[7], prm[8], prm[9], prm[10], prm[11], prm[12]);
+}
+`;
+
+function windowMeta(g: Window, extra: number[]): Int32Array {
+  return new Int32Array([g.planes, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.oh, g.ow, ...extra]);
+}
+
+function f32Bits(v: number): number {
+  return new Int32Array(new Float32Array([v]).buffer)[0]!;
+}
+
+function runWindow(ctx: GpuContext, key: string, code: string, meta: Int32Array, buffers: GPUBuffer[], count: number): void {
+  if (count === 0) return;
+  const m = ctx.metaBuffer(meta);
+  ctx.dispatch(ctx.pipeline(key, () => code), [m.buffer, ...buffers], Math.ceil(count / 256));
+  ctx.release(m.buffer, m.bytes);
+}
+
+const IM2COL = /* wgsl */ `${WINDOW_PRM}
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let e = i32(gid.x + gid.y * nwg.x * 256u);
+  let g = win();
+  let L = g.oh * g.ow;
+  if (e >= g.planes * g.kh * g.kw * L) { return; }
+  let l = e % L; var t = e / L;
+  let j = t % g.kw; t = t / g.kw;
+  let i = t % g.kh; let p = t / g.kh;
+  let row = (l / g.ow) * g.sh - g.ph + i * g.dh;
+  let col = (l % g.ow) * g.sw - g.pw + j * g.dw;
+  if (row < 0 || row >= g.h || col < 0 || col >= g.w) { out[e] = bitcast<f32>(prm[14]); return; }
+  out[e] = x[prm[13] + (p * g.h + row) * g.w + col];
+}`;
+
+/** [planes·kh·kw, L] columns of x's planes (x from element `offset`); positions over the padding read padValue. */
+export function im2col(ctx: GpuContext, x: GpuStorage, offset: number, g: Window, padValue: number): GpuStorage {
+  const n = g.planes * g.kh * g.kw * g.oh * g.ow;
+  const out = ctx.storage(n, 'float32');
+  runWindow(ctx, 'im2col', IM2COL, windowMeta(g, [offset, f32Bits(padValue)]), [out.buffer, x.buffer], n);
+  return out;
+}
+
+// Each image position sums the column entries that read it (a gather: no two threads write one element).
+const COL2IM = /* wgsl */ `${WINDOW_PRM}
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read> cols: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let e = i32(gid.x + gid.y * nwg.x * 256u);
+  let g = win();
+  if (e >= g.planes * g.h * g.w) { return; }
+  let xx = e % g.w; let yy = (e / g.w) % g.h; let p = e / (g.w * g.h);
+  let L = g.oh * g.ow;
+  var acc = 0.0;
+  for (var i = 0; i < g.kh; i++) {
+    let a = yy + g.ph - i * g.dh;
+    if (a < 0 || a % g.sh != 0 || a / g.sh >= g.oh) { continue; }
+    for (var j = 0; j < g.kw; j++) {
+      let b = xx + g.pw - j * g.dw;
+      if (b < 0 || b % g.sw != 0 || b / g.sw >= g.ow) { continue; }
+      acc = acc + cols[prm[13] + ((p * g.kh + i) * g.kw + j) * L + (a / g.sh) * g.ow + b / g.sw];
+    }
+  }
+  out[e] = acc;
+}`;
+
+/** The planes [planes, h, w] whose columns `cols` are (from element `offset`), overlapping windows summed. */
+export function col2im(ctx: GpuContext, cols: GpuStorage, offset: number, g: Window): GpuStorage {
+  const n = g.planes * g.h * g.w;
+  const out = ctx.storage(n, 'float32');
+  runWindow(ctx, 'col2im', COL2IM, windowMeta(g, [offset]), [out.buffer, cols.buffer], n);
+  return out;
+}
+
+// PyTorch's scan, as the reference maxPool: the first largest in row-major window order, a NaN
+// over any number (the last NaN), the first real position when every value is −∞.
+const MAXPOOL = /* wgsl */ `${WINDOW_PRM}
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read_write> picks: array<i32>;
+@group(0) @binding(3) var<storage, read> x: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let e = i32(gid.x + gid.y * nwg.x * 256u);
+  let g = win();
+  let L = g.oh * g.ow;
+  if (e >= g.planes * L) { return; }
+  let p = e / L; let oy = (e % L) / g.ow; let ox = e % g.ow;
+  var ya = oy * g.sh - g.ph; let yb = min(ya + (g.kh - 1) * g.dh + 1, g.h);
+  while (ya < 0) { ya = ya + g.dh; }
+  var xa = ox * g.sw - g.pw; let xb = min(xa + (g.kw - 1) * g.dw + 1, g.w);
+  while (xa < 0) { xa = xa + g.dw; }
+  let base = prm[13] + p * g.h * g.w;
+  var best = -inf_();
+  var pick = ya * g.w + xa;
+  for (var yy = ya; yy < yb; yy = yy + g.dh) {
+    for (var xx = xa; xx < xb; xx = xx + g.dw) {
+      let v = x[base + yy * g.w + xx];
+      if (v > best || isnan_(v)) { best = v; pick = yy * g.w + xx; }
+    }
+  }
+  out[e] = best;
+  picks[e] = pick;
+}`;
+
+/** Max pooling of x's planes (from element `offset`): the values [planes, L] and each window's picked plane offset. */
+export function maxPool(ctx: GpuContext, x: GpuStorage, offset: number, g: Window): { y: GpuStorage; picks: GpuStorage } {
+  const n = g.planes * g.oh * g.ow;
+  const y = ctx.storage(n, 'float32');
+  const picks = ctx.storage(n, 'int32');
+  runWindow(ctx, 'maxPool', MAXPOOL, windowMeta(g, [offset]), [y.buffer, picks.buffer, x.buffer], n);
+  return { y, picks };
+}
+
+// gx at each position: the sum of the gradients of the windows holding it that picked it (a gather).
+const MAXPOOL_GRAD = /* wgsl */ `${WINDOW_PRM}
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read> gy: array<f32>;
+@group(0) @binding(3) var<storage, read> picks: array<i32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let e = i32(gid.x + gid.y * nwg.x * 256u);
+  let g = win();
+  if (e >= g.planes * g.h * g.w) { return; }
+  let pos = e % (g.h * g.w); let xx = pos % g.w; let yy = pos / g.w; let p = e / (g.w * g.h);
+  let L = g.oh * g.ow;
+  var acc = 0.0;
+  for (var i = 0; i < g.kh; i++) {
+    let a = yy + g.ph - i * g.dh;
+    if (a < 0 || a % g.sh != 0 || a / g.sh >= g.oh) { continue; }
+    for (var j = 0; j < g.kw; j++) {
+      let b = xx + g.pw - j * g.dw;
+      if (b < 0 || b % g.sw != 0 || b / g.sw >= g.ow) { continue; }
+      let o = p * L + (a / g.sh) * g.ow + b / g.sw;
+      if (picks[prm[14] + o] == pos) { acc = acc + gy[prm[13] + o]; }
+    }
+  }
+  out[e] = acc;
+}`;
+
+/** maxPool's backward: gy [planes, L] (from `gOffset`) added at the picks (from `pOffset`) of planes [planes, h, w]. */
+export function maxPoolGrad(ctx: GpuContext, gy: GpuStorage, gOffset: number, picks: GpuStorage, pOffset: number, g: Window): GpuStorage {
+  const n = g.planes * g.h * g.w;
+  const out = ctx.storage(n, 'float32');
+  runWindow(ctx, 'maxPoolGrad', MAXPOOL_GRAD, windowMeta(g, [gOffset, pOffset]), [out.buffer, gy.buffer, picks.buffer], n);
   return out;
 }

@@ -207,7 +207,7 @@ export const elementwiseRules: Rules<
     // The gradient passes where min <= x <= max (inclusive), as PyTorch.
     backward: (c, g, { min, max }) => {
       const x = c.saved[0]!;
-      let keep = fullK(x.shape, 1, g.dtype);
+      let keep = fullK(x.shape, 1, g.dtype, g);
       if (min !== null) keep = binaryK('mul', 'clamp', keep, mask(compareK('ge', 'clamp', x, scalar(x, min)), g));
       if (max !== null) keep = binaryK('mul', 'clamp', keep, mask(compareK('le', 'clamp', x, scalar(x, max)), g));
       return [g.mul(keep)];

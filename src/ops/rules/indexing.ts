@@ -18,7 +18,7 @@ export const indexingRules: Rules<'indexSelect' | 'indexAdd' | 'gather' | 'scatt
     },
     backward: (c, g, { dim }) => {
       const index = c.saved[0]!;
-      return [indexAdd(zerosK(c.inputShapes[0]!, g.dtype), dim, index, g), null];
+      return [indexAdd(zerosK(c.inputShapes[0]!, g.dtype, g), dim, index, g), null];
     },
   },
   indexAdd: {
@@ -33,7 +33,7 @@ export const indexingRules: Rules<'indexSelect' | 'indexAdd' | 'gather' | 'scatt
       c.save(index!);
       return gatherK(x!, dim, index!);
     },
-    backward: (c, g, { dim }) => [scatterAdd(zerosK(c.inputShapes[0]!, g.dtype), dim, c.saved[0]!, g), null],
+    backward: (c, g, { dim }) => [scatterAdd(zerosK(c.inputShapes[0]!, g.dtype, g), dim, c.saved[0]!, g), null],
   },
   scatterAdd: {
     forward: (c, [self, index, src], { dim }) => {
