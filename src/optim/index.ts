@@ -20,6 +20,7 @@ export { SGD, type SGDOptions } from './sgd.js';
 export { Adam, AdamW, type AdamOptions } from './adam.js';
 export { RMSprop, type RMSpropOptions } from './rmsprop.js';
 export { Adagrad, type AdagradOptions } from './adagrad.js';
+export { LBFGS, type LBFGSOptions } from './lbfgs.js';
 export { Adadelta, Adamax, NAdam, RAdam, type AdadeltaOptions, type AdamaxOptions, type NAdamOptions, type RAdamOptions } from './more.js';
 export {
   LRScheduler,

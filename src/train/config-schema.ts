@@ -17,7 +17,8 @@ type Obj = Record<string, unknown>;
 /** The largest layer width or class count a config may name (a class count above it is refused on loading data too). */
 export const MAX_LAYER_SIZE = 1_000_000;
 
-class Reader {
+/** Reads fields of a parsed JSON object, failing with the field's path (also used by gpt-config.ts). */
+export class Reader {
   constructor(readonly source: string) {}
 
   fail(path: string, message: string): never {
@@ -97,7 +98,7 @@ class Reader {
 }
 
 /** An own property only: never one inherited from Object.prototype. */
-function own(o: Obj, key: string): unknown {
+export function own(o: Obj, key: string): unknown {
   return Object.hasOwn(o, key) ? o[key] : undefined;
 }
 
@@ -170,6 +171,9 @@ export function validateRunConfig(json: unknown, source: string): RunConfig {
     r.fail('config', `expected a JSON object (a chainrule training config), got ${r.show(json)}`);
   }
   const c = json as Obj;
+  if (own(c, 'format') === 'chainrule-gpt-run') {
+    r.fail('format', 'this is a GPT checkpoint (chainrule train --model gpt); sample from it with chainrule generate DIR');
+  }
   if (own(c, 'format') !== 'chainrule-run') {
     r.fail('format', `expected "chainrule-run" (this is not a chainrule training config), got ${r.show(own(c, 'format'))}`);
   }

@@ -6,6 +6,7 @@
 import { evalCommand } from './eval.js';
 import { explainCommand } from './explain.js';
 import { exportCommand } from './export.js';
+import { generateCommand } from './generate.js';
 import { gradflowCommand } from './gradflow.js';
 import { graphCommand } from './graph.js';
 import { summaryCommand } from './summary.js';
@@ -16,7 +17,7 @@ import type { Command } from './types.js';
 export type { CliIO, Command } from './types.js';
 
 export const COMMANDS: readonly Command[] = [
-  trainCommand, evalCommand, predictCommand, exportCommand, explainCommand, graphCommand, gradflowCommand, summaryCommand,
+  trainCommand, generateCommand, evalCommand, predictCommand, exportCommand, explainCommand, graphCommand, gradflowCommand, summaryCommand,
 ];
 
 export function findCommand(name: string): Command | undefined {

@@ -21,7 +21,7 @@ import { DATA_FLAGS } from './data-flags.js';
  * test accuracy in well under two minutes on two cores with the reference kernels.
  */
 export const TRAIN_DEFAULTS = {
-  model: 'mlp' as 'mlp' | 'cnn',
+  model: 'mlp' as 'mlp' | 'cnn' | 'gpt',
   hidden: [128],
   activation: 'relu' as (typeof ACTIVATIONS)[number],
   dropout: 0,
@@ -34,7 +34,7 @@ export const TRAIN_DEFAULTS = {
 };
 
 export const MODEL_FLAGS = {
-  model: flag.choice('the model', ['mlp', 'cnn'] as const, { defaultText: TRAIN_DEFAULTS.model }),
+  model: flag.choice('the model (gpt: a char-level GPT on a text, options below)', ['mlp', 'cnn', 'gpt'] as const, { defaultText: TRAIN_DEFAULTS.model }),
   layers: flag.intList('MLP layer sizes, inputs to classes', { minLength: 2, defaultText: '784,128,10 (<features>,128,<classes> for a CSV)' }),
   activation: flag.choice('hidden-layer activation', ACTIVATIONS, { defaultText: TRAIN_DEFAULTS.activation }),
   dropout: flag.number('dropout probability after each hidden layer', { nonNegative: true, belowOne: true, defaultText: '0' }),

@@ -17,6 +17,7 @@ import { writeTrainingPlots } from '../../inspect/training-plots.js';
 import { DATA_FLAGS, dataSourceFromFlags, hasDataFlags } from './data-flags.js';
 import { MODEL_FLAGS, OPTIM_FLAGS, readTrainConfig, TRAIN_DEFAULTS, type ConfigValues } from './train-config.js';
 import type { CliIO, Command } from './types.js';
+import { GPT_HELP, isGptRun, trainGptCommand } from './train-gpt.js';
 
 const FLAGS = {
   ...MODEL_FLAGS,
@@ -47,13 +48,15 @@ Examples:
   chainrule train --full --layers 784,256,128,10 --epochs 5 --out runs/fashion
   chainrule train --csv iris.csv --label-column species --layers 4,16,3 --epochs 50 --lr 0.01
   chainrule train --resume runs/fashion --epochs 10
-`;
+
+${GPT_HELP}`;
 
 export const trainCommand: Command = {
   name: 'train',
-  summary: 'train a classifier on Fashion-MNIST or your own CSV',
+  summary: 'train a classifier on Fashion-MNIST or your own CSV, or a GPT on a text',
   help: () => HELP,
   async run(argv, io) {
+    if (await isGptRun(argv)) return trainGptCommand(argv, io);
     const { values } = parseArgs(argv, FLAGS, 'chainrule train');
     const { session, cfg, data, history } = values.resume !== undefined ? await resumeRun(values) : await newRun(values);
     const out = values.out ?? values.resume ?? null;
@@ -72,6 +75,7 @@ async function newRun(v: Flags): Promise<{ session: Session; cfg: RunConfig; dat
   // Data flags on the command line replace the config file's choice of data as a whole.
   const dataFlags = hasDataFlags(v) ? v : { ...fromFile, ...v };
   const s = { ...TRAIN_DEFAULTS, ...fromFile, ...v };
+  if (s.model === 'gpt') throw new UsageError('a config file cannot choose the GPT; pass --model gpt on the command line');
   if (s.model === 'cnn' && s.layers !== undefined) throw new UsageError('--layers applies to --model mlp; the cnn preset is fixed');
   if (s.momentum !== undefined && s.optimizer !== 'sgd' && s.optimizer !== 'rmsprop') {
     throw new UsageError(`--momentum applies to sgd and rmsprop, not ${s.optimizer}`);
