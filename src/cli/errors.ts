@@ -59,7 +59,7 @@ export function describeError(err: unknown): { message: string; code: number } {
   if (err instanceof ChainruleError) return { message: oneLine(err.message), code: EXIT_FAILURE };
   if (writeFailureCode(err) !== undefined) {
     const path = String((err as NodeJS.ErrnoException).path ?? '?');
-    return { message: (asWriteError(err, `writing ${path}`, 'other files were not changed') as Error).message, code: EXIT_WRITE };
+    return { message: (asWriteError(err, `writing ${path}`, `${path} may be incomplete`) as Error).message, code: EXIT_WRITE };
   }
   const e = err as NodeJS.ErrnoException;
   if (e && typeof e === 'object' && typeof e.code === 'string' && typeof e.path === 'string') {
