@@ -4,7 +4,7 @@
  * itself, 1 for the rest), never a stack trace; --debug or CHAINRULE_DEBUG=1 adds the stack.
  */
 import { COMMANDS, findCommand, type CliIO } from './commands/index.js';
-import { describeError, EXIT_USAGE, UsageError } from './errors.js';
+import { describeError, describeStdoutFailure, EXIT_USAGE, EXIT_WRITE, OutputClosedError, UsageError } from './errors.js';
 import { chainruleVersion } from './version.js';
 
 export function topLevelHelp(): string {
@@ -27,6 +27,51 @@ Try: chainrule train         (a Fashion-MNIST classifier on the embedded subset)
 
 export function processIO(): CliIO {
   return { stdout: process.stdout, stderr: process.stderr, env: process.env };
+}
+
+/**
+ * The executable's run: main() with a standard output that reports being closed or full.
+ * Node reports a write to a closed pipe (EPIPE) or a full disk (ENOSPC) as an 'error' event
+ * after the write returned; from then on every write throws OutputClosedError, which stops
+ * the command (train says what its checkpoint holds). If the command had finished writing,
+ * or writes no more, the failure is reported once it ends. One line on stderr, exit code 4.
+ */
+export async function runProcess(argv: readonly string[]): Promise<number> {
+  let failure: string | null = null;
+  let reported = false;
+  let finished = false;
+  const name = argv[0] !== undefined && findCommand(argv[0]) !== undefined ? `chainrule ${argv[0]}` : 'chainrule';
+  const report = () => {
+    if (reported || failure === null) return;
+    reported = true;
+    process.stderr.write(`${name}: ${describeStdoutFailure(failure)}\n`);
+  };
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    failure ??= err.code ?? 'EIO';
+    if (finished) {
+      report();
+      process.exit(EXIT_WRITE);
+    }
+  });
+  const io = processIO();
+  const stdout = {
+    get isTTY() { return process.stdout.isTTY; },
+    get columns() { return process.stdout.columns; },
+    write(text: string) {
+      if (failure !== null) {
+        reported = true; // main() reports the thrown error itself
+        throw new OutputClosedError(failure);
+      }
+      return process.stdout.write(text);
+    },
+  };
+  const code = await main(argv, { ...io, stdout });
+  finished = true;
+  if (failure !== null && !reported) {
+    report();
+    return EXIT_WRITE;
+  }
+  return code;
 }
 
 /** Runs one command line; returns the exit code. */

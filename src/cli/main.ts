@@ -1,11 +1,6 @@
 #!/usr/bin/env node
 /** The `chainrule` executable: runs the command line and exits with its code. */
-import { main } from './cli.js';
+import { runProcess } from './cli.js';
 
-// `chainrule predict ... | head` closes the pipe early: stop quietly, as other tools do.
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw err;
-});
-
-process.exitCode = await main(process.argv.slice(2));
+// A closed or full standard output (`chainrule predict ... | head -1`) is one line and exit 4 (see runProcess).
+process.exitCode = await runProcess(process.argv.slice(2));

@@ -10,9 +10,11 @@
  * directory entry itself is only durable once the directory is synced.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { asWriteError } from './errors.js';
+import { failIfInjected } from './fs-faults.js';
 
 function tempPathFor(path: string): string {
   // Hidden, unique per process and call; the same directory keeps rename atomic (a
@@ -20,21 +22,29 @@ function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
 }
 
+/** A disk-full or read-only failure as one sentence that says the target is as it was. */
+function failed(err: unknown, path: string): unknown {
+  return asWriteError(err, `writing ${path}`, existsSync(path) ? `${path} is unchanged` : 'no partial file was left');
+}
+
 /** Writes `data` to `path` so that `path` always holds either its old or its new contents. */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
   const temp = tempPathFor(path);
   try {
+    failIfInjected('open', temp);
     const file = await open(temp, 'wx');
     try {
+      failIfInjected('write', path);
       await file.writeFile(data);
       await file.sync();
     } finally {
       await file.close();
     }
+    failIfInjected('rename', path);
     await rename(temp, path);
   } catch (err) {
     await unlink(temp).catch(() => undefined);
-    throw err;
+    throw failed(err, path);
   }
   await syncDirectory(dirname(path));
 }
@@ -43,8 +53,10 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
 export function writeFileAtomicSync(path: string, data: Uint8Array | string): void {
   const temp = tempPathFor(path);
   try {
+    failIfInjected('open', temp);
     const fd = openSync(temp, 'wx');
     try {
+      failIfInjected('write', path);
       const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
       let written = 0;
       while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
@@ -52,10 +64,11 @@ export function writeFileAtomicSync(path: string, data: Uint8Array | string): vo
     } finally {
       closeSync(fd);
     }
+    failIfInjected('rename', path);
     renameSync(temp, path);
   } catch (err) {
     try { unlinkSync(temp); } catch { /* never created, or already renamed */ }
-    throw err;
+    throw failed(err, path);
   }
   try {
     const dir = openSync(dirname(path), 'r');

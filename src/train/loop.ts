@@ -9,6 +9,7 @@
  * generators' state restored (see session.ts), a resumed run repeats an uninterrupted one.
  */
 import { noGrad } from '../autograd/grad-mode.js';
+import { ChainruleError } from '../errors.js';
 import type { DataLoader } from '../data/dataloader.js';
 import { clipGradNorm_ } from '../nn/clip.js';
 import { crossEntropy } from '../nn/functional.js';
@@ -53,6 +54,26 @@ export interface FitOptions {
   /** Called after each epoch's evaluation and scheduler step; awaited (save a checkpoint here). */
   onEpochEnd?: (m: EpochMetrics) => void | Promise<void>;
   now?: () => number;
+  /**
+   * Keep training when the loss becomes NaN or infinite. By default fit stops with a
+   * NonFiniteLossError before that batch's update, and before the epoch is reported to
+   * onEpochEnd, so no checkpoint of a diverged model is written as if it were fine.
+   */
+  allowNan?: boolean;
+}
+
+/**
+ * The loss became NaN or infinite (a learning rate too high, NaN in the data, an overflow):
+ * training stopped. `epoch` and `batch` (1-based; batch 0: the epoch's evaluation) say where;
+ * the epochs before it were completed and reported.
+ */
+export class NonFiniteLossError extends ChainruleError {
+  constructor(readonly epoch: number, readonly batch: number, readonly value: number, readonly what = 'the training loss') {
+    super(`fit: ${what} is ${Number.isNaN(value) ? 'NaN' : value} at epoch ${epoch}${batch > 0 ? `, batch ${batch}` : ''}; training stopped there ` +
+      `(the model of epoch ${epoch - 1} was the last one reported). Lower the learning rate, check the data for NaN/Inf, ` +
+      'or pass allowNan (--allow-nan) to keep going');
+    this.name = 'NonFiniteLossError';
+  }
 }
 
 const defaultLoss: LossFn = (logits, labels) => crossEntropy(logits, labels);
@@ -103,21 +124,32 @@ export async function fit(o: FitOptions): Promise<EpochMetrics[]> {
     let lossSum = 0;
     let correct = 0;
     let seen = 0;
+    let batch = 0;
     for (const [x, y] of o.trainLoader) {
+      batch++;
       const logits = o.model.call(x!) as Tensor;
       const loss = lossFn(logits, y!);
+      const value = loss.item();
+      // Before the update: the weights stay those the last finite loss was computed with.
+      if (!Number.isFinite(value) && !o.allowNan) throw new NonFiniteLossError(epoch, batch, value);
       o.optimizer.zeroGrad();
       loss.backward();
       if (o.clipNorm != null) clipGradNorm_(params, o.clipNorm);
       o.optimizer.step();
       const n = y!.shape[0]!;
-      lossSum += loss.item() * n;
+      lossSum += value * n;
       correct += countCorrect(logits.data, logits.shape[1]!, y!.data);
       seen += n;
       o.onBatch?.({ epoch, seen, total, loss: lossSum / seen, accuracy: correct / seen, seconds: (now() - start) / 1000 });
     }
     const test = o.testLoader ? evaluate(o.model, o.testLoader, lossFn) : null;
     const trainLoss = lossSum / seen;
+    if (!o.allowNan) {
+      // The last update can still make the weights non-finite: the test loss shows it, and
+      // without a test set the parameters are checked.
+      if (test !== null && !Number.isFinite(test.loss)) throw new NonFiniteLossError(epoch, 0, test.loss, 'the test loss');
+      if (test === null && !parametersFinite(params)) throw new NonFiniteLossError(epoch, 0, NaN, 'a weight after the last update');
+    }
     if (o.scheduler) {
       if (o.scheduler instanceof ReduceLROnPlateau) o.scheduler.step(test?.loss ?? trainLoss);
       else o.scheduler.step();
@@ -131,4 +163,9 @@ export async function fit(o: FitOptions): Promise<EpochMetrics[]> {
     await o.onEpochEnd?.(m);
   }
   return history;
+}
+
+/** Whether every parameter value is finite: p − p sums to 0 exactly then, and to NaN otherwise. */
+function parametersFinite(params: readonly Tensor[]): boolean {
+  return noGrad(() => params.every((p) => p.sub(p).sum().item() === 0));
 }

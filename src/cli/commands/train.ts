@@ -2,19 +2,21 @@
 import { validateRunConfig } from '../../train/config-schema.js';
 import { backend } from '../../backend/index.js';
 import { ensureDir, loadCheckpoint, saveCheckpoint } from '../../io/checkpoint.js';
-import { FormatError } from '../../io/errors.js';
+import { FormatError, WriteError } from '../../io/errors.js';
+import { lockDir } from '../../io/lock.js';
 import { loadData, type LoadedData } from '../../train/data.js';
-import { fit } from '../../train/loop.js';
+import { fit, NonFiniteLossError } from '../../train/loop.js';
 import { isEpochMetrics, type EpochMetrics } from '../../train/metrics.js';
 import type { ModelConfig } from '../../train/model.js';
 import { checkpointOf, createSession, restore, type RunConfig, type Session } from '../../train/session.js';
 import { flag, formatFlags, parseArgs, type FlagValues } from '../args.js';
-import { UsageError } from '../errors.js';
+import { EXIT_DIVERGED, EXIT_WRITE, ExitError, OutputClosedError, UsageError } from '../errors.js';
 import { formatDuration, percent, ProgressBar } from '../progress.js';
 import { chainruleVersion } from '../version.js';
 import { GradientMonitor } from '../../inspect/gradient-monitor.js';
 import { writeTrainingPlots } from '../../inspect/training-plots.js';
 import { DATA_FLAGS, dataSourceFromFlags, hasDataFlags } from './data-flags.js';
+import { checkOutputDir } from './train-output.js';
 import { MODEL_FLAGS, OPTIM_FLAGS, readTrainConfig, TRAIN_DEFAULTS, type ConfigValues } from './train-config.js';
 import type { CliIO, Command } from './types.js';
 import { GPT_HELP, isGptRun, trainGptCommand } from './train-gpt.js';
@@ -24,7 +26,9 @@ const FLAGS = {
   ...OPTIM_FLAGS,
   config: flag.string('a JSON file with any of these settings (camelCase keys); flags win over it', { valueName: 'FILE' }),
   ...DATA_FLAGS,
+  allowNan: flag.bool('keep training when the loss becomes NaN or Inf (it stops, exit code 3, by default); with --csv also keep such cells'),
   out: flag.string('write the checkpoint and metrics.csv/metrics.json here after every epoch', { valueName: 'DIR' }),
+  overwrite: flag.bool('with --out: write into DIR even if it holds other files or another run\'s checkpoint'),
   resume: flag.string('continue the run saved in DIR (writes back to DIR unless --out is given)', { valueName: 'DIR' }),
   plots: flag.bool('with --out: also write loss.svg, accuracy.svg and gradient-flow.svg there after every epoch'),
   quiet: flag.bool('print only the final summary'),
@@ -32,7 +36,7 @@ const FLAGS = {
 type Flags = FlagValues<typeof FLAGS>;
 
 /** Flags that may accompany --resume; the rest are fixed by the checkpoint. */
-const RESUME_FLAGS = new Set(['resume', 'epochs', 'out', 'quiet', 'data', 'full', 'plots']);
+const RESUME_FLAGS = new Set(['resume', 'epochs', 'out', 'quiet', 'data', 'full', 'plots', 'allowNan', 'overwrite']);
 
 const HELP = `Usage: chainrule train [options]
 
@@ -65,8 +69,17 @@ export const trainCommand: Command = {
       return 0;
     }
     if (values.plots && out === null) throw new UsageError('--plots writes its charts next to the checkpoint; give --out DIR');
-    if (out !== null) await ensureDir(out); // a bad --out fails now, not after the first epoch
-    return train(io, session, cfg, data, history, out, values.quiet === true, values.plots === true);
+    if (values.overwrite && out === null) throw new UsageError('--overwrite applies to --out DIR');
+    if (out === null) return train(io, session, cfg, data, history, null, null, values);
+    await ensureDir(out); // a bad --out fails now, not after the first epoch
+    const lock = await lockDir(out, ['chainrule', 'train', ...argv].join(' '));
+    try {
+      if (!values.overwrite) await checkOutputDir(out, cfg, values.resume ?? null);
+      const saved = values.resume !== undefined && out === values.resume ? cfg.epoch : null;
+      return await train(io, session, cfg, data, history, out, saved, values);
+    } finally {
+      await lock.release();
+    }
   },
 };
 
@@ -74,13 +87,14 @@ async function newRun(v: Flags): Promise<{ session: Session; cfg: RunConfig; dat
   const fromFile: ConfigValues = v.config !== undefined ? await readTrainConfig(v.config) : {};
   // Data flags on the command line replace the config file's choice of data as a whole.
   const dataFlags = hasDataFlags(v) ? v : { ...fromFile, ...v };
+  const nanCells = dataFlags.csv !== undefined ? dataFlags.allowNan : undefined; // --allow-nan also covers the loss
   const s = { ...TRAIN_DEFAULTS, ...fromFile, ...v };
   if (s.model === 'gpt') throw new UsageError('a config file cannot choose the GPT; pass --model gpt on the command line');
   if (s.model === 'cnn' && s.layers !== undefined) throw new UsageError('--layers applies to --model mlp; the cnn preset is fixed');
   if (s.momentum !== undefined && s.optimizer !== 'sgd' && s.optimizer !== 'rmsprop') {
     throw new UsageError(`--momentum applies to sgd and rmsprop, not ${s.optimizer}`);
   }
-  const source = dataSourceFromFlags(dataFlags, s.seed);
+  const source = dataSourceFromFlags({ ...dataFlags, allowNan: nanCells }, s.seed);
   const data = await loadData(source, undefined, { training: true });
   const model: ModelConfig = s.model === 'cnn'
     ? {
@@ -148,9 +162,38 @@ export function epochLine(m: EpochMetrics, epochs: number): string {
     `${test}  lr ${Number(m.lr.toPrecision(4))}  ${m.seconds.toFixed(1)}s`;
 }
 
+/**
+ * Trains, saving into `out` after every epoch. `saved`: the epoch of the checkpoint already in
+ * `out` (null: none). A loss that becomes NaN/Inf, a failed save, or a closed standard output
+ * stops the run with one line saying what happened and what `out` still holds.
+ */
 async function train(
+  io: CliIO, s: Session, cfg: RunConfig, data: LoadedData, history: EpochMetrics[], out: string | null, saved: number | null,
+  v: Flags,
+): Promise<number> {
+  const quiet = v.quiet === true;
+  const plots = v.plots === true;
+  const holds = () => (out === null ? 'nothing was saved (no --out)'
+    : saved === null ? `nothing was saved to ${out}` : `the checkpoint in ${out} (epoch ${saved}) is intact`);
+  try {
+    return await trainEpochs(io, s, cfg, data, history, out, quiet, plots, v.allowNan === true, (e) => { saved = e; });
+  } catch (err) {
+    if (err instanceof NonFiniteLossError) {
+      const where = `epoch ${err.epoch}${err.batch > 0 ? `, batch ${err.batch}` : ''}`;
+      throw new ExitError(`${err.what} became ${Number.isNaN(err.value) ? 'NaN' : err.value} at ${where}; training stopped and epoch ${err.epoch} was not saved; ` +
+        `${holds()}. Lower --lr, check the data for NaN/Inf, or pass --allow-nan to keep going`, EXIT_DIVERGED);
+    }
+    if (err instanceof OutputClosedError) throw new ExitError(`${err.message}; training stopped; ${holds()}`, EXIT_WRITE);
+    if (err instanceof WriteError && !err.message.includes('saving the checkpoint')) {
+      throw new WriteError(err.code, err.path, `${err.message}; ${holds()}`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+async function trainEpochs(
   io: CliIO, s: Session, cfg: RunConfig, data: LoadedData, history: EpochMetrics[], out: string | null, quiet: boolean,
-  plots = false,
+  plots: boolean, allowNan: boolean, onSaved: (epoch: number) => void,
 ): Promise<number> {
   const say = (line: string) => { if (!quiet) io.stdout.write(`${line}\n`); };
   const t = cfg.training;
@@ -180,7 +223,7 @@ async function train(
   await fit({
     model: s.model, optimizer: s.optimizer, scheduler: s.scheduler,
     trainLoader: s.trainLoader, testLoader: s.testLoader,
-    epochs: t.epochs, startEpoch: cfg.epoch, clipNorm: t.clipNorm,
+    epochs: t.epochs, startEpoch: cfg.epoch, clipNorm: t.clipNorm, allowNan,
     onBatch: (p) => {
       monitor?.step();
       if (quiet) return;
@@ -193,13 +236,20 @@ async function train(
       history.push(m);
       say(epochLine(m, t.epochs));
       cfg.epoch = m.epoch;
-      if (out !== null) await saveCheckpoint(out, checkpointOf(s, cfg, history));
+      if (out !== null) {
+        await saveCheckpoint(out, checkpointOf(s, cfg, history));
+        onSaved(m.epoch);
+      }
       if (plots && out !== null) await writeTrainingPlots(out, history, monitor);
     },
   });
   const seconds = (performance.now() - start) / 1000;
 
   const last = history[history.length - 1]!;
+  const diverged = history.filter((m) => !Number.isFinite(m.trainLoss) || (m.testLoss !== null && !Number.isFinite(m.testLoss)));
+  if (diverged.length > 0) {
+    io.stdout.write(`note: the loss was NaN or infinite in epoch${diverged.length === 1 ? '' : 's'} ${diverged.map((m) => m.epoch).join(', ')} (kept going: --allow-nan)\n`);
+  }
   let summary: string;
   if (last.testAccuracy !== null) {
     const best = history.reduce((a, b) => ((b.testAccuracy ?? -1) > (a.testAccuracy ?? -1) ? b : a));
