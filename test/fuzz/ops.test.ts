@@ -486,3 +486,39 @@ describe('fuzz: conv2d', () => {
     );
   });
 });
+
+describe('fuzz: numbers no op can take', () => {
+  const bad = fc.constantFrom(NaN, Infinity, -Infinity, 0.5, -1.5, 2 ** 53, 1e12, -(2 ** 31));
+  const x = filled([2, 3], 0, true);
+  const idx = tensor([0, 1], { dtype: 'int32' });
+  const gidx = tensor([[0, 1, 0], [1, 0, 1]], { dtype: 'int32' });
+  const img = filled([1, 2, 4, 4], 1);
+  const wt = filled([2, 2, 2, 2], 2);
+  const CALLS: [string, (v: number) => unknown][] = [
+    ['reshape', (v) => reshape(x, [v, 3])],
+    ['permute', (v) => permute(x, [v, 0])],
+    ['transpose', (v) => transpose(x, v, 0)],
+    ['narrow start', (v) => narrow(x, 1, v, 1)],
+    ['narrow length', (v) => narrow(x, 1, 0, v)],
+    ['narrow dim', (v) => narrow(x, v, 0, 1)],
+    ['expand', (v) => expand(x, [v, 2, 3])],
+    ['sum', (v) => sum(x, v)],
+    ['mean', (v) => mean(x, [v], true)],
+    ['max', (v) => amax(x, v)],
+    ['squeeze', (v) => squeeze(x, v)],
+    ['cat', (v) => cat([x, x], v)],
+    ['stack', (v) => stack([x, x], v)],
+    ['indexSelect', (v) => indexSelect(x, v, idx)],
+    ['gather', (v) => gather(x, v, gidx)],
+    // (a huge stride is valid: one output position)
+    ['conv2d stride', (v) => F.conv2d(img, wt, null, { stride: v > 1e6 ? -v : v })],
+    ['conv2d padding', (v) => F.conv2d(img, wt, null, { padding: v })],
+    ['conv2d dilation', (v) => F.conv2d(img, wt, null, { dilation: v })],
+    ['conv2d groups', (v) => F.conv2d(img, wt, null, { groups: v })],
+  ];
+  for (const [name, call] of CALLS) {
+    it(`${name}: NaN, ±∞, fractions and huge values are a chainrule error`, () => {
+      fc.assert(fc.property(bad, (v) => expectRefused(() => call(v))), fuzz(0.5));
+    });
+  }
+});
