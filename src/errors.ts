@@ -36,3 +36,27 @@ export function fmtShape(shape: readonly number[]): string {
 
 /** A tensor is on the wrong device for what was asked (two devices in one op, a sync read of GPU memory). */
 export class DeviceError extends ChainruleError {}
+
+/** What an AnomalyError found: the op, in which pass, its input shapes and the caller's line. */
+export interface AnomalyInfo {
+  op: string;
+  phase: 'forward' | 'backward';
+  inputShapes: (readonly number[])[];
+  /** The first frame of the stack outside chainrule ("file:line:col"), where the op was called; null if unknown. */
+  source: string | null;
+}
+
+/** Anomaly mode (detectAnomaly) found an op whose forward or backward made a NaN or an infinity. */
+export class AnomalyError extends ChainruleError {
+  readonly op: string;
+  readonly phase: 'forward' | 'backward';
+  readonly inputShapes: (readonly number[])[];
+  readonly source: string | null;
+  constructor(message: string, info: AnomalyInfo) {
+    super(message);
+    this.op = info.op;
+    this.phase = info.phase;
+    this.inputShapes = info.inputShapes;
+    this.source = info.source;
+  }
+}

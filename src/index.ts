@@ -21,6 +21,7 @@ export { Function, FunctionCtx } from './autograd/function.js';
 export { grad, vjp, hvp, jacobian, autogradGrad, type GradOptions } from './autograd/functional.js';
 export { gradcheck, GradcheckError, type GradcheckOptions, type GradcheckResult } from './autograd/gradcheck.js';
 export { Node, AccumulateGrad } from './autograd/node.js';
+export { detectAnomaly, setDetectAnomaly, isAnomalyEnabled } from './autograd/anomaly.js';
 export { backend, setBackend, referenceBackend, ready, backendName, type BackendChoice } from './backend/index.js';
 export type { Backend } from './backend/types.js';
 export * as nn from './nn/index.js';
@@ -30,7 +31,7 @@ export * as data from './data/index.js';
 // Safetensors bytes in memory (browser-safe); files on disk are save / load in chainrule/io.
 export { saveToBytes, loadFromBytes, metadataFromBytes, type NamedTensors } from './io/tensors.js';
 export { FormatError } from './io/errors.js';
-export { ChainruleError, ShapeError, DTypeError, IndexError, AutogradError, ValueError, OpError, AllocationError, DeviceError } from './errors.js';
+export { ChainruleError, ShapeError, DTypeError, IndexError, AutogradError, ValueError, OpError, AllocationError, DeviceError, AnomalyError, type AnomalyInfo } from './errors.js';
 export { setDefaultDevice, getDefaultDevice, type Device } from './tensor/device.js';
 
 import { autogradGrad } from './autograd/functional.js';

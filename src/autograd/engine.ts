@@ -3,6 +3,7 @@ import { beginWalk, endWalk } from '../memory/ownership.js';
 import { zerosK } from '../ops/kernels.js';
 import { sameShape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { anomalyOn, applyChecked } from './anomaly.js';
 import { enableGrad, noGrad } from './grad-mode.js';
 import { AccumulateGrad, type Edge, type Node } from './node.js';
 
@@ -191,7 +192,7 @@ function walk(
       for (let i = 0; i < grads.length; i++) if (grads[i]) any = true;
       if (any) {
         for (let i = 0; i < grads.length; i++) if (!grads[i]) grads[i] = zerosFor(node, i);
-        inputGrads = node.apply(grads);
+        inputGrads = anomalyOn ? applyChecked(node, grads) : node.apply(grads);
         if (node.checksGradShapes) {
           // A custom Function: its backward is user code, which may keep what it sees.
           checkGradShapes(node, inputGrads);

@@ -1,5 +1,6 @@
 import { isGradEnabled } from '../autograd/grad-mode.js';
 import { gradEdge } from '../autograd/engine.js';
+import { anomalyOn, checkForward, noteRecorded } from '../autograd/anomaly.js';
 import { DeviceError, OpError, fmtShape } from '../errors.js';
 import { deviceImpl } from '../tensor/device.js';
 import { Node, type Edge, type OutputMeta } from '../autograd/node.js';
@@ -129,6 +130,11 @@ function backwardName(op: string): string {
   return `${op[0]!.toUpperCase()}${op.slice(1)}Backward`;
 }
 
+/** The op of a node name made by backwardName. */
+function opOf(name: string): string {
+  return `${name[0]!.toLowerCase()}${name.slice(1, -'Backward'.length)}`;
+}
+
 /**
  * Each op's rule with its node name, looked up once per call. Filled from rules/index.ts on the
  * first apply rather than when this module loads: the rules import the ops that import this
@@ -214,10 +220,15 @@ export function apply<K extends OpName>(op: K, inputs: readonly Tensor[], attrs:
   if (onDevice) return applyOnDevice(op, entry, inputs, attrs, anyGrad);
   // Nothing recorded (no grad mode, or no input needs a gradient: e.g. every op of a first-order
   // backward pass): the forward saves into a context that keeps nothing.
-  if (!anyGrad) return rule.forward(UNRECORDED, strided && !entry.strided ? rowMajorInputs(inputs) : inputs, attrs);
+  if (!anyGrad) {
+    const out = rule.forward(UNRECORDED, strided && !entry.strided ? rowMajorInputs(inputs) : inputs, attrs);
+    if (anomalyOn) checkForward(op, inputs, out);
+    return out;
+  }
   const recorded = strided && !entry.strided ? trackedRowMajorInputs(inputs) : inputs;
   const ctx = new Ctx();
   const out = rule.forward(ctx, recorded, attrs);
+  if (anomalyOn) checkForward(op, inputs, out);
   return record(entry, recorded, attrs, ctx, out);
 }
 
@@ -261,6 +272,7 @@ function record<A>(entry: { rule: OpRule<any>; name: string; strided: boolean },
   ctx.inputShapes = shapes;
   ctx.inputDtypes = dtypes;
   out.gradFn = new OpNode(entry.name, next, [{ shape: out.shape, dtype: out.dtype }], ctx.saved, rule, ctx, attrs, entry.strided);
+  if (anomalyOn) noteRecorded(out.gradFn, opOf(entry.name), inputs);
   return out;
 }
 

@@ -1,4 +1,5 @@
 /** `chainrule train`: train a classifier, with a live progress bar, per-epoch test accuracy and checkpoints. */
+import { detectAnomaly } from '../../autograd/anomaly.js';
 import { validateRunConfig } from '../../train/config-schema.js';
 import { backend } from '../../backend/index.js';
 import { ensureDir, loadCheckpoint, saveCheckpoint } from '../../io/checkpoint.js';
@@ -32,11 +33,12 @@ const FLAGS = {
   resume: flag.string('continue the run saved in DIR (writes back to DIR unless --out is given)', { valueName: 'DIR' }),
   plots: flag.bool('with --out: also write loss.svg, accuracy.svg and gradient-flow.svg there after every epoch'),
   quiet: flag.bool('print only the final summary'),
+  detectAnomaly: flag.bool('stop at the first op whose forward or backward makes a NaN or infinity, naming it (slower)'),
 };
 type Flags = FlagValues<typeof FLAGS>;
 
 /** Flags that may accompany --resume; the rest are fixed by the checkpoint. */
-const RESUME_FLAGS = new Set(['resume', 'epochs', 'out', 'quiet', 'data', 'full', 'plots', 'allowNan', 'overwrite']);
+const RESUME_FLAGS = new Set(['resume', 'epochs', 'out', 'quiet', 'data', 'full', 'plots', 'allowNan', 'overwrite', 'detectAnomaly']);
 
 const HELP = `Usage: chainrule train [options]
 
@@ -70,13 +72,14 @@ export const trainCommand: Command = {
     }
     if (values.plots && out === null) throw new UsageError('--plots writes its charts next to the checkpoint; give --out DIR');
     if (values.overwrite && out === null) throw new UsageError('--overwrite applies to --out DIR');
-    if (out === null) return train(io, session, cfg, data, history, null, null, values);
+    const anomaly = <T>(run: () => Promise<T>): Promise<T> => (values.detectAnomaly === true ? detectAnomaly(run) : run());
+    if (out === null) return anomaly(() => train(io, session, cfg, data, history, null, null, values));
     await ensureDir(out); // a bad --out fails now, not after the first epoch
     const lock = await lockDir(out, ['chainrule', 'train', ...argv].join(' '));
     try {
       if (!values.overwrite) await checkOutputDir(out, cfg, values.resume ?? null);
       const saved = values.resume !== undefined && out === values.resume ? cfg.epoch : null;
-      return await train(io, session, cfg, data, history, out, saved, values);
+      return await anomaly(() => train(io, session, cfg, data, history, out, saved, values));
     } finally {
       await lock.release();
     }
