@@ -66,6 +66,13 @@ function show(v: unknown): string {
 
 const camel = (s: string): string => s.replace(/_+([a-zA-Z0-9])/g, (_m, c: string) => c.toUpperCase());
 
+/** The error for an option key that is not one of known, with the camelCase name when key was PyTorch's snake_case. */
+export function unknownOption(who: string, key: string, known: readonly string[]): ValueError {
+  const c = camel(key);
+  const near = known.find((k) => k === c) ?? known.find((k) => k.toLowerCase() === key.toLowerCase().replace(/_/g, ''));
+  return new ValueError(`${who}: unknown option '${key}'${near ? ` (did you mean ${near}?)` : ''}; ${known.length ? `its options are ${known.join(', ')}` : 'it takes no options'}`);
+}
+
 export class Signature {
   private parsed: { params: Param[]; byName: Map<string, Param>; keywords: Set<string> } | null = null;
 
@@ -157,12 +164,7 @@ export class Signature {
         } else if (keywords.has(key)) {
           out[key] = v;
         } else {
-          const known = [...byName.keys(), ...keywords].filter((k) => byName.get(k)?.fixed === undefined);
-          const c = camel(key);
-          const near = known.find((k) => k === c) ?? known.find((k) => k.toLowerCase() === key.toLowerCase().replace(/_/g, ''));
-          throw new ValueError(
-            `${this.who}: unknown option '${key}'${near ? ` (did you mean ${near}?)` : ''}; ${known.length ? `its options are ${known.join(', ')}` : 'it takes no options'}`,
-          );
+          throw unknownOption(this.who, key, [...byName.keys(), ...keywords].filter((k) => byName.get(k)?.fixed === undefined));
         }
       }
     }
