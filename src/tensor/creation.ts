@@ -6,7 +6,7 @@ import { MAX_ELEMENTS, checkElementCount, checkFinite, checkInt, checkShape, che
 import { numel } from './shape.js';
 import { Tensor, type NestedArray } from './tensor.js';
 import { getDefaultDevice, type Device } from './device.js';
-import { declareSignature, signature, unknownOption, type Signature } from '../signature.js';
+import { declareSignature, isPlainObject, signature, unknownOption, type Signature } from '../signature.js';
 
 const TENSOR_KEYS = ['dtype', 'requiresGrad', 'device'];
 const RANDOM_KEYS = [...TENSOR_KEYS, 'generator'];
@@ -58,7 +58,7 @@ function finish(t: Tensor, opts: TensorOptions): Tensor {
  */
 export function tensor(data: NestedArray | TypedArray | readonly number[], opts: TensorOptions & { shape?: readonly number[] } = {}): Tensor {
   // eslint-disable-next-line prefer-rest-params
-  if (arguments.length > 2) SIGS.tensor.parse([...arguments]); // throws, naming the extra argument
+  if (arguments.length > 2 || (opts !== undefined && !isPlainObject(opts))) SIGS.tensor.parse([...arguments]); // throws, naming the argument
   checkOptions('tensor', opts, KEYS.tensorShape);
   if (ArrayBuffer.isView(data)) {
     const arr = data as TypedArray;
