@@ -186,6 +186,8 @@ export function fullLike(...args: unknown[]): Tensor {
 
 /** Values from start (inclusive) to end (exclusive) by step; arange(n) is 0..n-1. */
 export function arange(start: number, end?: number, step?: number, opts?: TensorOptions): Tensor;
+export function arange(end: number, opts: TensorOptions): Tensor;
+export function arange(start: number, end: number, opts: TensorOptions): Tensor;
 export function arange(...args: unknown[]): Tensor {
   const { start, end, step = 1, ...opts } = SIGS.arange.parse<TensorOptions & { start: number; end?: number; step?: number }>(args);
   const [lo, hi] = end === undefined ? [0, start] : [start, end];
@@ -220,6 +222,7 @@ export function linspace(...args: unknown[]): Tensor {
 }
 
 export function eye(n: number, m?: number, opts?: TensorOptions): Tensor;
+export function eye(n: number, opts: TensorOptions): Tensor;
 export function eye(...args: unknown[]): Tensor {
   const { n, m = n, ...opts } = SIGS.eye.parse<TensorOptions & { n: number; m?: number }>(args);
   checkInt('eye', 'n', n, { min: 0 });

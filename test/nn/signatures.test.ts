@@ -257,7 +257,7 @@ describe('PyTorch habits', () => {
     expect(() => new nn.Conv2d(1, 16, 4, { stride: 2 } as never, 1 as never)).toThrow(/options object must be the last argument/);
     expect(() => new optim.Adam([new nn.Parameter(randn([2]))], { weight_decay: 0.1 } as never)).toThrow("unknown option 'weight_decay' (did you mean weightDecay?)");
     expect(() => new nn.Linear(4, 3, false, { bias: true })).toThrow('Linear: bias given twice, as argument 3 and in the options');
-    expect(() => new nn.Linear(4)).toThrow('Linear: missing outFeatures');
+    expect(() => new nn.Linear(...([4] as unknown as [number, number]))).toThrow('Linear: missing outFeatures');
   });
 
   it('says class indices must be int32 when crossEntropy gets float labels of the index shape', () => {
