@@ -29,24 +29,26 @@ interface Param {
   fixed?: { value: unknown };
 }
 
-const DTYPES = new Set(['float32', 'float64', 'int32', 'bool']);
-const isInt = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v);
 /** A plain object: an options object (not an array, a tensor, a module, a typed array). */
 export const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
 
+// The kinds check what JavaScript type an argument is; its value (a fractional size, an unknown
+// dtype name, a negative count) is left to the checks each constructor already runs, which
+// raise the more specific ShapeError / DTypeError with the valid range.
+const isNum = (v: unknown): boolean => typeof v === 'number';
 const CHECK: Record<Kind, [(v: unknown) => boolean, string]> = {
-  int: [isInt, 'an integer'],
-  num: [(v) => typeof v === 'number', 'a number'],
+  int: [isNum, 'an integer'],
+  num: [isNum, 'a number'],
   bool: [(v) => typeof v === 'boolean', 'a boolean'],
   str: [(v) => typeof v === 'string', 'a string'],
-  size: [(v) => isInt(v) || (Array.isArray(v) && v.every(isInt)), 'an integer or an array of integers'],
-  outsize: [(v) => isInt(v) || (Array.isArray(v) && v.every((x) => x === null || isInt(x))), 'an integer or an array of integers (or nulls)'],
-  ints: [(v) => Array.isArray(v) && v.every(isInt), 'an array of integers'],
-  nums: [(v) => Array.isArray(v) && v.every((x) => typeof x === 'number'), 'an array of numbers'],
+  size: [(v) => isNum(v) || Array.isArray(v), 'an integer or an array of integers'],
+  outsize: [(v) => isNum(v) || Array.isArray(v), 'an integer or an array of integers (or nulls)'],
+  ints: [(v) => Array.isArray(v), 'an array of integers'],
+  nums: [(v) => Array.isArray(v), 'an array of numbers'],
   tensor: [(v) => typeof v === 'object' && v !== null && typeof (v as { dtype?: unknown }).dtype === 'string' && Array.isArray((v as { shape?: unknown }).shape), 'a Tensor'],
   fn: [(v) => typeof v === 'function', 'a function'],
-  dtype: [(v) => typeof v === 'string' && DTYPES.has(v), "a dtype ('float32', 'float64', 'int32' or 'bool')"],
+  dtype: [(v) => typeof v === 'string', "a dtype ('float32', 'float64', 'int32' or 'bool')"],
   module: [(v) => typeof v === 'function' && typeof (v as { forward?: unknown }).forward === 'function', 'an nn.Module'],
   iter: [(v) => typeof v === 'object' && v !== null && !isPlainObject(v) && Symbol.iterator in v, 'an iterable (an array)'],
   inst: [(v) => typeof v === 'object' && v !== null && !isPlainObject(v), 'an object of its class'],
