@@ -114,7 +114,7 @@ interface Step {
 }
 
 /** Exactly this class, with forward and call as the class defines them (a subclass may compute anything). */
-function isPlain(m: AnyModule, cls: abstract new (...a: never[]) => AnyModule): boolean {
+function isPlain(m: AnyModule, cls: abstract new (...a: any[]) => AnyModule): boolean {
   return Object.getPrototypeOf(m) === cls.prototype && !Object.hasOwn(m, 'forward') && !Object.hasOwn(m, 'call');
 }
 

@@ -1,7 +1,7 @@
 import { kernel } from '../backend/dispatch.js';
 import type { FloatArray } from '../backend/types.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { Optimizer, nonNegative, positive, type OptimizerOptions, type ParamsInput, zerosLike } from './optimizer.js';
+import { Optimizer, optimizerArgs, optimizerSignature, type OptimizerArgs, nonNegative, positive, type OptimizerOptions, type ParamsInput, zerosLike } from './optimizer.js';
 
 export interface AdagradOptions extends OptimizerOptions {
   lrDecay: number;
@@ -13,6 +13,8 @@ export interface AdagradOptions extends OptimizerOptions {
 
 const ADAGRAD_DEFAULTS = { lr: 1e-2, lrDecay: 0, weightDecay: 0, initialAccumulatorValue: 0, eps: 1e-10, maximize: false };
 
+const ADAGRAD_SIG = optimizerSignature('Adagrad', 'lr?:num lrDecay?:num weightDecay?:num initialAccumulatorValue?:num eps?:num foreach=null', ['maximize']);
+
 /**
  * Adagrad (Duchi et al.), as PyTorch 1.13's `torch.optim.Adagrad`:
  *
@@ -23,8 +25,8 @@ const ADAGRAD_DEFAULTS = { lr: 1e-2, lrDecay: 0, weightDecay: 0, initialAccumula
  * update (so parameters added later with addParamGroup get them too). The numbers are the same.
  */
 export class Adagrad extends Optimizer<AdagradOptions> {
-  constructor(params: ParamsInput<AdagradOptions>, options: Partial<AdagradOptions> = {}) {
-    super('Adagrad', params, { ...ADAGRAD_DEFAULTS, ...options });
+  constructor(...args: OptimizerArgs<AdagradOptions, [lr: number, lrDecay: number, weightDecay: number, initialAccumulatorValue: number, eps: number, foreach: null]>) {
+    super('Adagrad', ...optimizerArgs<AdagradOptions>(ADAGRAD_SIG, args, { ...ADAGRAD_DEFAULTS }));
   }
 
   protected validate(g: AdagradOptions): void {

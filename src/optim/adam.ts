@@ -2,7 +2,7 @@ import { kernel } from '../backend/dispatch.js';
 import type { FloatArray } from '../backend/types.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { noGrad } from '../autograd/grad-mode.js';
-import { Optimizer, check, nonNegative, positive, unitInterval, type OptimizerOptions, type ParamGroup, type ParamsInput, zerosLike } from './optimizer.js';
+import { Optimizer, optimizerArgs, optimizerSignature, type OptimizerArgs, check, nonNegative, positive, unitInterval, type OptimizerOptions, type ParamGroup, type ParamsInput, zerosLike } from './optimizer.js';
 
 export interface AdamOptions extends OptimizerOptions {
   betas: [number, number];
@@ -86,6 +86,8 @@ function adamStep(p: Tensor, grad: Tensor, g: ParamGroup<AdamOptions>, state: Re
   p.version++;
 }
 
+const ADAM_SIG = optimizerSignature('Adam', 'lr?:num betas?:nums eps?:num weightDecay?:num amsgrad?:bool', ['maximize']);
+
 /**
  * Adam (Kingma & Ba) with bias correction, optional AMSGrad, and weight decay as an L2 term
  * added to the gradient, as PyTorch 1.13's `torch.optim.Adam`:
@@ -94,8 +96,8 @@ function adamStep(p: Tensor, grad: Tensor, g: ParamGroup<AdamOptions>, state: Re
  *     v̂ ← max(v̂, v) (amsgrad);  θ ← θ − lr/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + eps)
  */
 export class Adam extends Optimizer<AdamOptions> {
-  constructor(params: ParamsInput<AdamOptions>, options: Partial<AdamOptions> = {}) {
-    super('Adam', params, { ...ADAM_DEFAULTS, ...options });
+  constructor(...args: OptimizerArgs<AdamOptions, [lr: number, betas: [number, number], eps: number, weightDecay: number, amsgrad: boolean]>) {
+    super('Adam', ...optimizerArgs<AdamOptions>(ADAM_SIG, args, { ...ADAM_DEFAULTS }));
   }
 
   protected validate(g: AdamOptions): void {
@@ -107,14 +109,16 @@ export class Adam extends Optimizer<AdamOptions> {
   }
 }
 
+const ADAMW_SIG = optimizerSignature('AdamW', 'lr?:num betas?:nums eps?:num weightDecay?:num amsgrad?:bool', ['maximize']);
+
 /**
  * Adam with decoupled weight decay (Loshchilov & Hutter), as PyTorch 1.13's `torch.optim.AdamW`:
  * θ ← θ·(1 − lr·weightDecay) before the Adam update, which uses the raw gradient.
  * weightDecay defaults to 1e-2.
  */
 export class AdamW extends Optimizer<AdamOptions> {
-  constructor(params: ParamsInput<AdamOptions>, options: Partial<AdamOptions> = {}) {
-    super('AdamW', params, { ...ADAM_DEFAULTS, weightDecay: 1e-2, ...options });
+  constructor(...args: OptimizerArgs<AdamOptions, [lr: number, betas: [number, number], eps: number, weightDecay: number, amsgrad: boolean]>) {
+    super('AdamW', ...optimizerArgs<AdamOptions>(ADAMW_SIG, args, { ...ADAM_DEFAULTS, weightDecay: 1e-2 }));
   }
 
   protected validate(g: AdamOptions): void {

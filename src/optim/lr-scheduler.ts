@@ -2,6 +2,22 @@ import { ValueError } from '../errors.js';
 import { describe } from '../tensor/checks.js';
 import { Tensor } from '../tensor/tensor.js';
 import { check, type Optimizer, type OptimizerOptions } from './optimizer.js';
+import { declareSignature, signature, type Args, type Signature } from '../signature.js';
+
+/** The declared signature of optim.<name>: the optimizer, spec (PyTorch's order), then PyTorch's verbose (only false). */
+export function schedulerSignature(name: string, spec: string): Signature {
+  return declareSignature(`optim.${name}`, signature(name, `optimizer:inst ${spec} verbose=false`));
+}
+/** A scheduler's arguments: the optimizer and required R, any leading part of the optional P, or an options object O. */
+export type SchedulerArgs<R extends unknown[], P extends unknown[], O> = Args<[optimizer: Optimizer<OptimizerOptions>, ...R], [...P, verbose: false], O>;
+const SIGS = {
+  StepLR: schedulerSignature('StepLR', 'stepSize:num gamma?:num lastEpoch?:num'),
+  MultiStepLR: schedulerSignature('MultiStepLR', 'milestones:ints gamma?:num lastEpoch?:num'),
+  ExponentialLR: schedulerSignature('ExponentialLR', 'gamma:num lastEpoch?:num'),
+  CosineAnnealingLR: schedulerSignature('CosineAnnealingLR', 'tMax:num etaMin?:num lastEpoch?:num'),
+  LinearLR: schedulerSignature('LinearLR', 'startFactor?:num endFactor?:num totalIters?:num lastEpoch?:num'),
+  ReduceLROnPlateau: schedulerSignature('ReduceLROnPlateau', 'mode?:str factor?:num patience?:num threshold?:num thresholdMode?:str cooldown?:num minLr?:num|nums eps?:num'),
+};
 
 /** A scheduler's state: plain numbers and arrays, JSON-serialisable. */
 export type SchedulerStateDict = Record<string, unknown>;
@@ -98,7 +114,8 @@ const gammaCheck = (name: string, v: number): void => check(name, 'gamma', v, ty
 
 /** Multiply the lr by gamma every stepSize epochs. */
 export class StepLR extends LRScheduler<{ stepSize: number; gamma: number }> {
-  constructor(optimizer: AnyOptimizer, stepSize: number, gamma = 0.1, lastEpoch = -1) {
+  constructor(...args: SchedulerArgs<[stepSize: number], [gamma: number, lastEpoch: number], { stepSize?: number; gamma?: number; lastEpoch?: number }>) {
+    const { optimizer, stepSize, gamma = 0.1, lastEpoch = -1 } = SIGS.StepLR.parse<{ optimizer: AnyOptimizer; stepSize: number; gamma?: number; lastEpoch?: number }>(args);
     positiveInteger('StepLR', 'stepSize', stepSize);
     gammaCheck('StepLR', gamma);
     super(optimizer, { stepSize, gamma }, lastEpoch);
@@ -113,7 +130,8 @@ export class StepLR extends LRScheduler<{ stepSize: number; gamma: number }> {
 
 /** Multiply the lr by gamma at each milestone epoch (by gamma^k for a milestone listed k times). */
 export class MultiStepLR extends LRScheduler<{ milestones: number[]; gamma: number }> {
-  constructor(optimizer: AnyOptimizer, milestones: readonly number[], gamma = 0.1, lastEpoch = -1) {
+  constructor(...args: SchedulerArgs<[milestones: readonly number[]], [gamma: number, lastEpoch: number], { milestones?: readonly number[]; gamma?: number; lastEpoch?: number }>) {
+    const { optimizer, milestones, gamma = 0.1, lastEpoch = -1 } = SIGS.MultiStepLR.parse<{ optimizer: AnyOptimizer; milestones: readonly number[]; gamma?: number; lastEpoch?: number }>(args);
     check('MultiStepLR', 'milestones', describe(milestones), Array.isArray(milestones), 'an array of integers');
     milestones.forEach((m) => check('MultiStepLR', 'milestone', m, Number.isInteger(m), 'an integer'));
     gammaCheck('MultiStepLR', gamma);
@@ -130,7 +148,8 @@ export class MultiStepLR extends LRScheduler<{ milestones: number[]; gamma: numb
 
 /** Multiply the lr by gamma every epoch. */
 export class ExponentialLR extends LRScheduler<{ gamma: number }> {
-  constructor(optimizer: AnyOptimizer, gamma: number, lastEpoch = -1) {
+  constructor(...args: SchedulerArgs<[gamma: number], [lastEpoch: number], { gamma?: number; lastEpoch?: number }>) {
+    const { optimizer, gamma, lastEpoch = -1 } = SIGS.ExponentialLR.parse<{ optimizer: AnyOptimizer; gamma: number; lastEpoch?: number }>(args);
     gammaCheck('ExponentialLR', gamma);
     super(optimizer, { gamma }, lastEpoch);
   }
@@ -148,7 +167,8 @@ export class ExponentialLR extends LRScheduler<{ gamma: number }> {
  * recursive one also follows an lr changed by hand or by another scheduler.
  */
 export class CosineAnnealingLR extends LRScheduler<{ tMax: number; etaMin: number }> {
-  constructor(optimizer: AnyOptimizer, tMax: number, etaMin = 0, lastEpoch = -1) {
+  constructor(...args: SchedulerArgs<[tMax: number], [etaMin: number, lastEpoch: number], { tMax?: number; etaMin?: number; lastEpoch?: number }>) {
+    const { optimizer, tMax, etaMin = 0, lastEpoch = -1 } = SIGS.CosineAnnealingLR.parse<{ optimizer: AnyOptimizer; tMax: number; etaMin?: number; lastEpoch?: number }>(args);
     check('CosineAnnealingLR', 'tMax', tMax, typeof tMax === 'number' && Number.isFinite(tMax) && tMax > 0, 'a finite number > 0');
     check('CosineAnnealingLR', 'etaMin', etaMin, typeof etaMin === 'number' && Number.isFinite(etaMin) && etaMin >= 0, 'a finite number >= 0');
     super(optimizer, { tMax, etaMin }, lastEpoch);
@@ -176,7 +196,11 @@ export class CosineAnnealingLR extends LRScheduler<{ tMax: number; etaMin: numbe
  * it: a warm-up with startFactor < 1 = endFactor, or a linear decay.
  */
 export class LinearLR extends LRScheduler<{ startFactor: number; endFactor: number; totalIters: number }> {
-  constructor(optimizer: AnyOptimizer, startFactor = 1 / 3, endFactor = 1, totalIters = 5, lastEpoch = -1) {
+  constructor(
+    ...args: SchedulerArgs<[], [startFactor: number, endFactor: number, totalIters: number, lastEpoch: number], { startFactor?: number; endFactor?: number; totalIters?: number; lastEpoch?: number }>
+  ) {
+    const o = SIGS.LinearLR.parse<{ optimizer: AnyOptimizer; startFactor?: number; endFactor?: number; totalIters?: number; lastEpoch?: number }>(args);
+    const { optimizer, startFactor = 1 / 3, endFactor = 1, totalIters = 5, lastEpoch = -1 } = o;
     check('LinearLR', 'startFactor', startFactor, startFactor > 0 && startFactor <= 1, 'in (0, 1]');
     check('LinearLR', 'endFactor', endFactor, endFactor >= 0 && endFactor <= 1, 'in [0, 1]');
     positiveInteger('LinearLR', 'totalIters', totalIters);
@@ -230,10 +254,17 @@ export class ReduceLROnPlateau {
   lastEpoch = 0;
   private lastLr: number[];
 
+  readonly optimizer: AnyOptimizer;
+
   constructor(
-    readonly optimizer: AnyOptimizer,
-    options: Partial<ReduceLROnPlateauOptions> = {},
+    ...args: SchedulerArgs<
+      [],
+      [mode: 'min' | 'max', factor: number, patience: number, threshold: number, thresholdMode: 'rel' | 'abs', cooldown: number, minLr: number | number[], eps: number],
+      Partial<ReduceLROnPlateauOptions>
+    >
   ) {
+    const { optimizer, ...options } = SIGS.ReduceLROnPlateau.parse<Partial<ReduceLROnPlateauOptions> & { optimizer: AnyOptimizer }>(args);
+    this.optimizer = optimizer;
     const o = { mode: 'min', factor: 0.1, patience: 10, threshold: 1e-4, thresholdMode: 'rel', cooldown: 0, minLr: 0, eps: 1e-8, ...options };
     const name = 'ReduceLROnPlateau';
     check(name, 'mode', o.mode, o.mode === 'min' || o.mode === 'max', "'min' or 'max'");

@@ -1,7 +1,7 @@
 import { noGrad } from '../autograd/grad-mode.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { maximum } from '../ops/functional.js';
-import { Optimizer, check, nonNegative, positive, unitInterval, zerosLike, type OptimizerOptions, type ParamState, type ParamsInput } from './optimizer.js';
+import { Optimizer, optimizerArgs, optimizerSignature, type OptimizerArgs, check, nonNegative, positive, unitInterval, zerosLike, type OptimizerOptions, type ParamState, type ParamsInput } from './optimizer.js';
 
 /**
  * Adadelta, Adamax, NAdam and RAdam as PyTorch 1.13's torch.optim (the single-tensor paths,
@@ -48,12 +48,14 @@ export interface AdadeltaOptions extends OptimizerOptions {
   maximize: boolean;
 }
 
+const ADADELTA_SIG = optimizerSignature('Adadelta', 'lr?:num rho?:num eps?:num weightDecay?:num foreach=null', ['maximize']);
+
 /**
  *     v ← ρ·v + (1 − ρ)·g²;  Δ ← √(u + eps) / √(v + eps) · g;  u ← ρ·u + (1 − ρ)·Δ²;  θ ← θ − lr·Δ
  */
 export class Adadelta extends Optimizer<AdadeltaOptions> {
-  constructor(params: ParamsInput<AdadeltaOptions>, options: Partial<AdadeltaOptions> = {}) {
-    super('Adadelta', params, { lr: 1, rho: 0.9, eps: 1e-6, weightDecay: 0, maximize: false, ...options });
+  constructor(...args: OptimizerArgs<AdadeltaOptions, [lr: number, rho: number, eps: number, weightDecay: number, foreach: null]>) {
+    super('Adadelta', ...optimizerArgs<AdadeltaOptions>(ADADELTA_SIG, args, { lr: 1, rho: 0.9, eps: 1e-6, weightDecay: 0, maximize: false }));
   }
 
   protected validate(g: AdadeltaOptions): void {
@@ -88,12 +90,14 @@ export interface AdamaxOptions extends OptimizerOptions {
   maximize: boolean;
 }
 
+const ADAMAX_SIG = optimizerSignature('Adamax', 'lr?:num betas?:nums eps?:num weightDecay?:num foreach=null', ['maximize']);
+
 /**
  *     m ← β1·m + (1 − β1)·g;  u ← max(β2·u, |g| + eps);  θ ← θ − lr/(1 − β1ᵗ) · m/u
  */
 export class Adamax extends Optimizer<AdamaxOptions> {
-  constructor(params: ParamsInput<AdamaxOptions>, options: Partial<AdamaxOptions> = {}) {
-    super('Adamax', params, { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, maximize: false, ...options });
+  constructor(...args: OptimizerArgs<AdamaxOptions, [lr: number, betas: [number, number], eps: number, weightDecay: number, foreach: null]>) {
+    super('Adamax', ...optimizerArgs<AdamaxOptions>(ADAMAX_SIG, args, { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, maximize: false }));
   }
 
   protected validate(g: AdamaxOptions): void {
@@ -128,6 +132,8 @@ export interface NAdamOptions extends OptimizerOptions {
   momentumDecay: number;
 }
 
+const NADAM_SIG = optimizerSignature('NAdam', 'lr?:num betas?:nums eps?:num weightDecay?:num momentumDecay?:num foreach=null');
+
 /**
  * Adam with Nesterov momentum (Dozat), with PyTorch's momentum schedule
  * μₜ = β1·(1 − ½·0.96^(t·ψ)), ψ = momentumDecay:
@@ -135,8 +141,8 @@ export interface NAdamOptions extends OptimizerOptions {
  * (PyTorch 1.13's form, μₜ counted twice in the last product).
  */
 export class NAdam extends Optimizer<NAdamOptions> {
-  constructor(params: ParamsInput<NAdamOptions>, options: Partial<NAdamOptions> = {}) {
-    super('NAdam', params, { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, momentumDecay: 4e-3, ...options });
+  constructor(...args: OptimizerArgs<NAdamOptions, [lr: number, betas: [number, number], eps: number, weightDecay: number, momentumDecay: number, foreach: null]>) {
+    super('NAdam', ...optimizerArgs<NAdamOptions>(NADAM_SIG, args, { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, momentumDecay: 4e-3 }));
   }
 
   protected validate(g: NAdamOptions): void {
@@ -177,13 +183,15 @@ export interface RAdamOptions extends OptimizerOptions {
   weightDecay: number;
 }
 
+const RADAM_SIG = optimizerSignature('RAdam', 'lr?:num betas?:nums eps?:num weightDecay?:num foreach=null');
+
 /**
  * Rectified Adam (Liu et al.): Adam's step scaled by the variance rectification r(ρₜ) once the
  * approximated SMA length ρₜ exceeds 5, plain momentum SGD with bias correction before.
  */
 export class RAdam extends Optimizer<RAdamOptions> {
-  constructor(params: ParamsInput<RAdamOptions>, options: Partial<RAdamOptions> = {}) {
-    super('RAdam', params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, ...options });
+  constructor(...args: OptimizerArgs<RAdamOptions, [lr: number, betas: [number, number], eps: number, weightDecay: number, foreach: null]>) {
+    super('RAdam', ...optimizerArgs<RAdamOptions>(RADAM_SIG, args, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0 }));
   }
 
   protected validate(g: RAdamOptions): void {

@@ -5,6 +5,7 @@ import { describe } from '../tensor/checks.js';
 import { allocate } from '../tensor/dtype.js';
 import { sameShape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
+import { declareSignature, signature, type Args, type Signature } from '../signature.js';
 
 /** Options every optimizer has. `initialLr` is set by the first scheduler attached. */
 export interface OptimizerOptions {
@@ -239,6 +240,22 @@ function structuredCloneOptions<T extends object>(o: T): T {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(o)) out[k] = Array.isArray(v) ? [...v] : v;
   return out as T;
+}
+
+// ---- signatures ---------------------------------------------------------------------------
+
+/** An optimizer's arguments: params, then PyTorch's positional options P in order, or an options object, or both. */
+export type OptimizerArgs<O extends OptimizerOptions, P extends unknown[]> = Args<[params: ParamsInput<O>], P, Partial<O>>;
+
+/** The declared signature of optim.<name>: params first (spec: the options after it, PyTorch's order). */
+export function optimizerSignature(name: string, spec: string, keywords: string[] = []): Signature {
+  return declareSignature(`optim.${name}`, signature(name, `params:iter|tensor ${spec}`, keywords));
+}
+
+/** params and the defaults (the class's, overridden by what was given) for Optimizer's constructor. */
+export function optimizerArgs<O extends OptimizerOptions>(sig: Signature, args: readonly unknown[], defaults: Partial<O>): [ParamsInput<O>, Partial<O>] {
+  const { params, ...given } = sig.parse<Partial<O> & { params: ParamsInput<O> }>(args);
+  return [params, { ...defaults, ...(given as unknown as Partial<O>) }];
 }
 
 // ---- validation helpers -----------------------------------------------------------------

@@ -1,7 +1,7 @@
 import { kernel } from '../backend/dispatch.js';
 import type { FloatArray } from '../backend/types.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { Optimizer, closedUnitInterval, nonNegative, positive, type OptimizerOptions, type ParamsInput, zerosLike } from './optimizer.js';
+import { Optimizer, optimizerArgs, optimizerSignature, type OptimizerArgs, closedUnitInterval, nonNegative, positive, type OptimizerOptions, type ParamsInput, zerosLike } from './optimizer.js';
 
 export interface RMSpropOptions extends OptimizerOptions {
   alpha: number;
@@ -14,6 +14,8 @@ export interface RMSpropOptions extends OptimizerOptions {
 
 const RMSPROP_DEFAULTS = { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, maximize: false };
 
+const RMSPROP_SIG = optimizerSignature('RMSprop', 'lr?:num alpha?:num eps?:num weightDecay?:num momentum?:num centered?:bool foreach=null maximize?:bool differentiable=false');
+
 /**
  * RMSprop (Hinton), as PyTorch 1.13's `torch.optim.RMSprop`:
  *
@@ -22,8 +24,8 @@ const RMSPROP_DEFAULTS = { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, mom
  *     momentum > 0: b ← momentum·b + g/a, θ ← θ − lr·b;  otherwise θ ← θ − lr·g/a
  */
 export class RMSprop extends Optimizer<RMSpropOptions> {
-  constructor(params: ParamsInput<RMSpropOptions>, options: Partial<RMSpropOptions> = {}) {
-    super('RMSprop', params, { ...RMSPROP_DEFAULTS, ...options });
+  constructor(...args: OptimizerArgs<RMSpropOptions, [lr: number, alpha: number, eps: number, weightDecay: number, momentum: number, centered: boolean, foreach: null, maximize: boolean, differentiable: false]>) {
+    super('RMSprop', ...optimizerArgs<RMSpropOptions>(RMSPROP_SIG, args, { ...RMSPROP_DEFAULTS }));
   }
 
   protected validate(g: RMSpropOptions): void {

@@ -1,5 +1,5 @@
 import { ValueError } from '../errors.js';
-import { CosineAnnealingLR, ExponentialLR, LRScheduler, LinearLR, MultiStepLR, StepLR, type SchedulerStateDict } from './lr-scheduler.js';
+import { CosineAnnealingLR, ExponentialLR, LRScheduler, LinearLR, MultiStepLR, StepLR, schedulerSignature, type SchedulerArgs, type SchedulerStateDict } from './lr-scheduler.js';
 import { check, type Optimizer, type OptimizerOptions } from './optimizer.js';
 
 /**
@@ -8,11 +8,22 @@ import { check, type Optimizer, type OptimizerOptions } from './optimizer.js';
  */
 
 type AnyOptimizer = Optimizer<OptimizerOptions>;
+type Lambda = (epoch: number) => number;
+const SIGS = {
+  LambdaLR: schedulerSignature('LambdaLR', 'lrLambda:fn|iter lastEpoch?:num'),
+  OneCycleLR: schedulerSignature(
+    'OneCycleLR',
+    'maxLr:num|nums totalSteps?:num|null epochs?:num|null stepsPerEpoch?:num|null pctStart?:num annealStrategy?:str cycleMomentum?:bool baseMomentum?:num maxMomentum?:num divFactor?:num finalDivFactor?:num threePhase?:bool lastEpoch?:num',
+  ),
+  CosineAnnealingWarmRestarts: schedulerSignature('CosineAnnealingWarmRestarts', 't0:num tMult?:num etaMin?:num lastEpoch?:num'),
+  SequentialLR: schedulerSignature('SequentialLR', 'schedulers:iter milestones:ints lastEpoch?:num'),
+};
 type Group = AnyOptimizer['paramGroups'][number] & Record<string, unknown>;
 
 /** lr = initialLr · lambda(epoch), one function for all groups or one per group. */
 export class LambdaLR extends LRScheduler<{ lambdas: ((epoch: number) => number)[] }> {
-  constructor(optimizer: AnyOptimizer, lrLambda: ((epoch: number) => number) | ((epoch: number) => number)[], lastEpoch = -1) {
+  constructor(...args: SchedulerArgs<[lrLambda: Lambda | Lambda[]], [lastEpoch: number], { lrLambda?: Lambda | Lambda[]; lastEpoch?: number }>) {
+    const { optimizer, lrLambda, lastEpoch = -1 } = SIGS.LambdaLR.parse<{ optimizer: AnyOptimizer; lrLambda: Lambda | Lambda[]; lastEpoch?: number }>(args);
     const n = optimizer.paramGroups.length;
     const lambdas = Array.isArray(lrLambda) ? [...lrLambda] : new Array<(e: number) => number>(n).fill(lrLambda);
     if (lambdas.length !== n) throw new ValueError(`LambdaLR: expected ${n} lrLambda functions (one per parameter group), got ${lambdas.length}`);
@@ -58,7 +69,23 @@ interface Phase {
  * cycling the other way. Call step() after every batch.
  */
 export class OneCycleLR extends LRScheduler<{ totalSteps: number; phases: Phase[]; anneal: 'cos' | 'linear'; cycleMomentum: boolean; useBeta1: boolean }> {
-  constructor(optimizer: AnyOptimizer, maxLr: number | number[], opts: OneCycleLROptions = {}, lastEpoch = -1) {
+  constructor(
+    ...args: SchedulerArgs<
+      [maxLr: number | number[]],
+      [
+        totalSteps: number | null, epochs: number | null, stepsPerEpoch: number | null, pctStart: number, annealStrategy: 'cos' | 'linear', cycleMomentum: boolean,
+        baseMomentum: number, maxMomentum: number, divFactor: number, finalDivFactor: number, threePhase: boolean, lastEpoch: number,
+      ],
+      OneCycleLROptions & { lastEpoch?: number }
+    >
+  ) {
+    const parsed = SIGS.OneCycleLR.parse<Record<string, unknown>>(args);
+    // null is PyTorch's None: not given.
+    const { optimizer, maxLr, lastEpoch = -1, ...opts } = Object.fromEntries(Object.entries(parsed).filter(([, v]) => v !== null)) as unknown as OneCycleLROptions & {
+      optimizer: AnyOptimizer;
+      maxLr: number | number[];
+      lastEpoch?: number;
+    };
     const name = 'OneCycleLR';
     let totalSteps: number;
     if (opts.totalSteps !== undefined) totalSteps = opts.totalSteps;
@@ -146,7 +173,8 @@ export class OneCycleLR extends LRScheduler<{ totalSteps: number; phases: Phase[
  * epochs, restarting with T_{i+1} = T_i·tMult. Call step() once per epoch.
  */
 export class CosineAnnealingWarmRestarts extends LRScheduler<{ t0: number; tMult: number; etaMin: number; tI: number; tCur: number }> {
-  constructor(optimizer: AnyOptimizer, t0: number, tMult = 1, etaMin = 0, lastEpoch = -1) {
+  constructor(...args: SchedulerArgs<[t0: number], [tMult: number, etaMin: number, lastEpoch: number], { t0?: number; tMult?: number; etaMin?: number; lastEpoch?: number }>) {
+    const { optimizer, t0, tMult = 1, etaMin = 0, lastEpoch = -1 } = SIGS.CosineAnnealingWarmRestarts.parse<{ optimizer: AnyOptimizer; t0: number; tMult?: number; etaMin?: number; lastEpoch?: number }>(args);
     check('CosineAnnealingWarmRestarts', 't0', t0, Number.isInteger(t0) && t0 > 0, 'a positive integer');
     check('CosineAnnealingWarmRestarts', 'tMult', tMult, Number.isInteger(tMult) && tMult >= 1, 'an integer >= 1');
     super(optimizer, { t0, tMult, etaMin, tI: t0, tCur: lastEpoch }, lastEpoch);
@@ -174,7 +202,12 @@ export class SequentialLR {
   private readonly schedulers: LRScheduler[];
   private readonly milestones: number[];
 
-  constructor(readonly optimizer: AnyOptimizer, schedulers: LRScheduler[], milestones: number[], lastEpoch = -1) {
+  readonly optimizer: AnyOptimizer;
+
+  constructor(...args: SchedulerArgs<[schedulers: LRScheduler[], milestones: number[]], [lastEpoch: number], { schedulers?: LRScheduler[]; milestones?: number[]; lastEpoch?: number }>) {
+    const o = SIGS.SequentialLR.parse<{ optimizer: AnyOptimizer; schedulers: LRScheduler[]; milestones: number[]; lastEpoch?: number }>(args);
+    const { optimizer, schedulers, milestones, lastEpoch = -1 } = o;
+    this.optimizer = optimizer;
     const name = 'SequentialLR';
     if (schedulers.length < 1) throw new ValueError(`${name}: expects at least one scheduler`);
     schedulers.forEach((s, i) => {

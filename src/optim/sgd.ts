@@ -3,7 +3,7 @@ import type { FloatArray } from '../backend/types.js';
 import { ValueError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { noGrad } from '../autograd/grad-mode.js';
-import { Optimizer, nonNegative, type OptimizerOptions, type ParamsInput, zerosLike } from './optimizer.js';
+import { Optimizer, optimizerArgs, optimizerSignature, type OptimizerArgs, nonNegative, type OptimizerOptions, type ParamsInput, zerosLike } from './optimizer.js';
 
 export interface SGDOptions extends OptimizerOptions {
   momentum: number;
@@ -14,6 +14,8 @@ export interface SGDOptions extends OptimizerOptions {
 }
 
 const SGD_DEFAULTS = { momentum: 0, dampening: 0, nesterov: false, weightDecay: 0, maximize: false };
+
+const SGD_SIG = optimizerSignature('SGD', 'lr?:num momentum?:num dampening?:num weightDecay?:num nesterov?:bool', ['maximize']);
 
 /**
  * Stochastic gradient descent with optional momentum, dampening, Nesterov momentum and L2
@@ -34,8 +36,8 @@ const SGD_DEFAULTS = { momentum: 0, dampening: 0, nesterov: false, weightDecay: 
  *     opt.zeroGrad(); loss.backward(); opt.step();
  */
 export class SGD extends Optimizer<SGDOptions> {
-  constructor(params: ParamsInput<SGDOptions>, options: Partial<SGDOptions> = {}) {
-    super('SGD', params, { ...SGD_DEFAULTS, ...options });
+  constructor(...args: OptimizerArgs<SGDOptions, [lr: number, momentum: number, dampening: number, weightDecay: number, nesterov: boolean]>) {
+    super('SGD', ...optimizerArgs<SGDOptions>(SGD_SIG, args, { ...SGD_DEFAULTS }));
   }
 
   protected validate(g: SGDOptions): void {

@@ -6,6 +6,30 @@ import { MAX_ELEMENTS, checkElementCount, checkFinite, checkInt, checkShape, che
 import { numel } from './shape.js';
 import { Tensor, type NestedArray } from './tensor.js';
 import { getDefaultDevice, type Device } from './device.js';
+import { declareSignature, isPlainObject, signature, unknownOption, type Signature } from '../signature.js';
+
+const TENSOR_KEYS = ['dtype', 'requiresGrad', 'device'];
+const RANDOM_KEYS = [...TENSOR_KEYS, 'generator'];
+const KEYS = { tensor: new Set(TENSOR_KEYS), random: new Set(RANDOM_KEYS), tensorShape: new Set([...TENSOR_KEYS, 'shape']) };
+const sig = (name: string, spec: string, keys = TENSOR_KEYS): Signature => declareSignature(name, signature(name, spec, keys));
+const SIGS = {
+  tensor: sig('tensor', 'data:any', [...TENSOR_KEYS, 'shape']),
+  full: sig('full', 'size:size fillValue:num|bool'),
+  zerosLike: sig('zerosLike', 'input:tensor'),
+  onesLike: sig('onesLike', 'input:tensor'),
+  fullLike: sig('fullLike', 'input:tensor fillValue:num|bool'),
+  arange: sig('arange', 'start:num end?:num step?:num'),
+  linspace: sig('linspace', 'start:num end:num steps:int'),
+  eye: sig('eye', 'n:int m?:int'),
+  randint: sig('randint', 'low:int high:int size:size', RANDOM_KEYS),
+  randperm: sig('randperm', 'n:int', RANDOM_KEYS),
+  randLike: sig('randLike', 'input:tensor', RANDOM_KEYS),
+  randnLike: sig('randnLike', 'input:tensor', RANDOM_KEYS),
+  randintLike: sig('randintLike', 'input:tensor low:int high:int', RANDOM_KEYS),
+};
+// zeros, ones, empty, rand and randn take sizes (zeros(2, 3)) or one shape (zeros([2, 3])): sizeArgs.
+for (const name of ['zeros', 'ones', 'empty']) sig(name, 'size:size');
+for (const name of ['rand', 'randn']) sig(name, 'size:size', RANDOM_KEYS);
 
 export interface TensorOptions {
   dtype?: DType;
@@ -33,7 +57,9 @@ function finish(t: Tensor, opts: TensorOptions): Tensor {
  * A value that an int32 tensor cannot hold exactly (3e9, 1.5, NaN) is refused, not wrapped.
  */
 export function tensor(data: NestedArray | TypedArray | readonly number[], opts: TensorOptions & { shape?: readonly number[] } = {}): Tensor {
-  if (opts === null || typeof opts !== 'object') throw new ValueError(`tensor: options must be an object, got ${describe(opts)}`);
+  // eslint-disable-next-line prefer-rest-params
+  if (arguments.length > 2 || (opts !== undefined && !isPlainObject(opts))) SIGS.tensor.parse([...arguments]); // throws, naming the argument
+  checkOptions('tensor', opts, KEYS.tensorShape);
   if (ArrayBuffer.isView(data)) {
     const arr = data as TypedArray;
     if (!(arr instanceof Float32Array || arr instanceof Float64Array || arr instanceof Int32Array || arr instanceof Uint8Array)) {
@@ -90,21 +116,23 @@ type ShapeArg = readonly number[];
 /** A shape as one array or one size, then options; or sizes as separate numbers (PyTorch's zeros(2, 3)). */
 export type SizeArgs<O> = [shape: ShapeArg | number, opts?: O] | number[] | [...sizes: number[], opts: O];
 
-function sizeArgs<O extends object>(op: string, args: readonly unknown[]): [unknown, O] {
+function sizeArgs<O extends object>(op: string, args: readonly unknown[], keys: ReadonlySet<string> = KEYS.tensor): [unknown, O] {
   if (args.length === 0) throw new ShapeError(`${op}: needs a shape, e.g. ${op}([2, 3])`);
   if (typeof args[0] !== 'number') {
     if (args.length > 2) throw new ValueError(`${op}: expected (shape, options), got ${args.length} arguments`);
-    return [args[0], checkOptions<O>(op, args[1])];
+    return [args[0], checkOptions<O>(op, args[1], keys)];
   }
   let n = 0;
   while (n < args.length && typeof args[n] === 'number') n++;
   if (n < args.length - 1) throw new ValueError(`${op}: expected sizes then one options object, got ${describe(args[n])} at argument ${n}`);
-  return [args.slice(0, n), checkOptions<O>(op, args[n])];
+  return [args.slice(0, n), checkOptions<O>(op, args[n], keys)];
 }
 
-function checkOptions<O>(op: string, opts: unknown): O {
+function checkOptions<O>(op: string, opts: unknown, keys: ReadonlySet<string> = KEYS.tensor): O {
   if (opts === undefined) return {} as O;
   if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) throw new ValueError(`${op}: options must be an object, got ${describe(opts)}`);
+  // A misspelt or snake_case key (requires_grad) would otherwise be ignored.
+  for (const k in opts) if (!keys.has(k)) throw unknownOption(op, k, [...keys]);
   return opts as O;
 }
 
@@ -119,8 +147,10 @@ function fullOf(op: string, shapeArg: unknown, value: number, opts: TensorOption
   return finish(new Tensor(data, shape, dtype), opts);
 }
 
-export function full(shape: ShapeArg | number, value: number, opts: TensorOptions = {}): Tensor {
-  return fullOf('full', shape, value, opts);
+export function full(size: ShapeArg | number, fillValue: number, opts?: TensorOptions): Tensor;
+export function full(...args: unknown[]): Tensor {
+  const { size, fillValue, ...opts } = SIGS.full.parse<TensorOptions & { size: ShapeArg | number; fillValue: number }>(args);
+  return fullOf('full', size, fillValue, opts);
 }
 
 export function zeros(...args: SizeArgs<TensorOptions>): Tensor {
@@ -137,12 +167,29 @@ export function empty(...args: SizeArgs<TensorOptions>): Tensor {
 }
 
 const like = (t: Tensor, opts: TensorOptions): TensorOptions => ({ dtype: t.dtype, device: t.device, ...opts });
-export const zerosLike = (t: Tensor, opts: TensorOptions = {}): Tensor => fullOf('zerosLike', t.shape, 0, like(t, opts));
-export const onesLike = (t: Tensor, opts: TensorOptions = {}): Tensor => fullOf('onesLike', t.shape, 1, like(t, opts));
-export const fullLike = (t: Tensor, value: number, opts: TensorOptions = {}): Tensor => fullOf('fullLike', t.shape, value, like(t, opts));
+type Like = TensorOptions & { input: Tensor };
+export function zerosLike(input: Tensor, opts?: TensorOptions): Tensor;
+export function zerosLike(...args: unknown[]): Tensor {
+  const { input, ...o } = SIGS.zerosLike.parse<Like>(args);
+  return fullOf('zerosLike', input.shape, 0, like(input, o));
+}
+export function onesLike(input: Tensor, opts?: TensorOptions): Tensor;
+export function onesLike(...args: unknown[]): Tensor {
+  const { input, ...o } = SIGS.onesLike.parse<Like>(args);
+  return fullOf('onesLike', input.shape, 1, like(input, o));
+}
+export function fullLike(input: Tensor, fillValue: number, opts?: TensorOptions): Tensor;
+export function fullLike(...args: unknown[]): Tensor {
+  const { input, fillValue, ...o } = SIGS.fullLike.parse<Like & { fillValue: number }>(args);
+  return fullOf('fullLike', input.shape, fillValue, like(input, o));
+}
 
 /** Values from start (inclusive) to end (exclusive) by step; arange(n) is 0..n-1. */
-export function arange(start: number, end?: number, step = 1, opts: TensorOptions = {}): Tensor {
+export function arange(start: number, end?: number, step?: number, opts?: TensorOptions): Tensor;
+export function arange(end: number, opts: TensorOptions): Tensor;
+export function arange(start: number, end: number, opts: TensorOptions): Tensor;
+export function arange(...args: unknown[]): Tensor {
+  const { start, end, step = 1, ...opts } = SIGS.arange.parse<TensorOptions & { start: number; end?: number; step?: number }>(args);
   const [lo, hi] = end === undefined ? [0, start] : [start, end];
   checkFinite('arange', 'start', lo);
   checkFinite('arange', 'end', hi);
@@ -158,7 +205,9 @@ export function arange(start: number, end?: number, step = 1, opts: TensorOption
   return finish(new Tensor(data, [n], dtype), opts);
 }
 
-export function linspace(start: number, end: number, steps: number, opts: TensorOptions = {}): Tensor {
+export function linspace(start: number, end: number, steps: number, opts?: TensorOptions): Tensor;
+export function linspace(...args: unknown[]): Tensor {
+  const { start, end, steps, ...opts } = SIGS.linspace.parse<TensorOptions & { start: number; end: number; steps: number }>(args);
   checkFinite('linspace', 'start', start);
   checkFinite('linspace', 'end', end);
   checkInt('linspace', 'steps', steps, { min: 0 });
@@ -172,7 +221,10 @@ export function linspace(start: number, end: number, steps: number, opts: Tensor
   return finish(new Tensor(data, [steps], dtype), opts);
 }
 
-export function eye(n: number, m = n, opts: TensorOptions = {}): Tensor {
+export function eye(n: number, m?: number, opts?: TensorOptions): Tensor;
+export function eye(n: number, opts: TensorOptions): Tensor;
+export function eye(...args: unknown[]): Tensor {
+  const { n, m = n, ...opts } = SIGS.eye.parse<TensorOptions & { n: number; m?: number }>(args);
   checkInt('eye', 'n', n, { min: 0 });
   checkInt('eye', 'm', m, { min: 0 });
   const t = fullOf('eye', [n, m], 0, { dtype: opts.dtype, device: 'cpu' });
@@ -188,7 +240,7 @@ function floatDtype(op: string, opts: TensorOptions): DType {
 
 /** Uniform on [0, 1). */
 export function rand(...args: SizeArgs<RandomOptions>): Tensor {
-  const [shapeArg, opts] = sizeArgs<RandomOptions>('rand', args);
+  const [shapeArg, opts] = sizeArgs<RandomOptions>('rand', args, KEYS.random);
   const dtype = floatDtype('rand', opts);
   const shape = checkShape('rand', shapeArg, dtype);
   const gen = opts.generator ?? defaultGenerator;
@@ -199,7 +251,7 @@ export function rand(...args: SizeArgs<RandomOptions>): Tensor {
 
 /** Standard normal. */
 export function randn(...args: SizeArgs<RandomOptions>): Tensor {
-  const [shapeArg, opts] = sizeArgs<RandomOptions>('randn', args);
+  const [shapeArg, opts] = sizeArgs<RandomOptions>('randn', args, KEYS.random);
   const dtype = floatDtype('randn', opts);
   const shape = checkShape('randn', shapeArg, dtype);
   const gen = opts.generator ?? defaultGenerator;
@@ -209,8 +261,13 @@ export function randn(...args: SizeArgs<RandomOptions>): Tensor {
 }
 
 /** Integers uniform in [low, high); int32 unless a dtype is given. */
-export function randint(low: number, high: number, shapeArg: ShapeArg | number, opts: RandomOptions = {}): Tensor {
-  opts = checkOptions<RandomOptions>('randint', opts);
+export function randint(low: number, high: number, size: ShapeArg | number, opts?: RandomOptions): Tensor;
+/** PyTorch's randint(high, size): low is 0. */
+export function randint(high: number, size: ShapeArg, opts?: RandomOptions): Tensor;
+export function randint(...args: unknown[]): Tensor {
+  // randint(high, [sizes], opts?): PyTorch's form without low (its size is always a sequence).
+  if (Array.isArray(args[1])) args = [0, ...args];
+  const { low, high, size: shapeArg, ...opts } = SIGS.randint.parse<RandomOptions & { low: number; high: number; size: ShapeArg | number }>(args);
   const dtype = optDtype('randint', opts.dtype, 'int32');
   checkFinite('randint', 'low', low);
   checkFinite('randint', 'high', high);
@@ -224,17 +281,35 @@ export function randint(low: number, high: number, shapeArg: ShapeArg | number, 
   return finish(new Tensor(data, shape, dtype), opts);
 }
 
-export function randperm(n: number, opts: RandomOptions = {}): Tensor {
+export function randperm(n: number, opts?: RandomOptions): Tensor;
+export function randperm(...args: unknown[]): Tensor {
+  const { n, ...opts } = SIGS.randperm.parse<RandomOptions & { n: number }>(args);
   checkInt('randperm', 'n', n, { min: 0 });
   checkElementCount('randperm', n, 'int32', `a permutation`);
-  const gen = checkOptions<RandomOptions>('randperm', opts).generator ?? defaultGenerator;
+  const gen = opts.generator ?? defaultGenerator;
   return finish(new Tensor(gen.permutation(n), [n], 'int32'), opts);
 }
 
-export const randLike = (t: Tensor, opts: RandomOptions = {}): Tensor => rand(t.shape, { dtype: t.dtype, device: t.device, ...opts });
-export const randnLike = (t: Tensor, opts: RandomOptions = {}): Tensor => randn(t.shape, { dtype: t.dtype, device: t.device, ...opts });
-export const randintLike = (t: Tensor, low: number, high: number, opts: RandomOptions = {}): Tensor =>
-  randint(low, high, t.shape, { dtype: t.dtype, device: t.device, ...opts });
+type RandomLike = RandomOptions & { input: Tensor };
+export function randLike(t: Tensor, opts?: RandomOptions): Tensor;
+export function randLike(...args: unknown[]): Tensor {
+  const { input: t, ...opts } = SIGS.randLike.parse<RandomLike>(args);
+  return rand(t.shape, { dtype: t.dtype, device: t.device, ...opts });
+}
+export function randnLike(t: Tensor, opts?: RandomOptions): Tensor;
+export function randnLike(...args: unknown[]): Tensor {
+  const { input: t, ...opts } = SIGS.randnLike.parse<RandomLike>(args);
+  return randn(t.shape, { dtype: t.dtype, device: t.device, ...opts });
+}
+export function randintLike(t: Tensor, low: number, high: number, opts?: RandomOptions): Tensor;
+/** PyTorch's randint_like(input, high): low is 0. */
+export function randintLike(t: Tensor, high: number, opts?: RandomOptions): Tensor;
+export function randintLike(...args: unknown[]): Tensor {
+  // randintLike(t, high, opts?): PyTorch's form without low.
+  if (args.length === 2 || (args.length === 3 && typeof args[2] === 'object' && args[2] !== null && !Array.isArray(args[2]))) args = [args[0], 0, ...args.slice(1)];
+  const { input: t, low, high, ...opts } = SIGS.randintLike.parse<RandomLike & { low: number; high: number }>(args);
+  return randint(low, high, t.shape, { dtype: t.dtype, device: t.device, ...opts });
+}
 
 /** A 0-d tensor. */
 export function scalar(value: number, opts: TensorOptions = {}): Tensor {

@@ -7,7 +7,7 @@ const frac = (t: Tensor, pred: (v: number) => boolean) => t.tolist().filter(pred
 
 describe('Dropout', () => {
   it('zeroes about p of the elements in training and scales the rest by 1/(1−p)', () => {
-    const d = new nn.Dropout(0.25, new Generator(3));
+    const d = new nn.Dropout(0.25, { generator: new Generator(3) });
     const y = d.call(ones([200, 100]));
     expect(Math.abs(frac(y, (v) => v === 0) - 0.25)).toBeLessThan(0.01);
     expect(y.tolist().every((v) => v === 0 || Math.abs(v - 1 / 0.75) < 1e-6)).toBe(true);

@@ -142,7 +142,7 @@ export interface NllOptions extends LossOptions {
 
 /** Check class-index targets against [N, C, d1, ...] scores; returns the per-target weights (0 where ignored). */
 function classTargets(who: string, scores: Tensor, target: Tensor, weight: Tensor | null, ignoreIndex: number): { safe: Tensor; w: Tensor } {
-  if (target.dtype !== 'int32') throw new DTypeError(`${who}: class-index targets must be int32, got ${target.dtype}`);
+  if (target.dtype !== 'int32') throw new DTypeError(`${who}: class-index targets must be int32, got ${target.dtype}; use target.to('int32')`);
   const expected = [scores.shape[0]!, ...scores.shape.slice(2)];
   if (target.ndim !== expected.length || target.shape.some((s, i) => s !== expected[i])) {
     throw new ShapeError(`${who}: input of shape ${fmtShape(scores.shape)} and target of shape ${fmtShape(target.shape)} do not match (expected target shape ${fmtShape(expected)})`);
@@ -211,6 +211,14 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
   const weight = opts.weight ?? null;
   const reduction = opts.reduction ?? 'mean';
   if (isFloat(target.dtype)) {
+    const indexShape = input.ndim === 1 ? [] : [input.shape[0]!, ...input.shape.slice(2)];
+    if (target.ndim === indexShape.length && target.shape.every((d, i) => d === indexShape[i]) && input.ndim !== target.ndim) {
+      // PyTorch habit: labels made with tensor([...]) are float32 here (JavaScript has no integer literals).
+      throw new DTypeError(
+        `${who}: class-index targets must be int32, got ${target.dtype} labels of shape ${fmtShape(target.shape)}; use labels.to('int32') ` +
+          `(or tensor(labels, { dtype: 'int32' })). Float targets are class probabilities and must have the input's shape ${fmtShape(input.shape)}`,
+      );
+    }
     sameShapesProb(who, input, target);
     const [x, t, unbatch] = batchOf(input, target);
     return unbatch(probTargets(who, x, t, weight, eps, reduction));

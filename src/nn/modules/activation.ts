@@ -1,6 +1,17 @@
 import type { Tensor } from '../../tensor/tensor.js';
 import type { Activation } from '../../ops/rules/epilogue.js';
 import { Module } from '../module.js';
+import { declareSignature, signature, type Args } from '../../signature.js';
+
+const sig = (name: string, spec: string) => declareSignature(`nn.${name}`, signature(name, spec));
+const RELU = sig('ReLU', 'inplace=false');
+const LEAKY = sig('LeakyReLU', 'negativeSlope?:num inplace=false');
+const NONE = { Sigmoid: sig('Sigmoid', ''), Tanh: sig('Tanh', '') };
+const GELU_SIG = sig('GELU', 'approximate?:str');
+const ELU_SIG = sig('ELU', 'alpha?:num inplace=false');
+const SOFTPLUS = sig('Softplus', 'beta?:num threshold?:num');
+const SOFTMAX = sig('Softmax', 'dim:int');
+const LOG_SOFTMAX = sig('LogSoftmax', 'dim:int');
 
 /** Elementwise activations as modules, for Sequential. */
 
@@ -8,6 +19,11 @@ import { Module } from '../module.js';
 // (Module.fuseWith), as long as they run their own forward.
 
 export class ReLU extends Module {
+  constructor(...args: Args<[], [inplace: false], Record<string, never>>) {
+    super();
+    RELU.parse(args);
+  }
+
   override forward(x: Tensor): Tensor {
     return x.relu();
   }
@@ -18,8 +34,11 @@ export class ReLU extends Module {
 }
 
 export class LeakyReLU extends Module {
-  constructor(readonly negativeSlope = 0.01) {
+  readonly negativeSlope: number;
+
+  constructor(...args: Args<[], [negativeSlope: number, inplace: false], { negativeSlope?: number }>) {
     super();
+    this.negativeSlope = LEAKY.parse<{ negativeSlope?: number }>(args).negativeSlope ?? 0.01;
   }
 
   override forward(x: Tensor): Tensor {
@@ -32,6 +51,11 @@ export class LeakyReLU extends Module {
 }
 
 export class Sigmoid extends Module {
+  constructor(...args: []) {
+    super();
+    NONE.Sigmoid.parse(args);
+  }
+
   override forward(x: Tensor): Tensor {
     return x.sigmoid();
   }
@@ -42,6 +66,11 @@ export class Sigmoid extends Module {
 }
 
 export class Tanh extends Module {
+  constructor(...args: []) {
+    super();
+    NONE.Tanh.parse(args);
+  }
+
   override forward(x: Tensor): Tensor {
     return x.tanh();
   }
@@ -52,8 +81,11 @@ export class Tanh extends Module {
 }
 
 export class GELU extends Module {
-  constructor(readonly approximate: 'none' | 'tanh' = 'none') {
+  readonly approximate: 'none' | 'tanh';
+
+  constructor(...args: Args<[], [approximate: 'none' | 'tanh'], { approximate?: 'none' | 'tanh' }>) {
     super();
+    this.approximate = GELU_SIG.parse<{ approximate?: 'none' | 'tanh' }>(args).approximate ?? 'none';
   }
 
   override forward(x: Tensor): Tensor {
@@ -71,8 +103,11 @@ export class GELU extends Module {
 }
 
 export class ELU extends Module {
-  constructor(readonly alpha = 1) {
+  readonly alpha: number;
+
+  constructor(...args: Args<[], [alpha: number, inplace: false], { alpha?: number }>) {
     super();
+    this.alpha = ELU_SIG.parse<{ alpha?: number }>(args).alpha ?? 1;
   }
 
   override forward(x: Tensor): Tensor {
@@ -85,11 +120,14 @@ export class ELU extends Module {
 }
 
 export class Softplus extends Module {
-  constructor(
-    readonly beta = 1,
-    readonly threshold = 20,
-  ) {
+  readonly beta: number;
+  readonly threshold: number;
+
+  constructor(...args: Args<[], [beta: number, threshold: number], { beta?: number; threshold?: number }>) {
     super();
+    const o = SOFTPLUS.parse<{ beta?: number; threshold?: number }>(args);
+    this.beta = o.beta ?? 1;
+    this.threshold = o.threshold ?? 20;
   }
 
   override forward(x: Tensor): Tensor {
@@ -102,8 +140,11 @@ export class Softplus extends Module {
 }
 
 export class Softmax extends Module {
-  constructor(readonly dim: number) {
+  readonly dim: number;
+
+  constructor(...args: Args<[dim: number], [], { dim: number }> | [{ dim: number }]) {
     super();
+    this.dim = SOFTMAX.parse<{ dim: number }>(args).dim;
   }
 
   override forward(x: Tensor): Tensor {
@@ -116,8 +157,11 @@ export class Softmax extends Module {
 }
 
 export class LogSoftmax extends Module {
-  constructor(readonly dim: number) {
+  readonly dim: number;
+
+  constructor(...args: Args<[dim: number], [], { dim: number }> | [{ dim: number }]) {
     super();
+    this.dim = LOG_SOFTMAX.parse<{ dim: number }>(args).dim;
   }
 
   override forward(x: Tensor): Tensor {

@@ -8,6 +8,17 @@ import { kaimingUniform_, uniform_ } from '../init.js';
 import { Module } from '../module.js';
 import { Parameter } from '../parameter.js';
 import type { FactoryOptions } from './linear.js';
+import type { DType } from '../../tensor/dtype.js';
+import { declareSignature, signature, type Args } from '../../signature.js';
+
+const TAIL = 'paddingMode="zeros" device="cpu" dtype?:dtype';
+const CONV1D = declareSignature('nn.Conv1d', signature('Conv1d', `inChannels:int outChannels:int kernelSize:int stride?:int padding?:int dilation?:int groups?:int bias?:bool ${TAIL}`));
+const TRANSPOSED = (name: string, k: string) =>
+  declareSignature(`nn.${name}`, signature(name, `inChannels:int outChannels:int kernelSize:${k} stride?:${k} padding?:${k} outputPadding?:${k} groups?:int bias?:bool dilation?:${k} ${TAIL}`));
+const CONVT1D = TRANSPOSED('ConvTranspose1d', 'int');
+const CONVT2D = TRANSPOSED('ConvTranspose2d', 'size');
+type Tail = [paddingMode: 'zeros', device: 'cpu' | null, dtype: DType];
+type Channels<K> = [inChannels: number, outChannels: number, kernelSize: K];
 
 /**
  * Conv1d, ConvTranspose1d and ConvTranspose2d, as PyTorch's: weights [outC, inC/groups, k] for
@@ -49,8 +60,15 @@ export class Conv1d extends Module {
   readonly dilation: number;
   readonly groups: number;
 
-  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, opts: Conv1dModuleOptions = {}) {
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernelSize: number;
+
+  constructor(...args: Args<Channels<number>, [stride: number, padding: number, dilation: number, groups: number, bias: boolean, ...Tail], Conv1dModuleOptions>) {
     super();
+    const opts = CONV1D.parse<Conv1dModuleOptions & { inChannels: number; outChannels: number; kernelSize: number }>(args);
+    const { inChannels, outChannels, kernelSize } = opts;
+    [this.inChannels, this.outChannels, this.kernelSize] = [inChannels, outChannels, kernelSize];
     this.stride = opts.stride ?? 1;
     this.padding = opts.padding ?? 0;
     this.dilation = opts.dilation ?? 1;
@@ -84,8 +102,17 @@ export class ConvTranspose1d extends Module {
   readonly dilation: number;
   readonly groups: number;
 
-  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, opts: ConvTranspose1dModuleOptions = {}) {
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernelSize: number;
+
+  constructor(
+    ...args: Args<Channels<number>, [stride: number, padding: number, outputPadding: number, groups: number, bias: boolean, dilation: number, ...Tail], ConvTranspose1dModuleOptions>
+  ) {
     super();
+    const opts = CONVT1D.parse<ConvTranspose1dModuleOptions & { inChannels: number; outChannels: number; kernelSize: number }>(args);
+    const { inChannels, outChannels, kernelSize } = opts;
+    [this.inChannels, this.outChannels, this.kernelSize] = [inChannels, outChannels, kernelSize];
     this.stride = opts.stride ?? 1;
     this.padding = opts.padding ?? 0;
     this.outputPadding = opts.outputPadding ?? 0;
@@ -123,8 +150,16 @@ export class ConvTranspose2d extends Module {
   readonly dilation: [number, number];
   readonly groups: number;
 
-  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Size2, opts: ConvTranspose2dModuleOptions = {}) {
+  readonly inChannels: number;
+  readonly outChannels: number;
+
+  constructor(
+    ...args: Args<Channels<Size2>, [stride: Size2, padding: Size2, outputPadding: Size2, groups: number, bias: boolean, dilation: Size2, ...Tail], ConvTranspose2dModuleOptions>
+  ) {
     super();
+    const opts = CONVT2D.parse<ConvTranspose2dModuleOptions & { inChannels: number; outChannels: number; kernelSize: Size2 }>(args);
+    const { inChannels, outChannels, kernelSize } = opts;
+    [this.inChannels, this.outChannels] = [inChannels, outChannels];
     this.kernelSize = pair('ConvTranspose2d', 'kernelSize', kernelSize, 1);
     this.stride = pair('ConvTranspose2d', 'stride', opts.stride ?? 1, 1);
     this.padding = pair('ConvTranspose2d', 'padding', opts.padding ?? 0, 0);

@@ -7,6 +7,18 @@ import { kaimingUniform_, uniform_ } from '../init.js';
 import { Module, type AnyModule } from '../module.js';
 import { Parameter } from '../parameter.js';
 import type { FactoryOptions } from './linear.js';
+import type { DType } from '../../tensor/dtype.js';
+import { declareSignature, signature, type Args } from '../../signature.js';
+
+const CONV2D = declareSignature(
+  'nn.Conv2d',
+  signature('Conv2d', 'inChannels:int outChannels:int kernelSize:size stride?:size padding?:size dilation?:size groups?:int bias?:bool paddingMode="zeros" device="cpu" dtype?:dtype'),
+);
+const MAXPOOL = declareSignature('nn.MaxPool2d', signature('MaxPool2d', 'kernelSize:size stride?:size|null padding?:size dilation?:size returnIndices=false ceilMode=false'));
+const AVGPOOL = declareSignature(
+  'nn.AvgPool2d',
+  signature('AvgPool2d', 'kernelSize:size stride?:size|null padding?:size ceilMode=false countIncludePad?:bool divisorOverride?:int|null'),
+);
 
 export interface Conv2dModuleOptions extends FactoryOptions {
   stride?: Size2;
@@ -30,13 +42,21 @@ export class Conv2d extends Module {
   readonly dilation: [number, number];
   readonly groups: number;
 
+  readonly inChannels: number;
+  readonly outChannels: number;
+
   constructor(
-    readonly inChannels: number,
-    readonly outChannels: number,
-    kernelSize: Size2,
-    opts: Conv2dModuleOptions = {},
+    ...args: Args<
+      [inChannels: number, outChannels: number, kernelSize: Size2],
+      [stride: Size2, padding: Size2, dilation: Size2, groups: number, bias: boolean, paddingMode: 'zeros', device: 'cpu' | null, dtype: DType],
+      Conv2dModuleOptions
+    >
   ) {
     super();
+    const opts = CONV2D.parse<Conv2dModuleOptions & { inChannels: number; outChannels: number; kernelSize: Size2 }>(args);
+    const { inChannels, outChannels, kernelSize } = opts;
+    this.inChannels = inChannels;
+    this.outChannels = outChannels;
     this.kernelSize = pair('Conv2d', 'kernelSize', kernelSize, 1);
     this.stride = pair('Conv2d', 'stride', opts.stride ?? 1, 1);
     this.padding = pair('Conv2d', 'padding', opts.padding ?? 0, 0);
@@ -94,12 +114,14 @@ export class MaxPool2d extends Module {
   readonly stride: Size2;
   readonly padding: Size2;
   readonly dilation: Size2;
+  readonly kernelSize: Size2;
 
   constructor(
-    readonly kernelSize: Size2,
-    opts: PoolModuleOptions & { dilation?: Size2 } = {},
+    ...args: Args<[kernelSize: Size2], [stride: Size2 | null, padding: Size2, dilation: Size2, returnIndices: false, ceilMode: false], PoolModuleOptions & { dilation?: Size2 }>
   ) {
     super();
+    const opts = MAXPOOL.parse<PoolModuleOptions & { dilation?: Size2; kernelSize: Size2 }>(args);
+    const kernelSize = (this.kernelSize = opts.kernelSize);
     this.stride = opts.stride ?? kernelSize;
     this.padding = opts.padding ?? 0;
     this.dilation = opts.dilation ?? 1;
@@ -120,12 +142,18 @@ export class AvgPool2d extends Module {
   readonly padding: Size2;
   readonly countIncludePad: boolean;
   readonly divisorOverride: number | null;
+  readonly kernelSize: Size2;
 
   constructor(
-    readonly kernelSize: Size2,
-    opts: PoolModuleOptions & { countIncludePad?: boolean; divisorOverride?: number | null } = {},
+    ...args: Args<
+      [kernelSize: Size2],
+      [stride: Size2 | null, padding: Size2, ceilMode: false, countIncludePad: boolean, divisorOverride: number | null],
+      PoolModuleOptions & { countIncludePad?: boolean; divisorOverride?: number | null }
+    >
   ) {
     super();
+    const opts = AVGPOOL.parse<PoolModuleOptions & { countIncludePad?: boolean; divisorOverride?: number | null; kernelSize: Size2 }>(args);
+    const kernelSize = (this.kernelSize = opts.kernelSize);
     this.stride = opts.stride ?? kernelSize;
     this.padding = opts.padding ?? 0;
     this.countIncludePad = opts.countIncludePad ?? true;

@@ -9,6 +9,14 @@ import { Module } from '../module.js';
 import { Parameter } from '../parameter.js';
 import type { FactoryOptions } from './linear.js';
 import { noGrad } from '../../autograd/grad-mode.js';
+import type { DType } from '../../tensor/dtype.js';
+import { declareSignature, signature, type Args } from '../../signature.js';
+
+const EMBEDDING = declareSignature(
+  'nn.Embedding',
+  signature('Embedding', 'numEmbeddings:int embeddingDim:int paddingIdx?:int|null maxNorm=null normType=2 scaleGradByFreq=false sparse=false _weight=null device="cpu" dtype?:dtype'),
+);
+type EmbeddingOptions = FactoryOptions & { paddingIdx?: number | null };
 
 /**
  * A lookup table [numEmbeddings, embeddingDim], initialised N(0, 1) as PyTorch. Indices are
@@ -18,13 +26,21 @@ import { noGrad } from '../../autograd/grad-mode.js';
 export class Embedding extends Module {
   weight: Parameter;
   readonly paddingIdx: number | null;
+  readonly numEmbeddings: number;
+  readonly embeddingDim: number;
 
   constructor(
-    readonly numEmbeddings: number,
-    readonly embeddingDim: number,
-    opts: FactoryOptions & { paddingIdx?: number | null } = {},
+    ...args: Args<
+      [numEmbeddings: number, embeddingDim: number],
+      [paddingIdx: number | null, maxNorm: null, normType: 2, scaleGradByFreq: false, sparse: false, _weight: null, device: 'cpu' | null, dtype: DType],
+      EmbeddingOptions
+    >
   ) {
     super();
+    const opts = EMBEDDING.parse<EmbeddingOptions & { numEmbeddings: number; embeddingDim: number }>(args);
+    const { numEmbeddings, embeddingDim } = opts;
+    this.numEmbeddings = numEmbeddings;
+    this.embeddingDim = embeddingDim;
     const dtype = checkLayerSizes('Embedding', { numEmbeddings, embeddingDim }, [numEmbeddings, embeddingDim], opts.dtype);
     const p = opts.paddingIdx ?? null;
     if (p !== null && (!Number.isInteger(p) || p < -numEmbeddings || p >= numEmbeddings)) {

@@ -8,6 +8,21 @@ import type { LossOptions, Reduction } from '../functional/loss.js';
 import { Module, type AnyModule } from '../module.js';
 import { Parameter } from '../parameter.js';
 import type { FactoryOptions } from './linear.js';
+import type { DType } from '../../tensor/dtype.js';
+import { declareSignature, signature, type Args } from '../../signature.js';
+
+const sig = (name: string, spec: string, keywords: string[] = []) => declareSignature(`nn.${name}`, signature(name, spec, keywords));
+const GROUPNORM = sig('GroupNorm', 'numGroups:int numChannels:int eps?:num affine?:bool device="cpu" dtype?:dtype');
+const ADAPTIVE = sig('AdaptiveAvgPool2d', 'outputSize:outsize');
+const UPSAMPLE = sig('Upsample', 'size?:size|null scaleFactor?:num|nums|null mode?:str alignCorners?:bool|null recomputeScaleFactor=null');
+const COSINE = sig('CosineSimilarity', 'dim?:int eps?:num');
+/** PyTorch's deprecated sizeAverage and reduce come first in most losses: only their default (null) is taken. */
+const OLD = 'sizeAverage=null reduce=null';
+const KLDIV = sig('KLDivLoss', `${OLD} reduction?:str logTarget?:bool`);
+const COS_EMB = sig('CosineEmbeddingLoss', `margin?:num ${OLD} reduction?:str`);
+const RANKING = sig('MarginRankingLoss', `margin?:num ${OLD} reduction?:str`);
+const MULTIMARGIN = sig('MultiMarginLoss', `p?:int margin?:num weight?:tensor|null ${OLD} reduction?:str`);
+type Old = [sizeAverage: null, reduce: null];
 
 /** Submodules by name, as PyTorch's nn.ModuleDict: registered, so their parameters are the parent's. */
 export class ModuleDict extends Module<never[], never> {
@@ -122,8 +137,16 @@ export class GroupNorm extends Module {
   weight: Parameter | null;
   bias: Parameter | null;
 
-  constructor(readonly numGroups: number, readonly numChannels: number, readonly opts: FactoryOptions & { eps?: number; affine?: boolean } = {}) {
+  readonly numGroups: number;
+  readonly numChannels: number;
+  readonly opts: FactoryOptions & { eps?: number; affine?: boolean };
+
+  constructor(
+    ...args: Args<[numGroups: number, numChannels: number], [eps: number, affine: boolean, device: 'cpu' | null, dtype: DType], FactoryOptions & { eps?: number; affine?: boolean }>
+  ) {
     super();
+    const { numGroups, numChannels, ...opts } = GROUPNORM.parse<FactoryOptions & { eps?: number; affine?: boolean; numGroups: number; numChannels: number }>(args);
+    [this.numGroups, this.numChannels, this.opts] = [numGroups, numChannels, opts];
     if (!Number.isInteger(numGroups) || numGroups < 1 || numChannels % numGroups !== 0) {
       throw new ValueError(`GroupNorm: numChannels ${numChannels} must be divisible by numGroups ${numGroups}`);
     }
@@ -144,8 +167,11 @@ export class GroupNorm extends Module {
 }
 
 export class AdaptiveAvgPool2d extends Module {
-  constructor(readonly outputSize: number | [number | null, number | null]) {
+  readonly outputSize: number | [number | null, number | null];
+
+  constructor(...args: Args<[outputSize: number | [number | null, number | null]], [], Record<string, never>> | [{ outputSize: number | [number | null, number | null] }]) {
     super();
+    this.outputSize = ADAPTIVE.parse<{ outputSize: number | [number | null, number | null] }>(args).outputSize;
   }
   override forward(x: Tensor): Tensor {
     return X.adaptiveAvgPool2d(x, this.outputSize);
@@ -156,8 +182,19 @@ export class AdaptiveAvgPool2d extends Module {
 }
 
 export class Upsample extends Module {
-  constructor(readonly opts: X.InterpolateOptions) {
+  readonly opts: X.InterpolateOptions;
+
+  constructor(
+    ...args: Args<
+      [],
+      [size: X.InterpolateOptions['size'] | null, scaleFactor: X.InterpolateOptions['scaleFactor'] | null, mode: X.InterpolateOptions['mode'], alignCorners: boolean | null, recomputeScaleFactor: null],
+      X.InterpolateOptions
+    >
+  ) {
     super();
+    const o = UPSAMPLE.parse<Record<keyof X.InterpolateOptions, unknown>>(args);
+    // null is PyTorch's None: not given.
+    const opts = (this.opts = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null)) as X.InterpolateOptions);
     if ((opts.size === undefined) === (opts.scaleFactor === undefined)) throw new ValueError('Upsample: give exactly one of size and scaleFactor');
   }
   override forward(x: Tensor): Tensor {
@@ -169,8 +206,11 @@ export class Upsample extends Module {
 }
 
 export class CosineSimilarity extends Module<[Tensor, Tensor], Tensor> {
-  constructor(readonly opts: { dim?: number; eps?: number } = {}) {
+  readonly opts: { dim?: number; eps?: number };
+
+  constructor(...args: Args<[], [dim: number, eps: number], { dim?: number; eps?: number }>) {
     super();
+    this.opts = COSINE.parse(args);
   }
   override forward(x1: Tensor, x2: Tensor): Tensor {
     return X.cosineSimilarity(x1, x2, this.opts);
@@ -178,8 +218,11 @@ export class CosineSimilarity extends Module<[Tensor, Tensor], Tensor> {
 }
 
 export class KLDivLoss extends Module<[Tensor, Tensor], Tensor> {
-  constructor(readonly opts: { reduction?: Reduction | 'batchmean'; logTarget?: boolean } = {}) {
+  readonly opts: { reduction?: Reduction | 'batchmean'; logTarget?: boolean };
+
+  constructor(...args: Args<[], [...Old, reduction: Reduction | 'batchmean', logTarget: boolean], { reduction?: Reduction | 'batchmean'; logTarget?: boolean }>) {
     super();
+    this.opts = KLDIV.parse(args);
   }
   override forward(input: Tensor, target: Tensor): Tensor {
     return X.klDiv(input, target, this.opts);
@@ -187,8 +230,11 @@ export class KLDivLoss extends Module<[Tensor, Tensor], Tensor> {
 }
 
 export class CosineEmbeddingLoss extends Module<[Tensor, Tensor, Tensor], Tensor> {
-  constructor(readonly opts: LossOptions & { margin?: number } = {}) {
+  readonly opts: LossOptions & { margin?: number };
+
+  constructor(...args: Args<[], [margin: number, ...Old, reduction: Reduction], LossOptions & { margin?: number }>) {
     super();
+    this.opts = COS_EMB.parse(args);
   }
   override forward(x1: Tensor, x2: Tensor, y: Tensor): Tensor {
     return X.cosineEmbeddingLoss(x1, x2, y, this.opts);
@@ -196,17 +242,25 @@ export class CosineEmbeddingLoss extends Module<[Tensor, Tensor, Tensor], Tensor
 }
 
 export class MarginRankingLoss extends Module<[Tensor, Tensor, Tensor], Tensor> {
-  constructor(readonly opts: LossOptions & { margin?: number } = {}) {
+  readonly opts: LossOptions & { margin?: number };
+
+  constructor(...args: Args<[], [margin: number, ...Old, reduction: Reduction], LossOptions & { margin?: number }>) {
     super();
+    this.opts = RANKING.parse(args);
   }
   override forward(x1: Tensor, x2: Tensor, y: Tensor): Tensor {
     return X.marginRankingLoss(x1, x2, y, this.opts);
   }
 }
 
+type MultiMarginOptions = LossOptions & { p?: 1 | 2; margin?: number; weight?: Tensor | null };
+
 export class MultiMarginLoss extends Module<[Tensor, Tensor], Tensor> {
-  constructor(readonly opts: LossOptions & { p?: 1 | 2; margin?: number; weight?: Tensor | null } = {}) {
+  readonly opts: MultiMarginOptions;
+
+  constructor(...args: Args<[], [p: 1 | 2, margin: number, weight: Tensor | null, ...Old, reduction: Reduction], MultiMarginOptions>) {
     super();
+    this.opts = MULTIMARGIN.parse(args);
   }
   override forward(x: Tensor, y: Tensor): Tensor {
     return X.multiMarginLoss(x, y, this.opts);

@@ -6,6 +6,21 @@ import { batchNorm, layerNorm } from '../functional/norm.js';
 import { Module } from '../module.js';
 import { Parameter } from '../parameter.js';
 import type { FactoryOptions } from './linear.js';
+import type { DType } from '../../tensor/dtype.js';
+import { declareSignature, signature, type Args } from '../../signature.js';
+
+const BN_SPEC = 'numFeatures:int eps?:num momentum?:num|null affine?:bool trackRunningStats?:bool device="cpu" dtype?:dtype';
+const BATCHNORM = {
+  BatchNorm1d: declareSignature('nn.BatchNorm1d', signature('BatchNorm1d', BN_SPEC)),
+  BatchNorm2d: declareSignature('nn.BatchNorm2d', signature('BatchNorm2d', BN_SPEC)),
+};
+const LAYERNORM = declareSignature('nn.LayerNorm', signature('LayerNorm', 'normalizedShape:size eps?:num elementwiseAffine?:bool device="cpu" dtype?:dtype', ['bias']));
+
+type BatchNormArgs = Args<
+  [numFeatures: number],
+  [eps: number, momentum: number | null, affine: boolean, trackRunningStats: boolean, device: 'cpu' | null, dtype: DType],
+  BatchNormModuleOptions
+>;
 
 export interface BatchNormModuleOptions extends FactoryOptions {
   eps?: number;
@@ -35,12 +50,12 @@ abstract class BatchNormBase extends Module {
   readonly momentum: number | null;
   readonly affine: boolean;
   readonly trackRunningStats: boolean;
+  readonly numFeatures: number;
 
-  constructor(
-    readonly numFeatures: number,
-    opts: BatchNormModuleOptions = {},
-  ) {
+  constructor(...args: BatchNormArgs) {
     super();
+    const opts = BATCHNORM[new.target.name as keyof typeof BATCHNORM].parse<BatchNormModuleOptions & { numFeatures: number }>(args);
+    const numFeatures = (this.numFeatures = opts.numFeatures);
     const dtype = checkLayerSizes(new.target.name, { numFeatures }, [numFeatures], opts.dtype);
     this.eps = checkFinite(new.target.name, 'eps', opts.eps ?? 1e-5, { min: 0, minExclusive: true });
     this.momentum = opts.momentum === undefined ? 0.1 : opts.momentum;
@@ -138,8 +153,10 @@ export class LayerNorm extends Module {
   readonly eps: number;
   readonly elementwiseAffine: boolean;
 
-  constructor(normalizedShape: number | readonly number[], opts: LayerNormModuleOptions = {}) {
+  constructor(...args: Args<[normalizedShape: number | readonly number[]], [eps: number, elementwiseAffine: boolean, device: 'cpu' | null, dtype: DType], LayerNormModuleOptions>) {
     super();
+    const opts = LAYERNORM.parse<LayerNormModuleOptions & { normalizedShape: number | readonly number[] }>(args);
+    const { normalizedShape } = opts;
     this.normalizedShape = checkShape('LayerNorm', normalizedShape, 'float32', 'normalizedShape');
     const dtype = checkLayerSizes('LayerNorm', {}, this.normalizedShape, opts.dtype);
     this.eps = checkFinite('LayerNorm', 'eps', opts.eps ?? 1e-5, { min: 0, minExclusive: true });

@@ -8,6 +8,26 @@ import { uniform_ } from '../init.js';
 import { Module } from '../module.js';
 import { Parameter } from '../parameter.js';
 import type { FactoryOptions } from './linear.js';
+import type { DType } from '../../tensor/dtype.js';
+import { declareSignature, signature, type Args } from '../../signature.js';
+
+// PyTorch's RNN, LSTM and GRU take RNNBase's order; nonlinearity (RNN only) is an option.
+const RNN_SPEC = 'inputSize:int hiddenSize:int numLayers?:int bias?:bool batchFirst?:bool dropout?:num bidirectional?:bool projSize=0 device="cpu" dtype?:dtype';
+const SIGS = {
+  RNN: declareSignature('nn.RNN', signature('RNN', RNN_SPEC, ['nonlinearity', 'generator'])),
+  LSTM: declareSignature('nn.LSTM', signature('LSTM', RNN_SPEC, ['generator'])),
+  GRU: declareSignature('nn.GRU', signature('GRU', RNN_SPEC, ['generator'])),
+  RNNCell: declareSignature('nn.RNNCell', signature('RNNCell', 'inputSize:int hiddenSize:int bias?:bool nonlinearity?:str device="cpu" dtype?:dtype', ['generator'])),
+  LSTMCell: declareSignature('nn.LSTMCell', signature('LSTMCell', 'inputSize:int hiddenSize:int bias?:bool device="cpu" dtype?:dtype', ['generator'])),
+  GRUCell: declareSignature('nn.GRUCell', signature('GRUCell', 'inputSize:int hiddenSize:int bias?:bool device="cpu" dtype?:dtype', ['generator'])),
+};
+type Sizes = [inputSize: number, hiddenSize: number];
+type RecurrentArgs<O> = Args<
+  Sizes,
+  [numLayers: number, bias: boolean, batchFirst: boolean, dropout: number, bidirectional: boolean, projSize: 0, device: 'cpu' | null, dtype: DType],
+  O
+>;
+type Parsed<O> = O & { inputSize: number; hiddenSize: number };
 
 /**
  * Recurrent layers as PyTorch's torch.nn.RNN / LSTM / GRU and their single-step cells: the same
@@ -219,7 +239,8 @@ abstract class RNNBase<In extends unknown[], Out> extends Module<In, Out> {
 
 /** Elman RNN (tanh or relu). forward(x, h0?) → [output, hN]. */
 export class RNN extends RNNBase<[Tensor, (Tensor | null)?], [Tensor, Tensor]> {
-  constructor(inputSize: number, hiddenSize: number, opts: RNNOptions = {}) {
+  constructor(...args: RecurrentArgs<RNNOptions>) {
+    const { inputSize, hiddenSize, ...opts } = SIGS.RNN.parse<Parsed<RNNOptions>>(args);
     const nl = opts.nonlinearity ?? 'tanh';
     if (nl !== 'tanh' && nl !== 'relu') throw new ValueError(`RNN: nonlinearity must be 'tanh' or 'relu', got ${JSON.stringify(nl)}`);
     super(nl === 'tanh' ? 'RNN_TANH' : 'RNN_RELU', inputSize, hiddenSize, opts);
@@ -233,7 +254,8 @@ export class RNN extends RNNBase<[Tensor, (Tensor | null)?], [Tensor, Tensor]> {
 
 /** LSTM. forward(x, [h0, c0]?) → [output, [hN, cN]]. */
 export class LSTM extends RNNBase<[Tensor, ([Tensor, Tensor] | null)?], [Tensor, [Tensor, Tensor]]> {
-  constructor(inputSize: number, hiddenSize: number, opts: Omit<RNNOptions, 'nonlinearity'> = {}) {
+  constructor(...args: RecurrentArgs<Omit<RNNOptions, 'nonlinearity'>>) {
+    const { inputSize, hiddenSize, ...opts } = SIGS.LSTM.parse<Parsed<RNNOptions>>(args);
     super('LSTM', inputSize, hiddenSize, opts);
   }
 
@@ -248,7 +270,8 @@ export class LSTM extends RNNBase<[Tensor, ([Tensor, Tensor] | null)?], [Tensor,
 
 /** GRU. forward(x, h0?) → [output, hN]. */
 export class GRU extends RNNBase<[Tensor, (Tensor | null)?], [Tensor, Tensor]> {
-  constructor(inputSize: number, hiddenSize: number, opts: Omit<RNNOptions, 'nonlinearity'> = {}) {
+  constructor(...args: RecurrentArgs<Omit<RNNOptions, 'nonlinearity'>>) {
+    const { inputSize, hiddenSize, ...opts } = SIGS.GRU.parse<Parsed<RNNOptions>>(args);
     super('GRU', inputSize, hiddenSize, opts);
   }
 
@@ -319,7 +342,8 @@ abstract class CellBase<In extends unknown[], Out> extends Module<In, Out> {
 }
 
 export class RNNCell extends CellBase<[Tensor, (Tensor | null)?], Tensor> {
-  constructor(inputSize: number, hiddenSize: number, opts: RNNCellOptions = {}) {
+  constructor(...args: Args<Sizes, [bias: boolean, nonlinearity: 'tanh' | 'relu', device: 'cpu' | null, dtype: DType], RNNCellOptions>) {
+    const { inputSize, hiddenSize, ...opts } = SIGS.RNNCell.parse<Parsed<RNNCellOptions>>(args);
     const nl = opts.nonlinearity ?? 'tanh';
     if (nl !== 'tanh' && nl !== 'relu') throw new ValueError(`RNNCell: nonlinearity must be 'tanh' or 'relu', got ${JSON.stringify(nl)}`);
     super(nl === 'tanh' ? 'RNN_TANH' : 'RNN_RELU', inputSize, hiddenSize, opts);
@@ -331,7 +355,8 @@ export class RNNCell extends CellBase<[Tensor, (Tensor | null)?], Tensor> {
 }
 
 export class LSTMCell extends CellBase<[Tensor, ([Tensor, Tensor] | null)?], [Tensor, Tensor]> {
-  constructor(inputSize: number, hiddenSize: number, opts: Omit<RNNCellOptions, 'nonlinearity'> = {}) {
+  constructor(...args: Args<Sizes, [bias: boolean, device: 'cpu' | null, dtype: DType], Omit<RNNCellOptions, 'nonlinearity'>>) {
+    const { inputSize, hiddenSize, ...opts } = SIGS.LSTMCell.parse<Parsed<RNNCellOptions>>(args);
     super('LSTM', inputSize, hiddenSize, opts);
   }
 
@@ -342,7 +367,8 @@ export class LSTMCell extends CellBase<[Tensor, ([Tensor, Tensor] | null)?], [Te
 }
 
 export class GRUCell extends CellBase<[Tensor, (Tensor | null)?], Tensor> {
-  constructor(inputSize: number, hiddenSize: number, opts: Omit<RNNCellOptions, 'nonlinearity'> = {}) {
+  constructor(...args: Args<Sizes, [bias: boolean, device: 'cpu' | null, dtype: DType], Omit<RNNCellOptions, 'nonlinearity'>>) {
+    const { inputSize, hiddenSize, ...opts } = SIGS.GRUCell.parse<Parsed<RNNCellOptions>>(args);
     super('GRU', inputSize, hiddenSize, opts);
   }
 

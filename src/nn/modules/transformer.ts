@@ -12,6 +12,8 @@ import { Parameter } from '../parameter.js';
 import { ModuleList } from './container.js';
 import { Dropout, Linear, type FactoryOptions } from './linear.js';
 import { LayerNorm } from './norm.js';
+import type { DType } from '../../tensor/dtype.js';
+import { declareSignature, signature, type Args } from '../../signature.js';
 
 /**
  * nn.MultiheadAttention and the Transformer layers, as PyTorch 1.13 computes them and under its
@@ -25,6 +27,22 @@ import { LayerNorm } from './norm.js';
  * A boolean attnMask [L, S] or [N·H, L, S] is true where a query may NOT attend; a boolean
  * keyPaddingMask [N, S] is true at keys to ignore; float masks are added to the scores.
  */
+
+const MHA = declareSignature(
+  'nn.MultiheadAttention',
+  signature('MultiheadAttention', 'embedDim:int numHeads:int dropout?:num bias?:bool addBiasKv=false addZeroAttn=false kdim=null vdim=null batchFirst?:bool device="cpu" dtype?:dtype', ['generator']),
+);
+const LAYER_SPEC = 'dModel:int nhead:int dimFeedforward?:int dropout?:num activation?:str|fn layerNormEps?:num batchFirst?:bool normFirst?:bool device="cpu" dtype?:dtype';
+const ENCODER_LAYER = declareSignature('nn.TransformerEncoderLayer', signature('TransformerEncoderLayer', LAYER_SPEC, ['generator']));
+const DECODER_LAYER = declareSignature('nn.TransformerDecoderLayer', signature('TransformerDecoderLayer', LAYER_SPEC, ['generator']));
+const ENCODER = declareSignature('nn.TransformerEncoder', signature('TransformerEncoder', 'encoderLayer:module numLayers:int norm?:module|null enableNestedTensor=true maskCheck=true'));
+const DECODER = declareSignature('nn.TransformerDecoder', signature('TransformerDecoder', 'decoderLayer:module numLayers:int norm?:module|null'));
+type Cpu = 'cpu' | null;
+type LayerArgs = Args<
+  [dModel: number, nhead: number],
+  [dimFeedforward: number, dropout: number, activation: TransformerLayerOptions['activation'], layerNormEps: number, batchFirst: boolean, normFirst: boolean, device: Cpu, dtype: DType],
+  TransformerLayerOptions
+>;
 
 export interface MultiheadAttentionOptions extends FactoryOptions {
   /** Dropout on the attention weights in training. */
@@ -54,12 +72,20 @@ export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, Attentio
   readonly batchFirst: boolean;
   readonly generator: Generator;
 
+  readonly embedDim: number;
+  readonly numHeads: number;
+
   constructor(
-    readonly embedDim: number,
-    readonly numHeads: number,
-    opts: MultiheadAttentionOptions = {},
+    ...args: Args<
+      [embedDim: number, numHeads: number],
+      [dropout: number, bias: boolean, addBiasKv: false, addZeroAttn: false, kdim: null, vdim: null, batchFirst: boolean, device: Cpu, dtype: DType],
+      MultiheadAttentionOptions
+    >
   ) {
     super();
+    const opts = MHA.parse<MultiheadAttentionOptions & { embedDim: number; numHeads: number }>(args);
+    const { embedDim, numHeads } = opts;
+    [this.embedDim, this.numHeads] = [embedDim, numHeads];
     if (!Number.isInteger(embedDim) || embedDim < 1) throw new ValueError(`MultiheadAttention: embedDim must be a positive integer, got ${embedDim}`);
     if (!Number.isInteger(numHeads) || numHeads < 1 || embedDim % numHeads !== 0) {
       throw new ValueError(`MultiheadAttention: embedDim (${embedDim}) must be divisible by numHeads (${numHeads})`);
@@ -195,12 +221,14 @@ export class TransformerEncoderLayer extends Module<[Tensor, EncoderCallOptions?
   readonly normFirst: boolean;
   private readonly act: (x: Tensor) => Tensor;
 
-  constructor(
-    readonly dModel: number,
-    readonly nhead: number,
-    readonly opts: TransformerLayerOptions = {},
-  ) {
+  readonly dModel: number;
+  readonly nhead: number;
+  readonly opts: TransformerLayerOptions;
+
+  constructor(...args: LayerArgs) {
     super();
+    const { dModel, nhead, ...opts } = ENCODER_LAYER.parse<TransformerLayerOptions & { dModel: number; nhead: number }>(args);
+    [this.dModel, this.nhead, this.opts] = [dModel, nhead, opts];
     const dtype = opts.dtype ?? 'float32';
     const ff = opts.dimFeedforward ?? 2048;
     const p = opts.dropout ?? 0.1;
@@ -208,12 +236,12 @@ export class TransformerEncoderLayer extends Module<[Tensor, EncoderCallOptions?
     const gen = opts.generator ?? defaultGenerator;
     this.self_attn = new MultiheadAttention(dModel, nhead, { dropout: p, batchFirst: opts.batchFirst ?? false, dtype, generator: gen });
     this.linear1 = new Linear(dModel, ff, { dtype });
-    this.dropout = new Dropout(p, gen);
+    this.dropout = new Dropout(p, { generator: gen });
     this.linear2 = new Linear(ff, dModel, { dtype });
     this.norm1 = new LayerNorm(dModel, { eps, dtype });
     this.norm2 = new LayerNorm(dModel, { eps, dtype });
-    this.dropout1 = new Dropout(p, gen);
-    this.dropout2 = new Dropout(p, gen);
+    this.dropout1 = new Dropout(p, { generator: gen });
+    this.dropout2 = new Dropout(p, { generator: gen });
     this.normFirst = opts.normFirst ?? false;
     this.act = activationFn('TransformerEncoderLayer', opts.activation);
   }
@@ -263,12 +291,14 @@ export class TransformerDecoderLayer extends Module<[Tensor, Tensor, DecoderCall
   readonly normFirst: boolean;
   private readonly act: (x: Tensor) => Tensor;
 
-  constructor(
-    readonly dModel: number,
-    readonly nhead: number,
-    readonly opts: TransformerLayerOptions = {},
-  ) {
+  readonly dModel: number;
+  readonly nhead: number;
+  readonly opts: TransformerLayerOptions;
+
+  constructor(...args: LayerArgs) {
     super();
+    const { dModel, nhead, ...opts } = DECODER_LAYER.parse<TransformerLayerOptions & { dModel: number; nhead: number }>(args);
+    [this.dModel, this.nhead, this.opts] = [dModel, nhead, opts];
     const dtype = opts.dtype ?? 'float32';
     const ff = opts.dimFeedforward ?? 2048;
     const p = opts.dropout ?? 0.1;
@@ -278,14 +308,14 @@ export class TransformerDecoderLayer extends Module<[Tensor, Tensor, DecoderCall
     this.self_attn = new MultiheadAttention(dModel, nhead, { dropout: p, batchFirst, dtype, generator: gen });
     this.multihead_attn = new MultiheadAttention(dModel, nhead, { dropout: p, batchFirst, dtype, generator: gen });
     this.linear1 = new Linear(dModel, ff, { dtype });
-    this.dropout = new Dropout(p, gen);
+    this.dropout = new Dropout(p, { generator: gen });
     this.linear2 = new Linear(ff, dModel, { dtype });
     this.norm1 = new LayerNorm(dModel, { eps, dtype });
     this.norm2 = new LayerNorm(dModel, { eps, dtype });
     this.norm3 = new LayerNorm(dModel, { eps, dtype });
-    this.dropout1 = new Dropout(p, gen);
-    this.dropout2 = new Dropout(p, gen);
-    this.dropout3 = new Dropout(p, gen);
+    this.dropout1 = new Dropout(p, { generator: gen });
+    this.dropout2 = new Dropout(p, { generator: gen });
+    this.dropout3 = new Dropout(p, { generator: gen });
     this.normFirst = opts.normFirst ?? false;
     this.act = activationFn('TransformerDecoderLayer', opts.activation);
   }
@@ -320,8 +350,13 @@ export class TransformerEncoder extends Module<[Tensor, EncoderCallOptions?]> {
   layers: ModuleList;
   norm: AnyModule | null;
 
-  constructor(encoderLayer: TransformerEncoderLayer, readonly numLayers: number, opts: { norm?: AnyModule | null } = {}) {
+  readonly numLayers: number;
+
+  constructor(...args: Args<[encoderLayer: TransformerEncoderLayer, numLayers: number], [norm: AnyModule | null, enableNestedTensor: true, maskCheck: true], { norm?: AnyModule | null }>) {
     super();
+    const opts = ENCODER.parse<{ encoderLayer: TransformerEncoderLayer; numLayers: number; norm?: AnyModule | null }>(args);
+    const { encoderLayer, numLayers } = opts;
+    this.numLayers = numLayers;
     if (!Number.isInteger(numLayers) || numLayers < 1) throw new ValueError(`TransformerEncoder: numLayers must be a positive integer, got ${numLayers}`);
     this.layers = new ModuleList(Array.from({ length: numLayers }, () => encoderLayer.cloneLayer()));
     this.norm = opts.norm ?? null;
@@ -339,8 +374,13 @@ export class TransformerDecoder extends Module<[Tensor, Tensor, DecoderCallOptio
   layers: ModuleList;
   norm: AnyModule | null;
 
-  constructor(decoderLayer: TransformerDecoderLayer, readonly numLayers: number, opts: { norm?: AnyModule | null } = {}) {
+  readonly numLayers: number;
+
+  constructor(...args: Args<[decoderLayer: TransformerDecoderLayer, numLayers: number], [norm: AnyModule | null], { norm?: AnyModule | null }>) {
     super();
+    const opts = DECODER.parse<{ decoderLayer: TransformerDecoderLayer; numLayers: number; norm?: AnyModule | null }>(args);
+    const { decoderLayer, numLayers } = opts;
+    this.numLayers = numLayers;
     if (!Number.isInteger(numLayers) || numLayers < 1) throw new ValueError(`TransformerDecoder: numLayers must be a positive integer, got ${numLayers}`);
     this.layers = new ModuleList(Array.from({ length: numLayers }, () => decoderLayer.cloneLayer()));
     this.norm = opts.norm ?? null;
