@@ -248,8 +248,9 @@ function recurrent(kind: 'LSTM' | 'GRU' | 'RNN'): OpImpl {
         const wb = B ? B.select(0, d).narrow(0, 0, G) : null;
         const rb = B ? B.select(0, d).narrow(0, G, G) : null;
         const xp = linear(X.reshape([L * N, F]), w, wb).reshape([L, N, G]);
-        let h = x[5] ? x[5].select(0, d) : zeros([N, H], { dtype: X.dtype });
-        let c = kind === 'LSTM' ? (x[6] ? x[6].select(0, d) : zeros([N, H], { dtype: X.dtype })) : null;
+        // Initial states in X's type (a float32 ConstantOfShape stays float32 when the module is made float64).
+        let h = x[5] ? x[5].select(0, d).to(X.dtype) : zeros([N, H], { dtype: X.dtype });
+        let c = kind === 'LSTM' ? (x[6] ? x[6].select(0, d).to(X.dtype) : zeros([N, H], { dtype: X.dtype })) : null;
         const steps = new Array<Tensor>(L);
         for (let i = 0; i < L; i++) {
           const t = reverse ? L - 1 - i : i;
