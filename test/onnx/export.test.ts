@@ -144,6 +144,23 @@ describe('exportOnnx: what it refuses', () => {
     expect(msg).toContain('Custom at "5.1"');
   });
 
+  it('refuses what the sequence layers and AdaptiveAvgPool2d cannot express, naming the layer', () => {
+    let err: unknown;
+    try {
+      exportOnnxBytes(new nn.Sequential(new nn.LSTM(3, 4, { batchFirst: true }), new nn.Linear(4, 2)), randn([2, 5, 3]));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(OnnxError);
+    expect((err as Error).message).toContain('LSTM at "0" (it returns [output, state], so it can only be the last module)');
+    expect(() => exportOnnxBytes(new nn.MultiheadAttention(4, 2), randn([3, 2, 4]))).toThrow(/MultiheadAttention \(it takes query, key and value/);
+    const custom = new nn.TransformerEncoderLayer(4, 2, { dimFeedforward: 8, activation: (t: Tensor) => t.sigmoid() });
+    expect(() => exportOnnxBytes(custom, randn([3, 2, 4]))).toThrow(/TransformerEncoderLayer \(a custom activation function has no ONNX form/);
+    expect(() => exportOnnxBytes(new nn.AdaptiveAvgPool2d([3, 3]), randn([1, 2, 7, 7]))).toThrow(/AdaptiveAvgPool2d to 3x3 from 7x7 has windows of unequal size/);
+    expect(() => exportOnnxBytes(new nn.AdaptiveAvgPool2d([2, null]), randn([1, 2, 4, 4]))).toThrow(/outputSize \[2,null\] keeps an input size/);
+    expect(() => exportOnnxBytes(new nn.GRU(3, 4), randn([5, 3]))).toThrow(/GRU is exported for batched \(3-d\) input; the sample has shape \[5,3\]/);
+  });
+
   it('checks its arguments', async () => {
     const m = mlp();
     expect(() => exportOnnxBytes(m, randn([2, 6]), { opset: 12 })).toThrow(/opset must be an integer from 13 to 17, got 12/);
