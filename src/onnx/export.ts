@@ -212,7 +212,9 @@ function valueInfo(name: string, dtype: DType, shape: readonly number[], batchDi
  * Write a model as an ONNX file: a Sequential (nested ones too) of Linear, Conv2d, MaxPool2d,
  * AvgPool2d, BatchNorm1d/2d, LayerNorm, Dropout, Embedding, Flatten, Identity and the
  * activation layers (ReLU, LeakyReLU, Sigmoid, Tanh, GELU, ELU, Softplus, Softmax,
- * LogSoftmax), or one of those alone. The graph is the model in eval mode (BatchNorm with its
+ * LogSoftmax), Conv1d, ConvTranspose1d/2d, GroupNorm, AdaptiveAvgPool2d, Upsample,
+ * TransformerEncoderLayer / TransformerEncoder, and LSTM / GRU / RNN as the last module (the
+ * graph then also outputs h_n, and c_n), or one of those alone. The graph is the model in eval mode (BatchNorm with its
  * running statistics, Dropout the identity), traced on `sampleInput` for its shapes; the
  * model's own mode is left as it was. Any module that cannot be written is named, all of
  * them in one OnnxError. Returns the file's bytes; with `path` (Node only) also writes them.
