@@ -2,11 +2,13 @@ import { noGrad } from '../autograd/grad-mode.js';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { linear } from '../nn/functional/basic.js';
 import { avgPool2d, conv2d, maxPool2d } from '../nn/functional/conv.js';
+import { conv1d, convTranspose1d, convTranspose2d } from '../nn/functional/conv-transpose.js';
+import { interpolate } from '../nn/functional/extra.js';
 import { batchNorm, layerNorm } from '../nn/functional/norm.js';
 import { Module } from '../nn/module.js';
 import { Parameter } from '../nn/parameter.js';
-import { cat } from '../ops/shape-functional.js';
-import { tensor } from '../tensor/creation.js';
+import { cat, slice, stack } from '../ops/shape-functional.js';
+import { full, tensor, zeros } from '../tensor/creation.js';
 import type { DType } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import { OnnxError } from './errors.js';
@@ -147,16 +149,19 @@ const binary = (f: (a: Tensor, b: Tensor) => Tensor): OpImpl => ({ run: (n, x) =
 /** Only 2-D windows with explicit, symmetric padding; ceil_mode is checked against the input when it runs. */
 function windowCheck(n: NodeView): string | null {
   const k = n.ints('kernel_shape');
-  if (!k && n.op !== 'Conv') return 'the kernel_shape attribute is missing';
-  if (k && k.length !== 2) return `${k.length}-d kernel_shape [${k.join(',')}]: only 2-d windows are supported`;
-  for (const [name, len] of [['strides', 2], ['dilations', 2], ['pads', 4]] as const) {
+  const conv = n.op === 'Conv' || n.op === 'ConvTranspose';
+  if (!k && !conv) return 'the kernel_shape attribute is missing';
+  if (k && k.length !== 2 && !(conv && k.length === 1)) return `${k.length}-d kernel_shape [${k.join(',')}]: only 2-d windows${conv ? ' and 1-d convolutions' : ''} are supported`;
+  const rank = k?.length ?? 2;
+  const names = n.op === 'ConvTranspose' ? [['strides', rank], ['dilations', rank], ['pads', 2 * rank], ['output_padding', rank]] as const : [['strides', rank], ['dilations', rank], ['pads', 2 * rank]] as const;
+  for (const [name, len] of names) {
     const v = n.ints(name);
-    if (v && v.length !== len) return `${name} [${v.join(',')}] should have ${len} values for a 2-d window`;
+    if (v && v.length !== len) return `${name} [${v.join(',')}] should have ${len} values for a ${rank}-d window`;
   }
   const autoPad = n.str('auto_pad', 'NOTSET');
   if (autoPad !== 'NOTSET' && autoPad !== 'VALID') return `auto_pad ${autoPad} is not supported (only NOTSET and VALID)`;
   const p = n.ints('pads');
-  if (p && p.length === 4 && (p[0] !== p[2] || p[1] !== p[3])) return `asymmetric pads [${p.join(',')}] are not supported`;
+  if (p && p.some((v, i) => i < p.length / 2 && v !== p[i + p.length / 2])) return `asymmetric pads [${p.join(',')}] are not supported`;
   if (n.outputs.length > 1 && n.outputs[1]) return 'a second output (the indices) is not supported';
   return null;
 }
@@ -177,6 +182,112 @@ function windowParams(n: NodeView, x: Tensor, kernel: number[]) {
     }
   }
   return { stride: stride as [number, number], padding, dilation: dilation as [number, number] };
+}
+
+function conv1dParams(n: NodeView, x: Tensor) {
+  if (x.ndim !== 3) throw new ShapeError(`importOnnx: ${n.label} expects a 3-d [N,C,L] input, got shape ${fmtShape(x.shape)}`);
+  const pads = n.str('auto_pad', 'NOTSET') === 'VALID' ? [0, 0] : (n.ints('pads') ?? [0, 0]);
+  return { stride: (n.ints('strides') ?? [1])[0]!, padding: pads[0]!, dilation: (n.ints('dilations') ?? [1])[0]! };
+}
+
+/**
+ * ONNX LSTM / GRU / RNN (layout 0: X [L, N, F]) computed step by step with chainrule's ops, so
+ * it differentiates and trains. Gates in ONNX's order: LSTM i o f c, GRU z r h. Outputs
+ * Y [L, D, N, H], Y_h [D, N, H] (and Y_c for the LSTM).
+ */
+function recurrent(kind: 'LSTM' | 'GRU' | 'RNN'): OpImpl {
+  const gates = kind === 'LSTM' ? 4 : kind === 'GRU' ? 3 : 1;
+  return {
+    check(n) {
+      const dir = n.str('direction', 'forward');
+      if (!['forward', 'reverse', 'bidirectional'].includes(dir)) return `direction ${dir} is not one of forward, reverse, bidirectional`;
+      if (!n.has('hidden_size')) return 'the hidden_size attribute is missing';
+      if (n.has('clip')) return 'clip is not supported';
+      if (n.int('layout', 0) !== 0) return 'layout 1 (batch first) is not supported';
+      if (kind === 'LSTM' && n.int('input_forget', 0) !== 0) return 'input_forget 1 is not supported';
+      if (kind === 'LSTM' && n.inputs[7]) return 'peephole weights (input P) are not supported';
+      if (n.inputs[4]) return 'sequence_lens (input 4) is not supported: every sequence is taken at full length';
+      const acts = n.attrs.get('activations')?.strings?.map((b) => new TextDecoder().decode(b).toLowerCase());
+      if (acts) {
+        const D = dir === 'bidirectional' ? 2 : 1;
+        const defaults = kind === 'LSTM' ? ['sigmoid', 'tanh', 'tanh'] : kind === 'GRU' ? ['sigmoid', 'tanh'] : null;
+        const ok = defaults ? acts.length === defaults.length * D && acts.every((a, i) => a === defaults[i % defaults.length]) : acts.length === D && acts.every((a) => a === 'tanh' || a === 'relu') && acts.every((a) => a === acts[0]);
+        if (!ok) return `activations [${acts.join(', ')}] are not supported (${defaults ? `only the defaults ${defaults.join(', ')}` : 'Tanh or Relu, the same for both directions'})`;
+      }
+      return null;
+    },
+    run(n, x) {
+      const who = `importOnnx: ${n.label}`;
+      const X = req(n, x, 0);
+      const W = req(n, x, 1);
+      const R = req(n, x, 2);
+      const B = x[3];
+      const H = n.int('hidden_size', 0);
+      const dir = n.str('direction', 'forward');
+      const D = dir === 'bidirectional' ? 2 : 1;
+      if (X.ndim !== 3) throw new ShapeError(`${who}: X must be [seq, batch, features], got shape ${fmtShape(X.shape)}`);
+      const [L, N, F] = X.shape as [number, number, number];
+      const G = gates * H;
+      const want = (t: Tensor | undefined, name: string, shape: number[]) => {
+        if (t && (t.ndim !== shape.length || t.shape.some((d, i) => d !== shape[i]))) throw new ShapeError(`${who}: ${name} must have shape ${fmtShape(shape)}, got ${fmtShape(t.shape)}`);
+      };
+      want(W, 'W', [D, G, F]);
+      want(R, 'R', [D, G, H]);
+      want(B, 'B', [D, 2 * G]);
+      want(x[5], 'initial_h', [D, N, H]);
+      if (kind === 'LSTM') want(x[6], 'initial_c', [D, N, H]);
+      const relu = kind === 'RNN' && new TextDecoder().decode(n.attrs.get('activations')?.strings?.[0] ?? new Uint8Array()).toLowerCase() === 'relu';
+      const beforeReset = n.int('linear_before_reset', 0) === 1;
+      const ys: Tensor[] = [];
+      const hs: Tensor[] = [];
+      const cs: Tensor[] = [];
+      for (let d = 0; d < D; d++) {
+        const reverse = dir === 'reverse' || d === 1;
+        const w = W.select(0, d);
+        const r = R.select(0, d);
+        const wb = B ? B.select(0, d).narrow(0, 0, G) : null;
+        const rb = B ? B.select(0, d).narrow(0, G, G) : null;
+        const xp = linear(X.reshape([L * N, F]), w, wb).reshape([L, N, G]);
+        // Initial states in X's type (a float32 ConstantOfShape stays float32 when the module is made float64).
+        let h = x[5] ? x[5].select(0, d).to(X.dtype) : zeros([N, H], { dtype: X.dtype });
+        let c = kind === 'LSTM' ? (x[6] ? x[6].select(0, d).to(X.dtype) : zeros([N, H], { dtype: X.dtype })) : null;
+        const steps = new Array<Tensor>(L);
+        for (let i = 0; i < L; i++) {
+          const t = reverse ? L - 1 - i : i;
+          const xt = xp.select(0, t);
+          if (kind === 'LSTM') {
+            const g = xt.add(linear(h, r, rb));
+            const ig = g.narrow(1, 0, H).sigmoid();
+            const og = g.narrow(1, H, H).sigmoid();
+            const fg = g.narrow(1, 2 * H, H).sigmoid();
+            const cg = g.narrow(1, 3 * H, H).tanh();
+            c = fg.mul(c!).add(ig.mul(cg));
+            h = og.mul(c.tanh());
+          } else if (kind === 'GRU') {
+            const z = xt.narrow(1, 0, H).add(linear(h, r.narrow(0, 0, H), rb ? rb.narrow(0, 0, H) : null)).sigmoid();
+            const rg = xt.narrow(1, H, H).add(linear(h, r.narrow(0, H, H), rb ? rb.narrow(0, H, H) : null)).sigmoid();
+            const rh = r.narrow(0, 2 * H, H);
+            const rbh = rb ? rb.narrow(0, 2 * H, H) : null;
+            const hh = beforeReset ? rg.mul(linear(h, rh, rbh)) : linear(rg.mul(h), rh, rbh);
+            const cand = xt.narrow(1, 2 * H, H).add(hh).tanh();
+            // (1 − z)·h̃ + z·h
+            h = cand.add(z.mul(h.sub(cand)));
+          } else {
+            const a = xt.add(linear(h, r, rb));
+            h = relu ? a.relu() : a.tanh();
+          }
+          steps[t] = h;
+        }
+        if (L === 0) throw new ShapeError(`${who}: the sequence is empty (X has shape ${fmtShape(X.shape)})`);
+        ys.push(stack(steps, 0));
+        hs.push(h);
+        if (c) cs.push(c);
+      }
+      const outs = [stack(ys, 1), stack(hs, 0)];
+      if (kind === 'LSTM') outs.push(stack(cs, 0));
+      return outs;
+    },
+  };
 }
 
 function softmaxLike(kind: 'softmax' | 'logSoftmax'): OpImpl {
@@ -269,9 +380,103 @@ const OPS: Record<string, OpImpl> = {
     run(n, x) {
       const t = req(n, x, 0);
       const w = req(n, x, 1);
-      if (w.ndim !== 4) throw new ShapeError(`importOnnx: ${n.label}: only 2-d convolutions are supported; the weight has shape ${fmtShape(w.shape)}`);
+      if (w.ndim === 3) {
+        const o = conv1dParams(n, t);
+        return [conv1d(t, w, x[2] ?? null, { ...o, groups: n.int('group', 1) }, `importOnnx: ${n.label}`)];
+      }
+      if (w.ndim !== 4) throw new ShapeError(`importOnnx: ${n.label}: only 1-d and 2-d convolutions are supported; the weight has shape ${fmtShape(w.shape)}`);
       const { stride, padding, dilation } = windowParams(n, t, w.shape.slice(2));
       return [conv2d(t, w, x[2] ?? null, { stride, padding, dilation, groups: n.int('group', 1) }, `importOnnx: ${n.label}`)];
+    },
+  },
+  ConvTranspose: {
+    check: (n) => windowCheck(n) ?? (n.has('output_shape') ? 'the output_shape attribute is not supported (give pads and output_padding)' : null),
+    run(n, x) {
+      const t = req(n, x, 0);
+      const w = req(n, x, 1);
+      const who = `importOnnx: ${n.label}`;
+      const groups = n.int('group', 1);
+      if (w.ndim === 3) {
+        return [convTranspose1d(t, w, x[2] ?? null, { ...conv1dParams(n, t), outputPadding: (n.ints('output_padding') ?? [0])[0]!, groups }, who)];
+      }
+      if (w.ndim !== 4) throw new ShapeError(`${who}: only 1-d and 2-d transposed convolutions are supported; the weight has shape ${fmtShape(w.shape)}`);
+      if (t.ndim !== 4) throw new ShapeError(`${who} expects a 4-d [N,C,H,W] input, got shape ${fmtShape(t.shape)}`);
+      const pads = n.str('auto_pad', 'NOTSET') === 'VALID' ? [0, 0, 0, 0] : (n.ints('pads') ?? [0, 0, 0, 0]);
+      const o = {
+        stride: (n.ints('strides') ?? [1, 1]) as [number, number],
+        padding: [pads[0]!, pads[1]!] as [number, number],
+        dilation: (n.ints('dilations') ?? [1, 1]) as [number, number],
+        outputPadding: (n.ints('output_padding') ?? [0, 0]) as [number, number],
+        groups,
+      };
+      return [convTranspose2d(t, w, x[2] ?? null, o, who)];
+    },
+  },
+  LSTM: recurrent('LSTM'),
+  GRU: recurrent('GRU'),
+  RNN: recurrent('RNN'),
+  Resize: {
+    check(n) {
+      const mode = n.str('mode', 'nearest');
+      const ctm = n.str('coordinate_transformation_mode', 'half_pixel');
+      if (mode === 'nearest') {
+        if (ctm !== 'asymmetric' || n.str('nearest_mode', 'round_prefer_floor') !== 'floor') {
+          return `nearest mode with coordinate_transformation_mode ${ctm} and nearest_mode ${n.str('nearest_mode', 'round_prefer_floor')}: only asymmetric and floor (PyTorch's nearest) are supported`;
+        }
+      } else if (mode === 'linear') {
+        if (!['pytorch_half_pixel', 'half_pixel', 'align_corners'].includes(ctm)) return `linear mode with coordinate_transformation_mode ${ctm} is not supported (pytorch_half_pixel, half_pixel, align_corners)`;
+      } else return `mode ${mode} is not supported (nearest, linear)`;
+      if (n.int('exclude_outside', 0) !== 0) return 'exclude_outside 1 is not supported';
+      return null;
+    },
+    run(n, x) {
+      const t = req(n, x, 0);
+      const who = `importOnnx: ${n.label}`;
+      if (t.ndim !== 4) throw new ShapeError(`${who}: only 4-d [N,C,H,W] inputs are resized, got shape ${fmtShape(t.shape)}`);
+      const mode = n.str('mode', 'nearest') === 'nearest' ? 'nearest' : 'bilinear';
+      const ctm = n.str('coordinate_transformation_mode', 'half_pixel');
+      const alignCorners = mode === 'bilinear' ? ctm === 'align_corners' : undefined;
+      const scales = x[2] && x[2].numel() ? values(x[2]) : null;
+      const sizes = x[3] && x[3].numel() ? values(x[3]) : null;
+      const spec = scales ?? sizes;
+      if (!spec || spec.length !== 4) throw new OnnxError(`${who}: needs 4 scales or 4 sizes, got ${spec ? spec.length : 'neither'}`);
+      const keep = scales ? spec[0] === 1 && spec[1] === 1 : spec[0] === t.shape[0] && spec[1] === t.shape[1];
+      if (!keep) throw new OnnxError(`${who}: only the last two dims are resized; ${scales ? 'scales' : 'sizes'} [${spec.join(',')}] for input ${fmtShape(t.shape)}`);
+      if (mode === 'bilinear' && ctm === 'half_pixel' && (scales ? spec.slice(2).some((v, i) => Math.floor(v * t.shape[2 + i]!) === 1) : spec.slice(2).some((v) => v === 1))) {
+        throw new OnnxError(`${who}: half_pixel to an output size of 1 is not supported (pytorch_half_pixel is)`);
+      }
+      if (scales) return [interpolate(t, { scaleFactor: [scales[2]!, scales[3]!], mode, alignCorners })];
+      return [interpolate(t, { size: [sizes![2]!, sizes![3]!], mode, alignCorners })];
+    },
+  },
+  Slice: {
+    run(n, x) {
+      let t = req(n, x, 0);
+      const who = `importOnnx: ${n.label}`;
+      if (n.opset < 10) throw new OnnxError(`${who}: Slice before opset 10 (attributes) is not supported`);
+      const starts = values(req(n, x, 1));
+      const ends = values(req(n, x, 2));
+      const axes = x[3] ? values(x[3]) : starts.map((_, i) => i);
+      const steps = x[4] ? values(x[4]) : starts.map(() => 1);
+      if (ends.length !== starts.length || axes.length !== starts.length || steps.length !== starts.length) {
+        throw new OnnxError(`${who}: starts, ends, axes and steps must be equally long, got ${starts.length}, ${ends.length}, ${axes.length}, ${steps.length}`);
+      }
+      axes.forEach((a, i) => {
+        const d = normAxis(who, a, t.ndim);
+        if (!(steps[i]! > 0)) throw new OnnxError(`${who}: only positive steps are supported, got ${steps[i]}`);
+        t = slice(t, d, Math.max(starts[i]!, -(2 ** 31)), Math.min(ends[i]!, 2 ** 31 - 1), steps[i]!);
+      });
+      return [t];
+    },
+  },
+  ConstantOfShape: {
+    run(n, x) {
+      const shape = values(req(n, x, 0));
+      const v = n.attrs.get('value')?.t;
+      if (!v) return [zeros(shape)];
+      const c = readTensor(v, `importOnnx: ${n.label}`);
+      if (c.numel() !== 1) throw new OnnxError(`importOnnx: ${n.label}: value must hold one element, got ${c.numel()}`);
+      return [full(shape, values(c)[0]!, { dtype: c.dtype })];
     },
   },
   MaxPool: {

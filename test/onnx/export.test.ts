@@ -25,6 +25,13 @@ async function runOrt(bytes: Uint8Array, x: Tensor): Promise<{ dims: readonly nu
 
 const cases = exportCases();
 
+/** A model's output, or a recurrent layer's [output, h] / [output, [h, c]], as a list. */
+function outputsOf(r: unknown): Tensor[] {
+  if (!Array.isArray(r)) return [r as Tensor];
+  const [y, s] = r as [Tensor, Tensor | Tensor[]];
+  return [y, ...(Array.isArray(s) ? s : [s])];
+}
+
 describe('exportOnnx: run by ONNX Runtime, the outputs match chainrule', () => {
   for (const c of cases) {
     it(`${c.name}: max abs error ≤ 1e-5 at batch sizes 2 and 7 (dynamicBatch)`, async () => {
@@ -32,10 +39,15 @@ describe('exportOnnx: run by ONNX Runtime, the outputs match chainrule', () => {
       const session = await ort.InferenceSession.create(bytes);
       for (const batch of [2, 7]) {
         const x = c.input(batch);
-        const expected = noGrad(() => c.model.call(x));
+        const expected = outputsOf(noGrad(() => c.model.call(x)));
+        // A recurrent layer's graph also gives its final states (h_n, and c_n for an LSTM).
+        expect(session.outputNames).toEqual(['output', 'h_n', 'c_n'].slice(0, expected.length));
         const r = await session.run({ input: ortTensor(x) });
-        expect(r.output!.dims).toEqual(expected.shape);
-        expect(maxAbsDiff(r.output!.data as Float32Array, expected.data as Float32Array), `${c.name} batch ${batch}`).toBeLessThanOrEqual(1e-5);
+        session.outputNames.forEach((name, i) => {
+          const want = expected[i]!.contiguous();
+          expect(r[name]!.dims, `${c.name} ${name} batch ${batch}`).toEqual(want.shape);
+          expect(maxAbsDiff(r[name]!.data as Float32Array, want.data as Float32Array), `${c.name} ${name} batch ${batch}`).toBeLessThanOrEqual(1e-5);
+        });
       }
     });
   }
@@ -77,7 +89,7 @@ describe('exportOnnx: run by ONNX Runtime, the outputs match chainrule', () => {
     const shift = [1, 0, -2, 0.5, 0, 1];
     const bytes = exportOnnxBytes(c.model, c.input(2), { dynamicBatch: true, inputTransform: { scale, shift } });
     const x = c.input(3);
-    const expected = noGrad(() => c.model.call(x.mul(tensor(scale)).add(tensor(shift))));
+    const expected = noGrad(() => c.model.call(x.mul(tensor(scale)).add(tensor(shift)))) as Tensor;
     expect(maxAbsDiff((await runOrt(bytes, x)).data, expected.data as Float32Array)).toBeLessThanOrEqual(1e-5);
   });
 
@@ -86,7 +98,13 @@ describe('exportOnnx: run by ONNX Runtime, the outputs match chainrule', () => {
       const bytes = await exportOnnx(c.model, c.input(2), { dynamicBatch: true, opset: c.opset });
       const back = await importOnnx(bytes);
       const x = c.input(4);
-      expect(maxAbsDiff(back.call(x).data as Float32Array, noGrad(() => c.model.call(x)).data as Float32Array), c.name).toBeLessThanOrEqual(1e-5);
+      const expected = outputsOf(noGrad(() => c.model.call(x)));
+      const got = back.run(x);
+      expect(got.length, c.name).toBe(expected.length);
+      got.forEach((t, i) => {
+        expect(t.shape, `${c.name} output ${i}`).toEqual(expected[i]!.shape);
+        expect(maxAbsDiff(t.contiguous().data as Float32Array, expected[i]!.contiguous().data as Float32Array), `${c.name} output ${i}`).toBeLessThanOrEqual(1e-5);
+      });
       const own = Object.keys(c.model.stateDict()).filter((k) => !k.endsWith('num_batches_tracked')).sort();
       expect(Object.keys(back.stateDict()).sort(), c.name).toEqual(own);
     }
@@ -124,6 +142,23 @@ describe('exportOnnx: what it refuses', () => {
     expect(msg).toContain('AvgPool2d at "3" (divisorOverride');
     expect(msg).toContain('BatchNorm1d at "4" (trackRunningStats false');
     expect(msg).toContain('Custom at "5.1"');
+  });
+
+  it('refuses what the sequence layers and AdaptiveAvgPool2d cannot express, naming the layer', () => {
+    let err: unknown;
+    try {
+      exportOnnxBytes(new nn.Sequential(new nn.LSTM(3, 4, { batchFirst: true }), new nn.Linear(4, 2)), randn([2, 5, 3]));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(OnnxError);
+    expect((err as Error).message).toContain('LSTM at "0" (it returns [output, state], so it can only be the last module)');
+    expect(() => exportOnnxBytes(new nn.MultiheadAttention(4, 2), randn([3, 2, 4]))).toThrow(/MultiheadAttention \(it takes query, key and value/);
+    const custom = new nn.TransformerEncoderLayer(4, 2, { dimFeedforward: 8, activation: (t: Tensor) => t.sigmoid() });
+    expect(() => exportOnnxBytes(custom, randn([3, 2, 4]))).toThrow(/TransformerEncoderLayer \(a custom activation function has no ONNX form/);
+    expect(() => exportOnnxBytes(new nn.AdaptiveAvgPool2d([3, 3]), randn([1, 2, 7, 7]))).toThrow(/AdaptiveAvgPool2d to 3x3 from 7x7 has windows of unequal size/);
+    expect(() => exportOnnxBytes(new nn.AdaptiveAvgPool2d([2, null]), randn([1, 2, 4, 4]))).toThrow(/outputSize \[2,null\] keeps an input size/);
+    expect(() => exportOnnxBytes(new nn.GRU(3, 4), randn([5, 3]))).toThrow(/GRU is exported for batched \(3-d\) input; the sample has shape \[5,3\]/);
   });
 
   it('checks its arguments', async () => {

@@ -85,12 +85,66 @@ function model(nodes: object[], opts: { initializer?: object[]; opset?: number }
   ).finish();
 }
 
+const rnnFixture = loadJson<{ torch: string; cases: Record<string, Case> }>('torch_rnn_outputs.json');
+
+describe('importOnnx: recurrent models exported by PyTorch (ONNX LSTM and GRU nodes, test/fixtures/gen_onnx_rnn.py)', () => {
+  for (const [name, c] of Object.entries(rnnFixture.cases)) {
+    describe(name, () => {
+      it("matches PyTorch's outputs within 1e-5 at both batch sizes", async () => {
+        const m = await importOnnx(file(c.file));
+        for (const run of c.runs) {
+          const y = m.call(fromJson(run.input));
+          expect(y.shape).toEqual(run.output.shape);
+          expect(maxAbsDiff(y.data as Float32Array, run.output.data)).toBeLessThanOrEqual(1e-5);
+        }
+      });
+
+      it('holds as many trainable numbers as the PyTorch model (its recurrent weights restacked by the exporter)', async () => {
+        const m = await importOnnx(file(c.file));
+        const n = m.parameters().reduce((a, p) => a + p.numel(), 0);
+        // PyTorch: fc, and per layer and direction W_ih, W_hh, b_ih, b_hh; ONNX stores W, R and B = [b_ih, b_hh] per layer.
+        const expected = name === 'lstm' ? 4 * 5 + 4 + (20 * 3 + 20 * 5 + 40) + (20 * 5 + 20 * 5 + 40) : 3 * 6 + 3 + 2 * (9 * 4 + 9 * 3 + 18);
+        expect(n).toBe(expected);
+        expect(Object.keys(m.stateDict())).toEqual(expect.arrayContaining(['fc.weight', 'fc.bias']));
+      });
+
+      it('fine-tunes with an optimizer: the loss falls', async () => {
+        const m = await importOnnx(file(c.file));
+        const x = fromJson(c.runs[1]!.input);
+        const classes = c.runs[1]!.output.shape[1]!;
+        const target = tensor(Int32Array.from({ length: x.shape[0]! }, (_, i) => i % classes), { dtype: 'int32' });
+        const opt = new optim.Adam(m.parameters(), { lr: 0.05 });
+        const losses: number[] = [];
+        for (let step = 0; step < 15; step++) {
+          opt.zeroGrad();
+          const loss = F.crossEntropy(m.call(x), target);
+          loss.backward();
+          opt.step();
+          losses.push(loss.item());
+        }
+        expect(losses.every(Number.isFinite)).toBe(true);
+        expect(losses.at(-1)!).toBeLessThan(losses[0]! * 0.7);
+      });
+
+      it('passes gradcheck in float64 through the recurrent nodes (input and parameters)', async () => {
+        const m = (await importOnnx(file(c.file))).double();
+        const x = fromJson(c.runs[0]!.input).double().requiresGrad_();
+        const params = m.parameters();
+        const r = gradcheck((xi: Tensor) => m.call(xi), [x, ...params], { atol: 1e-6 });
+        expect(r.ok).toBe(true);
+        expect(r.checked).toBeGreaterThanOrEqual(params.reduce((k, p) => k + p.numel(), x.numel()));
+      });
+    });
+  }
+});
+
 describe('importOnnx: what it refuses', () => {
   it('names every unsupported op and setting in one error', () => {
     const bytes = model([
-      { opType: 'LSTM', input: ['x'], output: ['a'], name: 'lstm1' },
-      { opType: 'Resize', input: ['a'], output: ['b'], name: 'up' },
-      { opType: 'LSTM', input: ['b'], output: ['c'], name: 'lstm2' },
+      { opType: 'Einsum', input: ['x'], output: ['a'], name: 'e1' },
+      { opType: 'Resize', input: ['a'], output: ['b'], name: 'up', attribute: [{ name: 'mode', type: 3, s: new TextEncoder().encode('cubic') }] },
+      { opType: 'Einsum', input: ['b'], output: ['c'], name: 'e2' },
+      { opType: 'LSTM', input: ['c', 'w', 'r', '', 'lens'], output: ['c2'], name: 'lstm', attribute: [{ name: 'hidden_size', type: 2, i: 3 }] },
       { opType: 'Conv', input: ['c', 'w'], output: ['d'], name: 'conv', attribute: [{ name: 'auto_pad', type: 3, s: new TextEncoder().encode('SAME_UPPER') }] },
       { opType: 'MaxPool', input: ['d'], output: ['e'], name: 'pool' },
       { opType: 'Relu', input: ['e'], output: ['y'], domain: 'com.example' },
@@ -103,8 +157,9 @@ describe('importOnnx: what it refuses', () => {
     }
     expect(err).toBeInstanceOf(OnnxError);
     const msg = (err as Error).message;
-    expect(msg).toContain('LSTM (2 nodes)');
-    expect(msg).toContain('Resize (1 node)');
+    expect(msg).toContain('Einsum (2 nodes)');
+    expect(msg).toContain('Resize node "up": mode cubic is not supported');
+    expect(msg).toContain('LSTM node "lstm": sequence_lens (input 4) is not supported');
     expect(msg).toContain('com.example.Relu');
     expect(msg).toContain('Conv node "conv": auto_pad SAME_UPPER is not supported');
     expect(msg).toContain('MaxPool node "pool": the kernel_shape attribute is missing');
