@@ -11,7 +11,7 @@
  */
 import { ValueError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { Optimizer, type Closure, type OptimizerOptions, type ParamsInput } from './optimizer.js';
+import { Optimizer, optimizerArgs, optimizerSignature, type Closure, type OptimizerArgs, type OptimizerOptions } from './optimizer.js';
 import { enableGrad } from '../autograd/grad-mode.js';
 
 export interface LBFGSOptions extends OptimizerOptions {
@@ -171,16 +171,27 @@ interface LbfgsState {
   prevLoss: number | null;
 }
 
+const LBFGS_SIG = optimizerSignature(
+  'LBFGS',
+  'lr?:num maxIter?:int maxEval?:int|null toleranceGrad?:num toleranceChange?:num historySize?:int lineSearchFn?:str|null',
+);
+
 export class LBFGS extends Optimizer<LBFGSOptions> {
   private lbfgs: LbfgsState = {
     funcEvals: 0, nIter: 0, d: null, t: null, oldDirs: [], oldStps: [], ro: [], hDiag: 1, prevFlatGrad: null, prevLoss: null,
   };
 
-  constructor(params: ParamsInput<LBFGSOptions>, options: Partial<LBFGSOptions> = {}) {
-    const maxIter = options.maxIter ?? 20;
+  constructor(
+    ...args: OptimizerArgs<
+      LBFGSOptions,
+      [lr: number, maxIter: number, maxEval: number | null, toleranceGrad: number, toleranceChange: number, historySize: number, lineSearchFn: 'strong_wolfe' | null]
+    >
+  ) {
+    const [params, given] = optimizerArgs<LBFGSOptions>(LBFGS_SIG, args, {});
+    const maxIter = given.maxIter ?? 20;
     super('LBFGS', params, {
-      lr: 1, maxIter, maxEval: Math.floor((maxIter * 5) / 4), toleranceGrad: 1e-7, toleranceChange: 1e-9, historySize: 100,
-      lineSearchFn: null, ...options,
+      lr: 1, toleranceGrad: 1e-7, toleranceChange: 1e-9, historySize: 100, lineSearchFn: null, ...given,
+      maxIter, maxEval: given.maxEval ?? Math.floor((maxIter * 5) / 4),
     });
     if (this.paramGroups.length !== 1) throw new ValueError(`LBFGS: supports one parameter group only (as PyTorch), got ${this.paramGroups.length}`);
   }
