@@ -209,7 +209,7 @@ function checkNonEmpty(op: string, x: Tensor, dims: number[]): void {
   for (const d of dims) {
     if (x.shape[d] === 0) throw new ShapeError(`${op}: cannot reduce over dim ${d} of size 0 (shape ${fmtShape(x.shape)})`);
   }
-  if (x.ndim === 0 && x.data.length === 0) throw new ShapeError(`${op}: empty tensor`);
+  if (x.ndim === 0 && x.typedData.length === 0) throw new ShapeError(`${op}: empty tensor`);
 }
 
 /** Largest value over dims (PyTorch's amax; exported as max too); on ties the gradient is shared equally. */
@@ -306,9 +306,9 @@ export const argmin = defineOp(
 function argExtreme(op: string, kind: 'max' | 'min', x: Tensor, dim: number | undefined, keepdim: boolean): Tensor {
   x = x.rowMajorTensor();
   if (dim === undefined) {
-    if (x.data.length === 0) throw new ShapeError(`${op}: empty tensor`);
+    if (x.typedData.length === 0) throw new ShapeError(`${op}: empty tensor`);
     const out = new Int32Array(1);
-    kernel('argReduce', x.data.length, x.dtype)(kind, x.data, 1, x.data.length, 1, out);
+    kernel('argReduce', x.typedData.length, x.dtype)(kind, x.typedData, 1, x.typedData.length, 1, out);
     return new Tensor(out, keepdim ? x.shape.map(() => 1) : [], 'int32');
   }
   const d = normalizeDim(op, dim, x.ndim);
@@ -317,7 +317,7 @@ function argExtreme(op: string, kind: 'max' | 'min', x: Tensor, dim: number | un
   const size = x.shape[d]!;
   const inner = numel(x.shape.slice(d + 1));
   const out = new Int32Array(outer * inner);
-  kernel('argReduce', x.data.length, x.dtype)(kind, x.data, outer, size, inner, out);
+  kernel('argReduce', x.typedData.length, x.dtype)(kind, x.typedData, outer, size, inner, out);
   const shape = keepdim ? x.shape.map((s, i) => (i === d ? 1 : s)) : x.shape.filter((_, i) => i !== d);
   return new Tensor(out, shape, 'int32');
 }

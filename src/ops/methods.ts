@@ -64,7 +64,7 @@ function writeInPlace<T extends Tensor>(t: T, op: string, result: Tensor): T {
 
 /** The values an in-place fill computes, row-major: the tensor's own array when contiguous, else a scratch one. */
 function fillTarget(t: Tensor): TypedArray {
-  return t.isContiguous() && t.device === 'cpu' ? t.data : allocate(t.dtype, t.numel());
+  return t.isContiguous() && t.device === 'cpu' ? t.typedData : allocate(t.dtype, t.numel());
 }
 function finishFill(t: Tensor, op: string, values: TypedArray): void {
   if (t.device !== 'cpu') t.writeFrom(op, new Tensor(values, t.shape, t.dtype));

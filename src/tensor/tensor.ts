@@ -133,7 +133,7 @@ export class Tensor {
    * of it), for a contiguous tensor in host memory. A strided view has no such array: call
    * contiguous() first (or dataSync() / toArray() to read its values).
    */
-  get data(): TypedArray {
+  get typedData(): TypedArray {
     const f = this.flat;
     if (f !== null) return f;
     if (this.storage.device !== 'cpu') throw this.onDevice('data', 'await x.dataAsync()');
@@ -298,7 +298,7 @@ export class Tensor {
     if (this.gradValue === null) {
       // Otherwise own a copy: the engine may hand the same gradient tensor to several leaves,
       // and optimizers and clipGradNorm_ later update .grad in place.
-      this.gradValue = createGraph ? g.add(0) : new Tensor(owned && g.coversStorage() ? g.data : g.rowMajor(true), g.shape, g.dtype);
+      this.gradValue = createGraph ? g.add(0) : new Tensor(owned && g.coversStorage() ? g.typedData : g.rowMajor(true), g.shape, g.dtype);
       this.gradRecyclable = !createGraph;
     } else if (createGraph) {
       this.grad = this.gradValue.add(g);
@@ -307,7 +307,7 @@ export class Tensor {
       const acc = this.gradValue;
       const strides = acc.strides;
       const add = acc.dtype === g.dtype ? kernel('binary', acc.count, acc.dtype) : referenceBackend.binary;
-      add('add', acc.data, strides, g.rowMajor(false), strides, acc.data, acc.shape);
+      add('add', acc.typedData, strides, g.rowMajor(false), strides, acc.typedData, acc.shape);
       acc.version++;
     }
   }

@@ -14,7 +14,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function ortTensor(t: Tensor): ort.Tensor {
   const c = t.contiguous();
-  return t.dtype === 'int32' ? new ort.Tensor('int32', c.data as Int32Array, [...c.shape]) : new ort.Tensor('float32', c.data as Float32Array, [...c.shape]);
+  return t.dtype === 'int32' ? new ort.Tensor('int32', c.typedData as Int32Array, [...c.shape]) : new ort.Tensor('float32', c.typedData as Float32Array, [...c.shape]);
 }
 
 async function runOrt(bytes: Uint8Array, x: Tensor): Promise<{ dims: readonly number[]; data: Float32Array }> {
@@ -35,7 +35,7 @@ describe('exportOnnx: run by ONNX Runtime, the outputs match chainrule', () => {
         const expected = noGrad(() => c.model.call(x));
         const r = await session.run({ input: ortTensor(x) });
         expect(r.output!.dims).toEqual(expected.shape);
-        expect(maxAbsDiff(r.output!.data as Float32Array, expected.data as Float32Array), `${c.name} batch ${batch}`).toBeLessThanOrEqual(1e-5);
+        expect(maxAbsDiff(r.output!.data as Float32Array, expected.typedData as Float32Array), `${c.name} batch ${batch}`).toBeLessThanOrEqual(1e-5);
       }
     });
   }
@@ -68,7 +68,7 @@ describe('exportOnnx: run by ONNX Runtime, the outputs match chainrule', () => {
     const x = randn([2, 6]);
     const r = await runOrt(bytes, x);
     m.eval();
-    expect(maxAbsDiff(r.data, noGrad(() => m.call(x)).data as Float32Array)).toBeLessThanOrEqual(1e-5);
+    expect(maxAbsDiff(r.data, noGrad(() => m.call(x)).typedData as Float32Array)).toBeLessThanOrEqual(1e-5);
   });
 
   it('inputTransform: the graph computes model(x · scale + shift)', async () => {
@@ -78,7 +78,7 @@ describe('exportOnnx: run by ONNX Runtime, the outputs match chainrule', () => {
     const bytes = exportOnnxBytes(c.model, c.input(2), { dynamicBatch: true, inputTransform: { scale, shift } });
     const x = c.input(3);
     const expected = noGrad(() => c.model.call(x.mul(tensor(scale)).add(tensor(shift))));
-    expect(maxAbsDiff((await runOrt(bytes, x)).data, expected.data as Float32Array)).toBeLessThanOrEqual(1e-5);
+    expect(maxAbsDiff((await runOrt(bytes, x)).data, expected.typedData as Float32Array)).toBeLessThanOrEqual(1e-5);
   });
 
   it('round trip: importOnnx of an export computes the same and keeps the state-dict names', async () => {
@@ -86,7 +86,7 @@ describe('exportOnnx: run by ONNX Runtime, the outputs match chainrule', () => {
       const bytes = await exportOnnx(c.model, c.input(2), { dynamicBatch: true, opset: c.opset });
       const back = await importOnnx(bytes);
       const x = c.input(4);
-      expect(maxAbsDiff(back.call(x).data as Float32Array, noGrad(() => c.model.call(x)).data as Float32Array), c.name).toBeLessThanOrEqual(1e-5);
+      expect(maxAbsDiff(back.call(x).typedData as Float32Array, noGrad(() => c.model.call(x)).typedData as Float32Array), c.name).toBeLessThanOrEqual(1e-5);
       const own = Object.keys(c.model.stateDict()).filter((k) => !k.endsWith('num_batches_tracked')).sort();
       expect(Object.keys(back.stateDict()).sort(), c.name).toEqual(own);
     }
