@@ -167,7 +167,7 @@ describe('safetensors against the independent Python implementation', () => {
     const back = decodeSafetensors(bytes);
     expect(Object.keys(back.tensors).sort()).toEqual(Object.keys(tensors).sort());
     expect(Object.getPrototypeOf(back.tensors)).toBe(Object.prototype);
-    expect(Object.getOwnPropertyDescriptor(back.tensors, '__proto__')!.value.typedData).toEqual(Float32Array.of(0.25));
+    expect(Object.getOwnPropertyDescriptor(back.tensors, '__proto__')!.value.data).toEqual(Float32Array.of(0.25));
 
     expect(python.metadata).toEqual(metadata);
     expect(Object.keys(python.tensors).sort()).toEqual(Object.keys(tensors).sort());

@@ -192,10 +192,10 @@ describe('views share storage', () => {
     expect(x.t().view(3, 2, 1).storage).toBe(x.storage);
   });
 
-  it('.data of a strided view is refused with a message naming the way out; dataSync() and toArray() read it', () => {
+  it('.typedData of a strided view is refused with a message naming the way out; dataSync() and toArray() read it', () => {
     const x = base();
     expect(() => x.t().typedData).toThrow(ValueError);
-    expect(() => x.t().typedData).toThrow(/strided view.*contiguous\(\)\.data/);
+    expect(() => x.t().typedData).toThrow(/strided view.*contiguous\(\)\.typedData/);
     expect(Array.from(x.t().dataSync())).toEqual([1, 4, 2, 5, 3, 6]);
     expect(x.t().item === undefined).toBe(false);
     expect(x.t().select(0, 1).select(0, 1).item()).toBe(5);
