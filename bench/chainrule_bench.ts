@@ -85,7 +85,7 @@ async function train(work: 'mlp' | 'cnn', backendName: string): Promise<void> {
       const cnt = Math.min(1000, nt - s);
       const xs = data.gatherBytes(timg, 784, all.subarray(s, s + cnt), { scale: 1 / 255 });
       const pred = noGrad(() => model.forward(xs).argmax(1));
-      for (let i = 0; i < cnt; i++) if (pred.data[i] === test.labels[s + i]) correct++;
+      for (let i = 0; i < cnt; i++) if (pred.typedData[i] === test.labels[s + i]) correct++;
     }
     out.test_acc = correct / nt;
     out.epochs = epochs;

@@ -47,7 +47,7 @@ export class Function {
   static apply<R extends Tensor | Tensor[] = Tensor>(...args: unknown[]): R {
     const cls = this;
     const ctx = new FunctionCtx();
-    const isTensor = (a: unknown): a is Tensor => typeof a === 'object' && a !== null && 'gradFn' in a && 'data' in a;
+    const isTensor = (a: unknown): a is Tensor => typeof a === 'object' && a !== null && 'gradFn' in a && 'typedData' in a;
     ctx.needsInputGrad = args.map((a) => isTensor(a) && a.requiresGrad);
     const raw = noGrad(() => cls.forward(ctx, ...args));
     const outputs = (Array.isArray(raw) ? raw : [raw]).map((o) => (args.includes(o) ? o.detach().clone() : o));

@@ -62,7 +62,7 @@ export function grad(f: (...xs: Tensor[]) => Tensor): (...inputs: Tensor[]) => T
   return (...inputs) => {
     const { xs, nested } = prepareInputs(inputs);
     const out = enableGrad(() => f(...xs));
-    if (out.data.length !== 1) throw new AutogradError(`grad: f must return a scalar, got shape ${fmtShape(out.shape)}`);
+    if (out.typedData.length !== 1) throw new AutogradError(`grad: f must return a scalar, got shape ${fmtShape(out.shape)}`);
     return autogradGrad(out, xs, { createGraph: nested, allowUnused: true }).map((g, i) => g ?? xs[i]!.detach().mul(0));
   };
 }
@@ -114,10 +114,10 @@ export function jacobian(f: (x: Tensor) => Tensor, x: Tensor): Tensor {
   const xs = x.detach().requiresGrad_(true);
   const out = enableGrad(() => f(xs));
   const rows: Tensor[] = [];
-  const n = out.data.length;
+  const n = out.typedData.length;
   for (let i = 0; i < n; i++) {
     const e = out.detach().mul(0);
-    kernel('fill', 1, e.dtype)(e.data, 1, i, i + 1);
+    kernel('fill', 1, e.dtype)(e.typedData, 1, i, i + 1);
     const [g] = autogradGrad(out, xs, { gradOutputs: [e], retainGraph: true, allowUnused: true });
     rows.push(g ?? xs.detach().mul(0));
   }

@@ -81,7 +81,7 @@ export function gradcheck(fn: Fn, inputs: readonly Tensor[], opts: GradcheckOpti
   const firstOut = noGrad(() => outputsOf(inputs.map(freshLeaf)));
   const vs = firstOut.map((o) => {
     const v = new Tensor(new Float64Array(o.numel()), o.shape, 'float64');
-    for (let i = 0; i < v.data.length; i++) v.data[i] = gen.normal();
+    for (let i = 0; i < v.typedData.length; i++) v.typedData[i] = gen.normal();
     return v;
   });
   const scalarOf = (xs: readonly Tensor[]): number =>
@@ -112,23 +112,23 @@ export function gradcheck(fn: Fn, inputs: readonly Tensor[], opts: GradcheckOpti
     diff.forEach((inputIdx, k) => {
       const x = base[inputIdx]!;
       const g = analytic[k]?.dataSync();
-      for (let j = 0; j < x.data.length; j++) {
-        const orig = x.data[j]!;
-        x.data[j] = orig + eps;
+      for (let j = 0; j < x.typedData.length; j++) {
+        const orig = x.typedData[j]!;
+        x.typedData[j] = orig + eps;
         const fp = scalarOf(base);
-        x.data[j] = orig - eps;
+        x.typedData[j] = orig - eps;
         const fm = scalarOf(base);
-        x.data[j] = orig;
+        x.typedData[j] = orig;
         record(inputIdx, j, g ? g[j]! : 0, (fp - fm) / (2 * eps));
       }
     });
   } else {
     for (let d = 0; d < directions; d++) {
-      const us = diff.map((i) => Float64Array.from({ length: base[i]!.data.length }, () => gen.normal()));
+      const us = diff.map((i) => Float64Array.from({ length: base[i]!.typedData.length }, () => gen.normal()));
       const start = inputs.map((x) => x.dataSync());
       const shift = (sign: number) =>
         diff.forEach((i, k) => {
-          const x = base[i]!.data;
+          const x = base[i]!.typedData;
           const x0 = start[i]!;
           for (let j = 0; j < x.length; j++) x[j] = x0[j]! + sign * eps * us[k]![j]!;
         });

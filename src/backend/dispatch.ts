@@ -10,7 +10,7 @@ import type { RowKernels } from './types-rows.js';
  * The dispatcher: the one place that decides which kernel runs a call. An op asks for a kernel by
  * name, with the work it is about to do and the dtype of its main input,
  *
- *     kernel('unary', out.length, x.dtype)(op, x.data, out);
+ *     kernel('unary', out.length, x.dtype)(op, x.typedData, out);
  *
  * and gets the current backend's kernel where that backend registered one for this dtype and the
  * work reaches its threshold (./thresholds.ts), else the reference kernel. A fast kernel may still

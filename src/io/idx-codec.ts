@@ -132,8 +132,8 @@ const WRITE_CODE: Readonly<Record<RawDType, number>> = {
 };
 
 /** Serialises a tensor as IDX; bool is stored as u8 (0/1), since IDX has no bool. */
-export function encodeIdx(t: RawTensorLike): Uint8Array {
-  checkRawTensor(t, 'encodeIdx');
+export function encodeIdx(input: RawTensorLike): Uint8Array {
+  const t = checkRawTensor(input, 'encodeIdx');
   if (t.shape.length > 255) throw new TypeError(`encodeIdx: IDX holds at most 255 dims, got ${t.shape.length}`);
   if (t.shape.some((d) => d > 0xffffffff)) throw new TypeError(`encodeIdx: dims must fit in 32 bits, got [${t.shape.join(',')}]`);
   const code = WRITE_CODE[t.dtype];

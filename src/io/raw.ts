@@ -15,14 +15,31 @@ export interface RawTensor {
 }
 
 /**
- * What the writers accept: a RawTensor, or anything with the same fields read-only (a
- * Tensor whose shape is a readonly array). `data` must hold exactly the elements, in
- * row-major order: a strided view must be made contiguous first.
+ * The fields the writers read: a RawTensor, or anything with the same fields read-only.
+ * `data` must hold exactly the elements, in row-major order.
  */
-export interface RawTensorLike {
+export interface RawFields {
   readonly dtype: RawDType;
   readonly shape: readonly number[];
   readonly data: RawData;
+}
+
+/** A chainrule Tensor as the writers take it: its elements are its `typedData` (a contiguous tensor). */
+export interface TypedDataLike {
+  readonly dtype: RawDType;
+  readonly shape: readonly number[];
+  readonly typedData: RawData;
+}
+
+/**
+ * What the writers accept: a RawTensor (or the same fields read-only), or a contiguous
+ * chainrule Tensor as is. A strided view must be made contiguous first.
+ */
+export type RawTensorLike = RawFields | TypedDataLike;
+
+/** The writers' view of either kind: a Tensor's `typedData` read once as `data`. */
+export function rawFields(t: RawTensorLike): RawFields {
+  return 'typedData' in t ? { dtype: t.dtype, shape: t.shape, data: t.typedData } : t;
 }
 
 /** Number of elements of a shape; 1 for a 0-d scalar. */
@@ -48,7 +65,8 @@ export function arrayTypeOf(dtype: RawDType): string {
  * mismatch here would otherwise produce a file that every reader rejects later.
  * Throws TypeError naming `what` (e.g. `tensor "w"`).
  */
-export function checkRawTensor(t: RawTensorLike, what: string): void {
+export function checkRawTensor(input: RawTensorLike, what: string): RawFields {
+  const t = input !== null && typeof input === 'object' ? rawFields(input) : (input as RawFields);
   if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
     throw new TypeError(`${what}: shape must be an array of non-negative integers, got ${JSON.stringify(t.shape)}`);
   }
@@ -62,4 +80,5 @@ export function checkRawTensor(t: RawTensorLike, what: string): void {
   if (t.data.length !== n) {
     throw new TypeError(`${what}: shape [${t.shape.join(',')}] has ${n} elements but data has ${t.data.length}`);
   }
+  return t;
 }

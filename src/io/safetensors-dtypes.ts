@@ -10,7 +10,7 @@
  * only when every value fits: PyTorch saves labels and indices as int64, and refusing them
  * would make most real checkpoints unreadable; silently wrapping would corrupt them.
  */
-import type { RawData, RawDType, RawTensorLike } from './raw.js';
+import type { RawData, RawDType, RawFields } from './raw.js';
 
 interface ReadableDType {
   size: number;
@@ -138,7 +138,7 @@ function halfToFloat(bits: number): number {
 
 /** Writes a tensor's elements little-endian into `out` at `offset`; bool as 0/1 bytes. */
 export function encodeElements(
-  t: RawTensorLike, out: Uint8Array, offset: number, hostLittleEndian = HOST_LITTLE_ENDIAN,
+  t: RawFields, out: Uint8Array, offset: number, hostLittleEndian = HOST_LITTLE_ENDIAN,
 ): void {
   const { data } = t;
   if (t.dtype === 'bool') {

@@ -15,7 +15,7 @@
  * Browser-safe: no Node built-ins (the file helpers are in safetensors-file.ts).
  */
 import { FormatError } from './errors.js';
-import { checkRawTensor, numel, type RawTensor, type RawTensorLike } from './raw.js';
+import { checkRawTensor, numel, type RawFields, type RawTensor, type RawTensorLike } from './raw.js';
 import {
   decodeElements, ELEMENT_SIZE, encodeElements, HOST_LITTLE_ENDIAN, lookupDType, SAFETENSORS_NAME,
 } from './safetensors-dtypes.js';
@@ -44,12 +44,13 @@ export function encodeSafetensors(
 
 /** @internal The host byte order is a parameter so the tests can run the big-endian path. */
 export function encodeWith(
-  tensors: Record<string, RawTensorLike>, metadata: Record<string, string> | undefined, hostLittleEndian: boolean,
+  input: Record<string, RawTensorLike>, metadata: Record<string, string> | undefined, hostLittleEndian: boolean,
 ): Uint8Array {
-  const names = Object.keys(tensors);
+  const names = Object.keys(input);
+  const tensors: Record<string, RawFields> = Object.create(null);
   for (const name of names) {
     if (name === '' || name === METADATA_KEY) throw new TypeError(`encodeSafetensors: ${JSON.stringify(name)} cannot be a tensor name`);
-    checkRawTensor(tensors[name]!, `encodeSafetensors: tensor ${JSON.stringify(name)}`);
+    tensors[name] = checkRawTensor(input[name]!, `encodeSafetensors: tensor ${JSON.stringify(name)}`);
   }
   if (metadata !== undefined) {
     for (const [k, v] of Object.entries(metadata)) {

@@ -47,7 +47,7 @@ export function clipGradNorm_(
   if (grads.length === 0) return out(0);
   // Each gradient's norm, then the norm of those (all in double, as PyTorch's total).
   const norms = new Float64Array(grads.length + 1);
-  grads.forEach((g, i) => kernel('norm', g.numel(), g.dtype)(g.data as FloatArray, p, norms, i));
+  grads.forEach((g, i) => kernel('norm', g.numel(), g.dtype)(g.typedData as FloatArray, p, norms, i));
   kernel('norm', grads.length, 'float64')(norms.subarray(0, grads.length), p, norms, grads.length);
   const total = norms[grads.length]!;
   if (options.errorIfNonfinite && !Number.isFinite(total)) {
@@ -61,7 +61,7 @@ export function clipGradNorm_(
   // same. A NaN coefficient (NaN norm) is applied, as there.
   if (!(coef >= 1)) {
     for (const g of grads) {
-      const d = g.data as FloatArray;
+      const d = g.typedData as FloatArray;
       kernel('scale', d.length, g.dtype)(d, coef, d);
       g.version++;
     }
@@ -73,7 +73,7 @@ export function clipGradNorm_(
 export function clipGradValue_(parameters: Tensor | Iterable<Tensor>, clipValue: number): void {
   if (!(clipValue >= 0)) throw new ValueError(`clipGradValue_: invalid clipValue ${clipValue} (must be >= 0)`);
   for (const g of gradsOf(parameters)) {
-    const d = g.data as FloatArray;
+    const d = g.typedData as FloatArray;
     kernel('clamp', d.length, g.dtype)(d, -clipValue, clipValue, d);
     g.version++;
   }

@@ -92,7 +92,7 @@ class GraphBuilder {
   tensor(name: string, t: Tensor): string {
     const n = this.reserve(name);
     const c = t.detach().contiguous();
-    this.initializers.push({ name: n, dims: [...c.shape], dataType: ONNX_TYPE[c.dtype], rawData: rawBytes(c.data) });
+    this.initializers.push({ name: n, dims: [...c.shape], dataType: ONNX_TYPE[c.dtype], rawData: rawBytes(c.typedData) });
     return n;
   }
 

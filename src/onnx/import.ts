@@ -120,7 +120,7 @@ class NodeView {
 
 /** Values read back to numbers (shapes, axes, exponents): these inputs must be known on the host. */
 function values(t: Tensor): number[] {
-  return Array.from(t.contiguous().data as ArrayLike<number>, Number);
+  return Array.from(t.contiguous().typedData as ArrayLike<number>, Number);
 }
 
 const prod = (a: readonly number[]) => a.reduce((x, y) => x * y, 1);

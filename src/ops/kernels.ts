@@ -29,8 +29,8 @@ function outputArray(dtype: DType, size: number): TypedArray {
 export function unaryK(op: UnaryKernel, x: Tensor): Tensor {
   if (x.storage.device !== 'cpu') return deviceKernel('unary', op, [op, x], unaryK);
   x = x.rowMajorTensor();
-  const out = outputArray(x.dtype, x.data.length) as FloatArray;
-  kernel('unary', out.length, x.dtype)(op, x.data as FloatArray, out);
+  const out = outputArray(x.dtype, x.typedData.length) as FloatArray;
+  kernel('unary', out.length, x.dtype)(op, x.typedData as FloatArray, out);
   return make(out, x.shape, x.dtype);
 }
 
@@ -39,14 +39,14 @@ export function binaryK(op: BinaryKernel, opName: string, a: Tensor, b: Tensor):
   a = a.rowMajorTensor();
   b = b.rowMajorTensor();
   if (sameShape(a.shape, b.shape)) {
-    const out = outputArray(a.dtype, a.data.length);
+    const out = outputArray(a.dtype, a.typedData.length);
     const strides = contiguousStrides(a.shape);
-    kernel('binary', out.length, a.dtype)(op, a.data, strides, b.data, strides, out, a.shape);
+    kernel('binary', out.length, a.dtype)(op, a.typedData, strides, b.typedData, strides, out, a.shape);
     return make(out, a.shape, a.dtype);
   }
   const shape = broadcastShapes(opName, a.shape, b.shape);
   const out = outputArray(a.dtype, numel(shape));
-  kernel('binary', out.length, a.dtype)(op, a.data, broadcastStrides(a.shape, shape), b.data, broadcastStrides(b.shape, shape), out, shape);
+  kernel('binary', out.length, a.dtype)(op, a.typedData, broadcastStrides(a.shape, shape), b.typedData, broadcastStrides(b.shape, shape), out, shape);
   return make(out, shape, a.dtype);
 }
 
@@ -56,7 +56,7 @@ export function compareK(op: CompareKernel, opName: string, a: Tensor, b: Tensor
   b = b.rowMajorTensor();
   const shape = sameShape(a.shape, b.shape) ? [...a.shape] : broadcastShapes(opName, a.shape, b.shape);
   const out = new Uint8Array(numel(shape));
-  kernel('compare', out.length, a.dtype)(op, a.data, broadcastStrides(a.shape, shape), b.data, broadcastStrides(b.shape, shape), out, shape);
+  kernel('compare', out.length, a.dtype)(op, a.typedData, broadcastStrides(a.shape, shape), b.typedData, broadcastStrides(b.shape, shape), out, shape);
   return make(out, shape, 'bool');
 }
 
@@ -65,7 +65,7 @@ export function reduceK(op: ReduceKernel, x: Tensor, dims: readonly number[]): T
   if (x.storage.device !== 'cpu') return deviceKernel('reduce', op, [op, x, dims], reduceK);
   x = x.rowMajorTensor();
   const shape = [...x.shape];
-  let data = x.data;
+  let data = x.typedData;
   // Reduce one dim at a time from the last, merging runs of adjacent dims into one pass.
   // (dims ascend: walked from the end, so no sorted copy is made.)
   let i = dims.length - 1;
@@ -182,7 +182,7 @@ export function gemmEach(g: GemmArgs, aOffsets: Int32Array, bOffsets: Int32Array
 export function expandK(x: Tensor, shape: readonly number[]): Tensor {
   x = x.rowMajorTensor();
   const out = allocate(x.dtype, numel(shape));
-  kernel('stridedCopy', out.length, x.dtype)(x.data, shape, broadcastStrides(x.shape, shape), 0, out);
+  kernel('stridedCopy', out.length, x.dtype)(x.typedData, shape, broadcastStrides(x.shape, shape), 0, out);
   return make(out, shape, x.dtype);
 }
 
@@ -193,7 +193,7 @@ export function sliceScatterK(g: Tensor, shape: readonly number[], dim: number, 
   const gStrides = [...strides];
   gStrides[dim] = strides[dim]! * step;
   const out = allocate(g.dtype, numel(shape));
-  kernel('stridedWrite', g.data.length, g.dtype)(out, g.shape, gStrides, start * strides[dim]!, g.data);
+  kernel('stridedWrite', g.typedData.length, g.dtype)(out, g.shape, gStrides, start * strides[dim]!, g.typedData);
   return make(out, shape, g.dtype);
 }
 
@@ -202,7 +202,7 @@ export function catK(xs: readonly Tensor[], dim: number): Tensor {
   const shape = [...xs[0]!.shape];
   shape[dim] = xs.reduce((s, t) => s + t.shape[dim]!, 0);
   const out = allocate(xs[0]!.dtype, numel(shape));
-  kernel('cat', out.length, xs[0]!.dtype)(xs.map((t) => t.data), numel(shape.slice(0, dim)), out);
+  kernel('cat', out.length, xs[0]!.dtype)(xs.map((t) => t.typedData), numel(shape.slice(0, dim)), out);
   return make(out, shape, xs[0]!.dtype);
 }
 
@@ -216,7 +216,7 @@ export function whereK(cond: Tensor, a: Tensor, b: Tensor, shape: readonly numbe
   b = b.rowMajorTensor();
   const out = allocate(a.dtype, numel(shape));
   const cs = broadcastStrides(cond.shape, shape);
-  kernel('where', out.length, a.dtype)(cond.data, cs, a.data, broadcastStrides(a.shape, shape), b.data, broadcastStrides(b.shape, shape), out, shape);
+  kernel('where', out.length, a.dtype)(cond.typedData, cs, a.typedData, broadcastStrides(a.shape, shape), b.typedData, broadcastStrides(b.shape, shape), out, shape);
   return make(out, shape, a.dtype);
 }
 
@@ -224,7 +224,7 @@ export function whereK(cond: Tensor, a: Tensor, b: Tensor, shape: readonly numbe
 export function indexSelectK(x: Tensor, dim: number, index: Tensor): Tensor {
   x = x.rowMajorTensor();
   index = index.rowMajorTensor();
-  const idx = index.data as Int32Array;
+  const idx = index.typedData as Int32Array;
   const shape = [...x.shape];
   shape[dim] = idx.length;
   const outer = numel(x.shape.slice(0, dim));
@@ -232,9 +232,9 @@ export function indexSelectK(x: Tensor, dim: number, index: Tensor): Tensor {
   const out = outputArray(x.dtype, numel(shape)); // every element is written below
   // Rows of a float32 table (a dataset's batch, an embedding): the row-gather kernel.
   if (outer === 1 && out instanceof Float32Array) {
-    kernel('gatherRowsF32', idx.length * inner, x.dtype)(x.data as Float32Array, inner, idx, out);
+    kernel('gatherRowsF32', idx.length * inner, x.dtype)(x.typedData as Float32Array, inner, idx, out);
   } else {
-    kernel('indexSelect', out.length, x.dtype)(x.data, outer, x.shape[dim]!, inner, idx, out);
+    kernel('indexSelect', out.length, x.dtype)(x.typedData, outer, x.shape[dim]!, inner, idx, out);
   }
   return make(out, shape, x.dtype);
 }
@@ -244,10 +244,10 @@ export function indexAddK(self: Tensor, dim: number, index: Tensor, src: Tensor)
   self = self.rowMajorTensor();
   index = index.rowMajorTensor();
   src = src.rowMajorTensor();
-  const out = self.data.slice();
+  const out = self.typedData.slice();
   const outer = numel(self.shape.slice(0, dim));
   const inner = numel(self.shape.slice(dim + 1));
-  kernel('indexAdd', src.data.length, self.dtype)(out, outer, self.shape[dim]!, inner, index.data as Int32Array, src.data);
+  kernel('indexAdd', src.typedData.length, self.dtype)(out, outer, self.shape[dim]!, inner, index.typedData as Int32Array, src.typedData);
   return make(out, self.shape, self.dtype);
 }
 
@@ -255,10 +255,10 @@ export function indexAddK(self: Tensor, dim: number, index: Tensor, src: Tensor)
 export function gatherK(x: Tensor, dim: number, index: Tensor): Tensor {
   x = x.rowMajorTensor();
   index = index.rowMajorTensor();
-  const out = allocate(x.dtype, index.data.length);
+  const out = allocate(x.dtype, index.typedData.length);
   const xs = contiguousStrides(x.shape);
   const base = xs.map((s, d) => (d === dim ? 0 : s));
-  kernel('gather', out.length, x.dtype)(x.data, base, xs[dim]!, index.data as Int32Array, index.shape, out);
+  kernel('gather', out.length, x.dtype)(x.typedData, base, xs[dim]!, index.typedData as Int32Array, index.shape, out);
   return make(out, index.shape, x.dtype);
 }
 
@@ -267,11 +267,11 @@ export function scatterAddK(self: Tensor, dim: number, index: Tensor, src: Tenso
   self = self.rowMajorTensor();
   index = index.rowMajorTensor();
   src = src.rowMajorTensor();
-  const out = self.data.slice();
+  const out = self.typedData.slice();
   const ss = contiguousStrides(self.shape);
   const base = ss.map((s, d) => (d === dim ? 0 : s));
   // src is read at the same multi-index as index (src may be larger than index).
-  kernel('scatterAdd', index.data.length, self.dtype)(out, base, ss[dim]!, index.data as Int32Array, index.shape, src.data, contiguousStrides(src.shape));
+  kernel('scatterAdd', index.typedData.length, self.dtype)(out, base, ss[dim]!, index.typedData as Int32Array, index.shape, src.typedData, contiguousStrides(src.shape));
   return make(out, self.shape, self.dtype);
 }
 

@@ -1,4 +1,4 @@
-import { AutogradError, ShapeError, fmtShape } from '../errors.js';
+import { AutogradError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { runBackward, type BackwardOptions } from '../autograd/engine.js';
 import { isGradEnabled, noGrad } from '../autograd/grad-mode.js';
 import { broadcastShapes, sameShape } from '../tensor/shape.js';
@@ -64,7 +64,7 @@ function writeInPlace<T extends Tensor>(t: T, op: string, result: Tensor): T {
 
 /** The values an in-place fill computes, row-major: the tensor's own array when contiguous, else a scratch one. */
 function fillTarget(t: Tensor): TypedArray {
-  return t.isContiguous() && t.device === 'cpu' ? t.data : allocate(t.dtype, t.numel());
+  return t.isContiguous() && t.device === 'cpu' ? t.typedData : allocate(t.dtype, t.numel());
 }
 function finishFill(t: Tensor, op: string, values: TypedArray): void {
   if (t.device !== 'cpu') t.writeFrom(op, new Tensor(values, t.shape, t.dtype));
@@ -72,13 +72,29 @@ function finishFill(t: Tensor, op: string, values: TypedArray): void {
   else t.writeRowMajor(op, values);
 }
 
+/** add_/sub_'s alpha: a number, or `{ alpha }` as PyTorch's keyword argument. */
+function alphaOf(op: string, alpha: number | { alpha?: number }): number {
+  if (typeof alpha === 'number') return alpha;
+  if (alpha !== null && typeof alpha === 'object') {
+    const keys = Object.keys(alpha).filter((k) => k !== 'alpha');
+    if (keys.length === 0 && (alpha.alpha === undefined || typeof alpha.alpha === 'number')) return alpha.alpha ?? 1;
+    if (keys.length > 0) throw new ValueError(`${op}: unknown option${keys.length > 1 ? 's' : ''} ${keys.map((k) => `'${k}'`).join(', ')} (only alpha)`);
+  }
+  const v = alpha !== null && typeof alpha === 'object' ? alpha.alpha : alpha;
+  throw new ValueError(`${op}: alpha must be a number, got ${v === null ? 'null' : typeof v}`);
+}
+
 // `<T extends Tensor>(this: T): T` is PyTorch's "returns self": a Parameter stays a Parameter.
 export const inPlaceMethods = defineMethods({
-  add_<T extends Tensor>(this: T, other: TensorLike, alpha = 1): T {
-    return writeInPlace(this, 'add_', noGrad(() => this.add(other, alpha)));
+  /** this += alpha·other; alpha positional or as PyTorch's keyword, `add_(g, { alpha: -lr })`. */
+  add_<T extends Tensor>(this: T, other: TensorLike, alpha: number | { alpha?: number } = 1): T {
+    const a = alphaOf('add_', alpha);
+    return writeInPlace(this, 'add_', noGrad(() => this.add(other, a)));
   },
-  sub_<T extends Tensor>(this: T, other: TensorLike, alpha = 1): T {
-    return writeInPlace(this, 'sub_', noGrad(() => this.sub(other, alpha)));
+  /** this −= alpha·other; alpha positional or `{ alpha }`. */
+  sub_<T extends Tensor>(this: T, other: TensorLike, alpha: number | { alpha?: number } = 1): T {
+    const a = alphaOf('sub_', alpha);
+    return writeInPlace(this, 'sub_', noGrad(() => this.sub(other, a)));
   },
   mul_<T extends Tensor>(this: T, other: TensorLike): T {
     return writeInPlace(this, 'mul_', noGrad(() => this.mul(other)));

@@ -49,8 +49,8 @@ export class Adagrad extends Optimizer<AdagradOptions> {
       s.step = step;
       const negClr = -(lr / (1 + (step - 1) * lrDecay));
       // The loop is the adagradStep kernel (backend/reference-optim.ts).
-      kernel('adagradStep', p.data.length, p.dtype)({
-        param: p.data as FloatArray, grad: grad.data as FloatArray, sum: (s.sum as Tensor).data as FloatArray,
+      kernel('adagradStep', p.typedData.length, p.dtype)({
+        param: p.typedData as FloatArray, grad: grad.typedData as FloatArray, sum: (s.sum as Tensor).typedData as FloatArray,
         negClr, weightDecay, eps, sign: maximize ? -1 : 1,
       });
       p.version++;

@@ -77,9 +77,9 @@ function adamStep(p: Tensor, grad: Tensor, g: ParamGroup<AdamOptions>, state: Re
   };
   if (p.device !== 'cpu') return deviceStep(p, grad, state, amsgrad, args);
   // The loop itself is the adamStep kernel (backend/reference-optim.ts; float32 SIMD on the fast backends).
-  kernel('adamStep', p.data.length, p.dtype)({
-    param: p.data as FloatArray, grad: grad.data as FloatArray, expAvg: (state.expAvg as Tensor).data as FloatArray,
-    expAvgSq: (state.expAvgSq as Tensor).data as FloatArray, maxExpAvgSq: amsgrad ? ((state.maxExpAvgSq as Tensor).data as FloatArray) : null,
+  kernel('adamStep', p.typedData.length, p.dtype)({
+    param: p.typedData as FloatArray, grad: grad.typedData as FloatArray, expAvg: (state.expAvg as Tensor).typedData as FloatArray,
+    expAvgSq: (state.expAvgSq as Tensor).typedData as FloatArray, maxExpAvgSq: amsgrad ? ((state.maxExpAvgSq as Tensor).typedData as FloatArray) : null,
     beta1, beta2, eps, negStepSize: -(lr / bias1), bias2Sqrt: Math.sqrt(1 - beta2 ** step),
     l2: decoupled ? 0 : weightDecay, shrink: decoupled ? 1 - lr * weightDecay : 1, sign: maximize ? -1 : 1,
   });

@@ -106,7 +106,7 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
         if (setToNone) p.releaseGrad();
         else if (grad.device !== 'cpu') grad.writeFrom('zeroGrad', zerosLike(grad));
         else {
-          kernel('fill', grad.numel(), grad.dtype)(grad.data, 0, 0, grad.numel());
+          kernel('fill', grad.numel(), grad.dtype)(grad.typedData, 0, 0, grad.numel());
           grad.version++;
         }
       }
@@ -219,7 +219,7 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
 /** A tensor of p's shape and dtype filled with value (a running buffer; no autograd). */
 export function zerosLike(p: Tensor, value = 0): Tensor {
   const t = new Tensor(allocate(p.dtype, p.numel()), p.shape, p.dtype);
-  if (value !== 0) kernel('fill', t.numel(), p.dtype)(t.data, value, 0, t.numel());
+  if (value !== 0) kernel('fill', t.numel(), p.dtype)(t.typedData, value, 0, t.numel());
   return p.device === 'cpu' ? t : t.to(p.device);
 }
 
@@ -230,8 +230,8 @@ function setIndex(index: Map<Tensor, number>, p: Tensor): number {
 }
 
 function copyTensor(t: Tensor, dtype: Tensor['dtype']): Tensor {
-  const data = allocate(dtype, t.data.length);
-  data.set(t.data);
+  const data = allocate(dtype, t.typedData.length);
+  data.set(t.typedData);
   return new Tensor(data, t.shape, dtype);
 }
 

@@ -48,10 +48,10 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
       if (centered && s.gradAvg === undefined) s.gradAvg = zerosLike(p);
       s.step = (s.step as number) + 1;
       // The loop is the rmspropStep kernel (backend/reference-optim.ts).
-      kernel('rmspropStep', p.data.length, p.dtype)({
-        param: p.data as FloatArray, grad: grad.data as FloatArray, squareAvg: (s.squareAvg as Tensor).data as FloatArray,
-        gradAvg: centered ? ((s.gradAvg as Tensor).data as FloatArray) : null,
-        momentumBuffer: momentum > 0 ? ((s.momentumBuffer as Tensor).data as FloatArray) : null,
+      kernel('rmspropStep', p.typedData.length, p.dtype)({
+        param: p.typedData as FloatArray, grad: grad.typedData as FloatArray, squareAvg: (s.squareAvg as Tensor).typedData as FloatArray,
+        gradAvg: centered ? ((s.gradAvg as Tensor).typedData as FloatArray) : null,
+        momentumBuffer: momentum > 0 ? ((s.momentumBuffer as Tensor).typedData as FloatArray) : null,
         lr, alpha, eps, weightDecay, momentum, sign: maximize ? -1 : 1,
       });
       p.version++;

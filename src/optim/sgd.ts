@@ -61,10 +61,10 @@ export class SGD extends Optimizer<SGDOptions> {
         deviceStep(p, grad, s, g);
         continue;
       }
-      const buf = s === null ? null : ((s.momentumBuffer as Tensor | undefined) ?? (s.momentumBuffer = zerosLike(p))).data;
+      const buf = s === null ? null : ((s.momentumBuffer as Tensor | undefined) ?? (s.momentumBuffer = zerosLike(p))).typedData;
       // The loop is the sgdStep kernel (backend/reference-optim.ts).
-      kernel('sgdStep', p.data.length, p.dtype)({
-        param: p.data as FloatArray, grad: grad.data as FloatArray, momentumBuffer: buf as FloatArray | null, first,
+      kernel('sgdStep', p.typedData.length, p.dtype)({
+        param: p.typedData as FloatArray, grad: grad.typedData as FloatArray, momentumBuffer: buf as FloatArray | null, first,
         lr, momentum, dampening, nesterov, weightDecay, sign: maximize ? -1 : 1,
       });
       p.version++;

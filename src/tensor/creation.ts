@@ -228,7 +228,7 @@ export function eye(...args: unknown[]): Tensor {
   checkInt('eye', 'n', n, { min: 0 });
   checkInt('eye', 'm', m, { min: 0 });
   const t = fullOf('eye', [n, m], 0, { dtype: opts.dtype, device: 'cpu' });
-  for (let i = 0; i < Math.min(n, m); i++) t.data[i * m + i] = 1;
+  for (let i = 0; i < Math.min(n, m); i++) t.typedData[i * m + i] = 1;
   return finish(t, opts);
 }
 

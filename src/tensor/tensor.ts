@@ -133,14 +133,57 @@ export class Tensor {
    * of it), for a contiguous tensor in host memory. A strided view has no such array: call
    * contiguous() first (or dataSync() / toArray() to read its values).
    */
-  get data(): TypedArray {
+  get typedData(): TypedArray {
     const f = this.flat;
     if (f !== null) return f;
-    if (this.storage.device !== 'cpu') throw this.onDevice('data', 'await x.dataAsync()');
+    if (this.storage.device !== 'cpu') throw this.onDevice('typedData', 'await x.dataAsync()');
     throw new ValueError(
-      `data: this tensor of shape ${fmtShape(this.shape)} is a strided view (strides [${this.strides.join(', ')}]), ` +
-        'so its elements are not one row-major array; use contiguous().data, or dataSync() / toArray() to read them',
+      `typedData: this tensor of shape ${fmtShape(this.shape)} is a strided view (strides [${this.strides.join(', ')}]), ` +
+        'so its elements are not one row-major array; use contiguous().typedData, or dataSync() / toArray() to read them',
     );
+  }
+
+  /**
+   * PyTorch's `x.data`: a tensor on the same storage (same shape, strides, offset, dtype, device)
+   * with no history and `requiresGrad` false, so that `p.data.add_(g, { alpha: -lr })` updates `p`
+   * outside autograd. The typed array that `.data` used to be is `typedData`.
+   *
+   * It shares the version counter with `x`, as `detach()` does. PyTorch gives `.data` a fresh
+   * counter instead, so there an in-place write through `.data` between forward and backward is
+   * not noticed and backward silently uses the new values; here it raises the version error.
+   */
+  get data(): Tensor {
+    return new Tensor(this.storage, this.shape, this.dtype, this.strides, this.offset);
+  }
+
+  /**
+   * `p.data = t`, as PyTorch: `p` becomes a view of `t`'s storage (later writes through either
+   * show in both; views made of `p` before keep the old storage), keeping `p`'s identity, its
+   * `requiresGrad`, `.grad` and history. `t` must have `p`'s shape, dtype and device (PyTorch
+   * lets them change; here a tensor's shape and dtype are fixed — make a new Parameter instead).
+   */
+  set data(t: Tensor) {
+    if (!(t instanceof Tensor)) {
+      throw new ValueError(`data: the assigned value must be a Tensor, got ${t === null ? 'null' : typeof t}`);
+    }
+    if (t.shape.length !== this.shape.length || t.shape.some((d, i) => d !== this.shape[i])) {
+      throw new ValueError(
+        `data: cannot assign a tensor of shape ${fmtShape(t.shape)} to one of shape ${fmtShape(this.shape)}; ` +
+          'a tensor keeps its shape (copy_ into a slice, or make a new Parameter)',
+      );
+    }
+    if (t.dtype !== this.dtype) {
+      throw new DTypeError(`data: cannot assign a ${t.dtype} tensor to a ${this.dtype} one; use t.to('${this.dtype}')`);
+    }
+    if (t.storage.device !== this.storage.device) {
+      throw new DeviceError(`data: cannot assign a tensor on ${t.storage.device} to one on ${this.storage.device}; move it first (t.to('${this.storage.device}'))`);
+    }
+    const self = this as unknown as { storage: Storage; stridesValue: readonly number[] | null; offset: number; contiguousFlag: boolean; flat: TypedArray | null };
+    self.storage = t.storage;
+    self.stridesValue = t.strides;
+    self.offset = t.offset;
+    self.contiguousFlag = t.contiguousFlag;
+    self.flat = t.flat;
   }
 
   /** Element strides, one per dim (never mutated: a copy of them is stride()). */
@@ -298,7 +341,7 @@ export class Tensor {
     if (this.gradValue === null) {
       // Otherwise own a copy: the engine may hand the same gradient tensor to several leaves,
       // and optimizers and clipGradNorm_ later update .grad in place.
-      this.gradValue = createGraph ? g.add(0) : new Tensor(owned && g.coversStorage() ? g.data : g.rowMajor(true), g.shape, g.dtype);
+      this.gradValue = createGraph ? g.add(0) : new Tensor(owned && g.coversStorage() ? g.typedData : g.rowMajor(true), g.shape, g.dtype);
       this.gradRecyclable = !createGraph;
     } else if (createGraph) {
       this.grad = this.gradValue.add(g);
@@ -307,7 +350,7 @@ export class Tensor {
       const acc = this.gradValue;
       const strides = acc.strides;
       const add = acc.dtype === g.dtype ? kernel('binary', acc.count, acc.dtype) : referenceBackend.binary;
-      add('add', acc.data, strides, g.rowMajor(false), strides, acc.data, acc.shape);
+      add('add', acc.typedData, strides, g.rowMajor(false), strides, acc.typedData, acc.shape);
       acc.version++;
     }
   }

@@ -98,7 +98,7 @@ export function evaluate(model: AnyModule, loader: Loader, lossFn: LossFn = defa
         const logits = model.call(x!) as Tensor;
         const n = y!.shape[0]!;
         lossSum += lossFn(logits, y!).item() * n;
-        correct += countCorrect(logits.data, logits.shape[1]!, y!.data);
+        correct += countCorrect(logits.typedData, logits.shape[1]!, y!.typedData);
         total += n;
       }
     });
@@ -138,7 +138,7 @@ export async function fit(o: FitOptions): Promise<EpochMetrics[]> {
       o.optimizer.step();
       const n = y!.shape[0]!;
       lossSum += value * n;
-      correct += countCorrect(logits.data, logits.shape[1]!, y!.data);
+      correct += countCorrect(logits.typedData, logits.shape[1]!, y!.typedData);
       seen += n;
       o.onBatch?.({ epoch, seen, total, loss: lossSum / seen, accuracy: correct / seen, seconds: (now() - start) / 1000 });
     }

@@ -58,7 +58,7 @@ describe('anomaly mode: forward', () => {
 
   it('names the op made inside a layer, with the user line below the layer', () => {
     const lin = new nn.Linear(2, 2);
-    lin.weight.data.fill(Infinity);
+    lin.weight.typedData.fill(Infinity);
     const x = tensor([[1, -1]]);
     // inf·1 + inf·(−1) = NaN: the product made the NaN (its inputs held only infinities)
     const err = caught(() => detectAnomaly(() => lin.call(x))); // LAYER-LINE

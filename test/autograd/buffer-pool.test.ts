@@ -48,7 +48,7 @@ describe('buffer reuse', () => {
     const plain = train(12, (m) => {
       for (const p of m.parameters()) kept.push(p.grad!);
     });
-    reused.forEach((p, i) => expect(Array.from(p.data)).toEqual(Array.from(plain[i]!.data)));
+    reused.forEach((p, i) => expect(Array.from(p.typedData)).toEqual(Array.from(plain[i]!.typedData)));
   });
 
   it('a .grad read before zeroGrad keeps its values through later steps', () => {
@@ -60,13 +60,13 @@ describe('buffer reuse', () => {
     F.mseLoss(model.forward(x), y).backward();
     const w0 = model.parameters()[2]!; // 128×128 weight
     const g = w0.grad!;
-    const snapshot = Array.from(g.data);
+    const snapshot = Array.from(g.typedData);
     for (let s = 0; s < 3; s++) {
       opt.step();
       opt.zeroGrad();
       F.mseLoss(model.forward(x), y).backward();
     }
-    expect(Array.from(g.data)).toEqual(snapshot);
+    expect(Array.from(g.typedData)).toEqual(snapshot);
   });
 
   it('a gradient a hook kept on an activation keeps its values through later steps', () => {
@@ -81,12 +81,12 @@ describe('buffer reuse', () => {
     });
     const rest = new nn.Sequential(model.at(1), model.at(2), model.at(3), model.at(4));
     F.mseLoss(rest.forward(h), y).backward();
-    const snapshot = Array.from(kept!.data);
+    const snapshot = Array.from(kept!.typedData);
     for (let s = 0; s < 3; s++) {
       model.zeroGrad();
       F.mseLoss(model.forward(x), y).backward();
     }
-    expect(Array.from(kept!.data)).toEqual(snapshot);
+    expect(Array.from(kept!.typedData)).toEqual(snapshot);
   });
 
   it('activation gradients written in place equal the out-of-place ones', () => {
@@ -102,7 +102,7 @@ describe('buffer reuse', () => {
       // A hook shows the gradient to user code, so the engine may no longer overwrite it.
       if (watch) for (const t of [h, r, s]) t.registerHook(() => {});
       s.square().sum().backward();
-      return [Array.from(x.grad!.data), Array.from(w.grad!.data)];
+      return [Array.from(x.grad!.typedData), Array.from(w.grad!.typedData)];
     };
     expect(run(false)).toEqual(run(true));
   });

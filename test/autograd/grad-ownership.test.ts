@@ -8,7 +8,7 @@ import { Function, FunctionCtx, nn, tensor, type Tensor } from '../../src/index.
  * engine handed out a shared buffer.
  */
 const f32 = { requiresGrad: true };
-const sameBuffer = (a: Tensor, b: Tensor) => a.data.buffer === b.data.buffer;
+const sameBuffer = (a: Tensor, b: Tensor) => a.typedData.buffer === b.typedData.buffer;
 // Only buffers of 16 KB or more are ever lent (smaller ones are simply copied): test with those.
 const N = 5000;
 const big = (v: (i: number) => number, requiresGrad = true) =>
@@ -34,9 +34,9 @@ describe('gradient buffers handed to leaves', () => {
     const b = big((i) => -i);
     a.add(b).mul(big((i) => i % 7, false)).sum().backward();
     expect(sameBuffer(a.grad!, b.grad!)).toBe(false);
-    a.grad!.data[0] = 100;
-    expect(b.grad!.data[0]).toBe(0);
-    expect(b.grad!.data[8]).toBe(1);
+    a.grad!.typedData[0] = 100;
+    expect(b.grad!.typedData[0]).toBe(0);
+    expect(b.grad!.typedData[8]).toBe(1);
   });
 
   it('big tensors: a hook on an intermediate keeps its gradient; a hooked leaf never lends', () => {
@@ -52,13 +52,13 @@ describe('gradient buffers handed to leaves', () => {
       seenW = g;
     });
     h.mul(2).sum().backward();
-    const hBefore = Array.from(seenH!.data);
-    x.grad!.data.fill(-1);
-    w.grad!.data.fill(-1);
+    const hBefore = Array.from(seenH!.typedData);
+    x.grad!.typedData.fill(-1);
+    w.grad!.typedData.fill(-1);
     // More work that allocates (and could reuse a wrongly recycled buffer).
     big((i) => i).mul(big((i) => 2 * i)).exp();
-    expect(Array.from(seenH!.data)).toEqual(hBefore);
-    expect(seenW!.data[5]).toBe(10);
+    expect(Array.from(seenH!.typedData)).toEqual(hBefore);
+    expect(seenW!.typedData[5]).toBe(10);
     expect(sameBuffer(seenW!, w.grad!)).toBe(false);
   });
 
@@ -66,9 +66,9 @@ describe('gradient buffers handed to leaves', () => {
     const Keep = keepingFunction();
     const x = big((i) => i);
     Keep.apply(x).sum().backward();
-    x.grad!.data.fill(0);
+    x.grad!.typedData.fill(0);
     big((i) => i).exp();
-    expect(Keep.kept!.data[123]).toBe(2);
+    expect(Keep.kept!.typedData[123]).toBe(2);
   });
 
   it('big tensors: the leaf takes the buffer when nothing else holds it (no copy)', () => {
@@ -76,7 +76,7 @@ describe('gradient buffers handed to leaves', () => {
     const x = big((i) => 1, false);
     w.mul(x).sum().backward();
     const g1 = w.grad!;
-    expect(g1.data[10]).toBe(1);
+    expect(g1.typedData[10]).toBe(1);
   });
 
   it('big tensors: add hands one gradient to a fresh slot and to one that already holds a contribution; both use it intact', () => {
@@ -95,8 +95,8 @@ describe('gradient buffers handed to leaves', () => {
     const b2 = b.detach().requiresGrad_(true);
     a2.tanh().mul(c.add(1)).sum().backward();
     b2.sigmoid().sum().backward();
-    expect(Array.from(b.grad!.data)).toEqual(Array.from(b2.grad!.data));
-    expect(Array.from(a.grad!.data)).toEqual(Array.from(a2.grad!.data));
+    expect(Array.from(b.grad!.typedData)).toEqual(Array.from(b2.grad!.typedData));
+    expect(Array.from(a.grad!.typedData)).toEqual(Array.from(a2.grad!.typedData));
   });
 
   it('add passes one gradient to both leaves: each .grad gets its own buffer', () => {
@@ -104,7 +104,7 @@ describe('gradient buffers handed to leaves', () => {
     const b = tensor([4, 5, 6], f32);
     a.add(b).mul(tensor([1, 2, 3])).sum().backward();
     expect(sameBuffer(a.grad!, b.grad!)).toBe(false);
-    a.grad!.data[0] = 100;
+    a.grad!.typedData[0] = 100;
     expect(b.grad!.tolist()).toEqual([1, 2, 3]);
   });
 
@@ -128,7 +128,7 @@ describe('gradient buffers handed to leaves', () => {
     });
     x.mul(w).sum().backward();
     expect(sameBuffer(seen!, w.grad!)).toBe(false);
-    w.grad!.data[0] = -1;
+    w.grad!.typedData[0] = -1;
     expect(seen!.tolist()).toEqual([1, 2]);
   });
 
@@ -141,7 +141,7 @@ describe('gradient buffers handed to leaves', () => {
     });
     h.add(0).sum().backward();
     expect(seen).not.toBeNull();
-    x.grad!.data.fill(7);
+    x.grad!.typedData.fill(7);
     expect(seen!.tolist()).toEqual([1, 1]);
   });
 
@@ -150,7 +150,7 @@ describe('gradient buffers handed to leaves', () => {
     const y = x.mul(1);
     y.retainGrad();
     y.sum().backward();
-    x.grad!.data.fill(9);
+    x.grad!.typedData.fill(9);
     expect(y.grad!.tolist()).toEqual([1, 1]);
   });
 
@@ -158,7 +158,7 @@ describe('gradient buffers handed to leaves', () => {
     const Keep = keepingFunction();
     const x = tensor([1, 2], f32);
     Keep.apply(x).sum().backward();
-    x.grad!.data.fill(0);
+    x.grad!.typedData.fill(0);
     expect(Keep.kept!.tolist()).toEqual([2, 2]);
   });
 
@@ -166,7 +166,7 @@ describe('gradient buffers handed to leaves', () => {
     const x = tensor([1, 2], f32);
     const gIn = tensor([5, 6]);
     x.backward(gIn);
-    x.grad!.data.fill(0);
+    x.grad!.typedData.fill(0);
     expect(gIn.tolist()).toEqual([5, 6]);
   });
 

@@ -87,11 +87,11 @@ describe('memory reuse changes no gradient', () => {
       const { params, loss } = graph((shape, scale = 0.1) => L.randn(shape).mul(scale).requiresGrad_(true), (shape) => L.randn(shape));
       const opt = new L.optim.SGD(params, { lr: 0.01, momentum: 0.9 });
       for (let step = 0; step < 3; step++) {
-        const expected = L.autograd.grad(loss(), params).map((g) => Array.from(g!.data));
+        const expected = L.autograd.grad(loss(), params).map((g) => Array.from(g!.typedData));
         opt.zeroGrad();
         loss().backward();
         params.forEach((p, i) => {
-          const got = Array.from(p.peekGrad()!.data);
+          const got = Array.from(p.peekGrad()!.typedData);
           expect(got.some(Number.isNaN)).toBe(false);
           expect(got).toEqual(expected[i]);
         });

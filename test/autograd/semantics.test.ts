@@ -72,7 +72,7 @@ describe('backward errors', () => {
     x.grad = null;
     z.backward(undefined, { retainGraph: true });
     z.backward();
-    expect(x.grad!.data[0]).toBeCloseTo(2 * Math.E, 12);
+    expect(x.grad!.typedData[0]).toBeCloseTo(2 * Math.E, 12);
   });
 
   it('saved tensors are released after backward', () => {

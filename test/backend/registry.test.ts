@@ -551,7 +551,7 @@ describe('the dispatcher', () => {
       const y = x.exp().add(x);
       // The work reaches TINY (an unknown family's threshold), so the user's unary saw it, declined, and the reference ran.
       expect(seen).toEqual(['exp']);
-      expect(firstMismatch(y.data, x.data.map((v) => Math.fround(Math.fround(Math.exp(v)) + v)), 0, 0)).toBe(-1);
+      expect(firstMismatch(y.typedData, x.typedData.map((v) => Math.fround(Math.fround(Math.exp(v)) + v)), 0, 0)).toBe(-1);
     } finally {
       setBackend(previous);
     }

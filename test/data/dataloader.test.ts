@@ -76,6 +76,6 @@ describe('synthetic 2-D sets', () => {
 
   it('xor labels are the sign of x·y without noise', () => {
     const { x, y } = xor({ n: 50 });
-    for (let i = 0; i < 50; i++) expect(y.data[i]).toBe(x.data[2 * i]! * x.data[2 * i + 1]! >= 0 ? 0 : 1);
+    for (let i = 0; i < 50; i++) expect(y.typedData[i]).toBe(x.typedData[2 * i]! * x.typedData[2 * i + 1]! >= 0 ? 0 : 1);
   });
 });

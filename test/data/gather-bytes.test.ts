@@ -17,8 +17,8 @@ describe('data.gatherBytes', () => {
     const t = data.gatherBytes(src, 30, rows, { scale: 1 / 255, shift: -0.5 });
     expect(t.shape).toEqual([5, 30]);
     expect(t.dtype).toBe('float32');
-    expect(Array.from(t.data)).toEqual(naive(1 / 255, -0.5));
-    expect(Array.from(data.gatherBytes(src, 30, [1, 2]).data.slice(0, 3))).toEqual([src[30], src[31], src[32]]);
+    expect(Array.from(t.typedData)).toEqual(naive(1 / 255, -0.5));
+    expect(Array.from(data.gatherBytes(src, 30, [1, 2]).typedData.slice(0, 3))).toEqual([src[30], src[31], src[32]]);
   });
 
   it('the native kernel and the loop give the same floats', () => {

@@ -46,10 +46,10 @@ describe('gathering rows of a float32 table', () => {
     const big = new Tensor(src, [300, 784], 'float32').indexSelect(0, new Tensor(rows, [128], 'int32'));
     expect(big.shape).toEqual([128, 784]);
     const want = naive(src, 784, rows);
-    expect(want.findIndex((v, i) => big.data[i] !== v)).toBe(-1);
+    expect(want.findIndex((v, i) => big.typedData[i] !== v)).toBe(-1);
     const f64 = new Tensor(Float64Array.from(src), [300, 784], 'float64').indexSelect(0, new Tensor(rows, [128], 'int32'));
-    expect(want.findIndex((v, i) => f64.data[i] !== v)).toBe(-1);
-    expect(big.data.length).toBe(want.length);
+    expect(want.findIndex((v, i) => f64.typedData[i] !== v)).toBe(-1);
+    expect(big.typedData.length).toBe(want.length);
     const small = tensor([[1, 2], [3, 4], [5, 6]]).indexSelect(0, new Tensor(Int32Array.from([2, 0, 2]), [3], 'int32'));
     expect(small.toArray()).toEqual([[5, 6], [1, 2], [5, 6]]);
   });

@@ -50,10 +50,10 @@ describe('CHAINRULE_DEBUG_POOL', () => {
       const x = lib.randn([64, 128]); // 32 KB: big enough for the pool
       const live = x.mul(2);
       const expected = live.sum().item();
-      pool.recycleBuffer(live.data); // the broken convention: `live` is still referenced
+      pool.recycleBuffer(live.typedData); // the broken convention: `live` is still referenced
       const readBack = live.sum().item();
       const next = x.add(1000); // the next allocation of that size takes the buffer
-      return { expected, readBack, aliased: live.data.buffer === next.data.buffer, after: live.sum().item(), nextSum: next.sum().item() };
+      return { expected, readBack, aliased: live.typedData.buffer === next.typedData.buffer, after: live.sum().item(), nextSum: next.sum().item() };
     };
     const d = run(on);
     expect(Number.isNaN(d.readBack)).toBe(true);
@@ -98,8 +98,8 @@ describe('CHAINRULE_DEBUG_POOL', () => {
       lib.manualSeed(8);
       const x = lib.randn([32, 256]);
       const live = x.mul(3);
-      pool.recycleBuffer(live.data);
-      live.data[100] = 0; // a holder that should have let go writes
+      pool.recycleBuffer(live.typedData);
+      live.typedData[100] = 0; // a holder that should have let go writes
       return () => x.add(1); // same size: takes the buffer
     };
     expect(run(on)).toThrow(on.pool.ReleasedBufferError);
@@ -117,7 +117,7 @@ describe('CHAINRULE_DEBUG_POOL', () => {
       const a = lib.randn([64, 128]).requiresGrad_(true);
       const h = a.tanh();
       h.add(h).mul(h).sum().backward();
-      return Array.from(a.grad!.data);
+      return Array.from(a.grad!.typedData);
     };
     const d = run(on);
     expect(d.some(Number.isNaN)).toBe(false);
@@ -146,7 +146,7 @@ describe('CHAINRULE_DEBUG_POOL', () => {
         opt.step();
         losses.push(loss.item());
       }
-      return { losses, params: params.map((p) => Array.from(p.detach().data)) };
+      return { losses, params: params.map((p) => Array.from(p.detach().typedData)) };
     };
     const d = train(on);
     const p = train(off);

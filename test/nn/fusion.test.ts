@@ -17,7 +17,7 @@ function grads(model: nn.Module, x: Tensor, run: (x: Tensor) => Tensor): number[
   model.zeroGrad();
   const y = run(x);
   y.square().sum().backward();
-  return [Array.from(y.data), ...model.parameters().map((p) => Array.from(p.grad!.data))];
+  return [Array.from(y.typedData), ...model.parameters().map((p) => Array.from(p.grad!.typedData))];
 }
 
 /** The Sequential's forward (fused) and its modules called one by one give the same bits. */
@@ -111,7 +111,7 @@ describe('which modules fuse', () => {
     const a = new nn.Sequential(new nn.Linear(4, 5), new Doubling());
     expect(a.fusedPairs()).toEqual([]);
     const x = randn([3, 4]);
-    expect(Array.from(a.forward(x).data)).toEqual(Array.from((a.at(0).call(x) as Tensor).relu().mul(2).data));
+    expect(Array.from(a.forward(x).typedData)).toEqual(Array.from((a.at(0).call(x) as Tensor).relu().mul(2).typedData));
     class Scaled extends nn.Linear {
       override forward(v: Tensor): Tensor {
         return super.forward(v).mul(3);
@@ -119,26 +119,26 @@ describe('which modules fuse', () => {
     }
     const s = new nn.Sequential(new Scaled(4, 5), new nn.Tanh());
     expect(s.fusedPairs()).toEqual([]);
-    expect(Array.from(s.forward(x).data)).toEqual(Array.from((s.at(0).call(x) as Tensor).tanh().data));
+    expect(Array.from(s.forward(x).typedData)).toEqual(Array.from((s.at(0).call(x) as Tensor).tanh().typedData));
     const lin = new nn.Linear(4, 5);
     lin.forward = (v: Tensor) => v.matmul(lin.weight.t()); // no bias
     const b = new nn.Sequential(lin, new nn.ReLU());
     expect(b.fusedPairs()).toEqual([]);
-    expect(Array.from(b.forward(x).data)).toEqual(Array.from(x.matmul(lin.weight.t()).relu().data));
+    expect(Array.from(b.forward(x).typedData)).toEqual(Array.from(x.matmul(lin.weight.t()).relu().typedData));
   });
 
   it('a watched layer runs unfused while watched (the watcher sees its own output), and fuses again after', () => {
     manualSeed(8);
     const model = new nn.Sequential(new nn.Linear(4, 5), new nn.Sigmoid(), new nn.Linear(5, 2), new nn.Tanh());
     const x = randn([3, 4]);
-    const before = Array.from(model.forward(x).data);
+    const before = Array.from(model.forward(x).typedData);
     const seen: Tensor[] = [];
     const unwatch = watchForward(model.at(0), (out) => void seen.push(out));
     expect(model.fusedPairs()).toEqual([2]);
-    expect(Array.from(model.forward(x).data)).toEqual(before);
+    expect(Array.from(model.forward(x).typedData)).toEqual(before);
     expect(seen.length).toBe(1);
     const lin = model.at(0) as nn.Linear;
-    expect(Array.from(seen[0]!.data)).toEqual(Array.from(fusedLinear(x, lin.weight, lin.bias, 'none').data)); // before the sigmoid
+    expect(Array.from(seen[0]!.typedData)).toEqual(Array.from(fusedLinear(x, lin.weight, lin.bias, 'none').typedData)); // before the sigmoid
     unwatch();
     expect(model.fusedPairs()).toEqual([0, 2]);
   });
@@ -208,7 +208,7 @@ describe('fuseWith: what a layer takes, and what fusing keeps', () => {
     expect(grads(model, x, (v) => model.forward(v))).toEqual(fused);
     expect(seen.length).toBe(1);
     const lin = model.at(0) as nn.Linear;
-    expect(Array.from(seen[0]!.data)).toEqual(Array.from(F.gelu(F.linear(x, lin.weight, lin.bias)).data));
+    expect(Array.from(seen[0]!.typedData)).toEqual(Array.from(F.gelu(F.linear(x, lin.weight, lin.bias)).typedData));
     unwatch();
     expect(model.fusedPairs()).toEqual([0, 2]);
     expect(grads(model, x, (v) => model.forward(v))).toEqual(fused);
@@ -229,7 +229,7 @@ describe('fuseWith: what a layer takes, and what fusing keeps', () => {
     expect(runs.fusedPairs()).toEqual([]);
     const x = randn([2, 1, 5, 5]);
     const conv = runs.at(0) as nn.Conv2d;
-    expect(Array.from(runs.forward(x).data)).toEqual(Array.from(F.conv2d(x, conv.weight, conv.bias).add(1).relu().data));
+    expect(Array.from(runs.forward(x).typedData)).toEqual(Array.from(F.conv2d(x, conv.weight, conv.bias).add(1).relu().typedData));
   });
 });
 
@@ -254,6 +254,6 @@ describe('the relu of a fused Linear + ReLU is the gemm\'s epilogue', () => {
     } finally {
       useBackend(before);
     }
-    expect(Array.from(y.data)).toEqual(Array.from(z.data));
+    expect(Array.from(y.typedData)).toEqual(Array.from(z.typedData));
   });
 });

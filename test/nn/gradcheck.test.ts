@@ -12,7 +12,7 @@ const r = (...shape: number[]) => randn(shape, { dtype: 'float64', generator: ge
 /** Random values at least 0.1 away from 0, so kinks (relu, leaky relu, elu) are not straddled. */
 const away = (...shape: number[]) => {
   const t = r(...shape);
-  for (let i = 0; i < t.data.length; i++) t.data[i]! += Math.sign(t.data[i]!) * 0.1;
+  for (let i = 0; i < t.typedData.length; i++) t.typedData[i]! += Math.sign(t.typedData[i]!) * 0.1;
   return t;
 };
 const grad = (t: Tensor) => t.requiresGrad_(true);
@@ -91,7 +91,7 @@ describe('gradcheck: layers', () => {
     const recorded = grads(true);
     for (let i = 0; i < 3; i++) {
       expect(recorded[i]!.shape, `gradient ${i}`).toEqual(plain[i]!.shape);
-      const d = Array.from(recorded[i]!.data).map((v, j) => Math.abs(v - plain[i]!.data[j]!));
+      const d = Array.from(recorded[i]!.typedData).map((v, j) => Math.abs(v - plain[i]!.typedData[j]!));
       expect(Math.max(...d), `gradient ${i}`).toBeLessThan(1e-12);
     }
   });

@@ -29,10 +29,10 @@ export function expectClose(actual: Tensor | null, expected: TJson | Tensor, wha
   expect(actual, `${what}: missing`).not.toBeNull();
   expect(actual!.shape, `${what}: shape`).toEqual(e.shape);
   let scale = 0;
-  for (let i = 0; i < e.data.length; i++) scale = Math.max(scale, Math.abs(e.data[i]!));
-  for (let i = 0; i < e.data.length; i++) {
+  for (let i = 0; i < e.typedData.length; i++) scale = Math.max(scale, Math.abs(e.typedData[i]!));
+  for (let i = 0; i < e.typedData.length; i++) {
     const a = actual!.dataSync()[i]!;
-    const b = e.data[i]!;
+    const b = e.typedData[i]!;
     const tol = rtol * Math.abs(b) + rtol * 1e-3 * scale;
     if (!(Math.abs(a - b) <= tol)) {
       expect.fail(`${what}: element ${i} is ${a}, expected ${b} (difference ${Math.abs(a - b)}, tolerance ${tol})`);

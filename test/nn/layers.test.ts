@@ -123,7 +123,7 @@ describe('layer behaviour and errors', () => {
       const x = tensor(Float64Array.from(plane)).reshape([1, 1, 2, plane.length / 2]).requiresGrad_(true);
       const y = F.maxPool2d(x, k, opts);
       y.sum().backward();
-      return { y: Array.from(y.data), g: Array.from(x.grad!.data) };
+      return { y: Array.from(y.typedData), g: Array.from(x.grad!.typedData) };
     };
     // One window of zeros (a ReLU's output): all of the gradient to its first element.
     expect(grads([0, 0, 0, 0], 2).g).toEqual([1, 0, 0, 0]);

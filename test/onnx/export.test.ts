@@ -14,7 +14,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function ortTensor(t: Tensor): ort.Tensor {
   const c = t.contiguous();
-  return t.dtype === 'int32' ? new ort.Tensor('int32', c.data as Int32Array, [...c.shape]) : new ort.Tensor('float32', c.data as Float32Array, [...c.shape]);
+  return t.dtype === 'int32' ? new ort.Tensor('int32', c.typedData as Int32Array, [...c.shape]) : new ort.Tensor('float32', c.typedData as Float32Array, [...c.shape]);
 }
 
 async function runOrt(bytes: Uint8Array, x: Tensor): Promise<{ dims: readonly number[]; data: Float32Array }> {
@@ -46,7 +46,7 @@ describe('exportOnnx: run by ONNX Runtime, the outputs match chainrule', () => {
         session.outputNames.forEach((name, i) => {
           const want = expected[i]!.contiguous();
           expect(r[name]!.dims, `${c.name} ${name} batch ${batch}`).toEqual(want.shape);
-          expect(maxAbsDiff(r[name]!.data as Float32Array, want.data as Float32Array), `${c.name} ${name} batch ${batch}`).toBeLessThanOrEqual(1e-5);
+          expect(maxAbsDiff(r[name]!.data as Float32Array, want.typedData as Float32Array), `${c.name} ${name} batch ${batch}`).toBeLessThanOrEqual(1e-5);
         });
       }
     });
@@ -80,7 +80,7 @@ describe('exportOnnx: run by ONNX Runtime, the outputs match chainrule', () => {
     const x = randn([2, 6]);
     const r = await runOrt(bytes, x);
     m.eval();
-    expect(maxAbsDiff(r.data, noGrad(() => m.call(x)).data as Float32Array)).toBeLessThanOrEqual(1e-5);
+    expect(maxAbsDiff(r.data, noGrad(() => m.call(x)).typedData as Float32Array)).toBeLessThanOrEqual(1e-5);
   });
 
   it('inputTransform: the graph computes model(x · scale + shift)', async () => {
@@ -90,7 +90,7 @@ describe('exportOnnx: run by ONNX Runtime, the outputs match chainrule', () => {
     const bytes = exportOnnxBytes(c.model, c.input(2), { dynamicBatch: true, inputTransform: { scale, shift } });
     const x = c.input(3);
     const expected = noGrad(() => c.model.call(x.mul(tensor(scale)).add(tensor(shift)))) as Tensor;
-    expect(maxAbsDiff((await runOrt(bytes, x)).data, expected.data as Float32Array)).toBeLessThanOrEqual(1e-5);
+    expect(maxAbsDiff((await runOrt(bytes, x)).data, expected.typedData as Float32Array)).toBeLessThanOrEqual(1e-5);
   });
 
   it('round trip: importOnnx of an export computes the same and keeps the state-dict names', async () => {
@@ -103,7 +103,7 @@ describe('exportOnnx: run by ONNX Runtime, the outputs match chainrule', () => {
       expect(got.length, c.name).toBe(expected.length);
       got.forEach((t, i) => {
         expect(t.shape, `${c.name} output ${i}`).toEqual(expected[i]!.shape);
-        expect(maxAbsDiff(t.contiguous().data as Float32Array, expected[i]!.contiguous().data as Float32Array), `${c.name} output ${i}`).toBeLessThanOrEqual(1e-5);
+        expect(maxAbsDiff(t.contiguous().typedData as Float32Array, expected[i]!.contiguous().typedData as Float32Array), `${c.name} output ${i}`).toBeLessThanOrEqual(1e-5);
       });
       const own = Object.keys(c.model.stateDict()).filter((k) => !k.endsWith('num_batches_tracked')).sort();
       expect(Object.keys(back.stateDict()).sort(), c.name).toEqual(own);

@@ -23,7 +23,7 @@ describe('importOnnx: models exported by PyTorch (torch.onnx.export, test/fixtur
         for (const run of c.runs) {
           const y = m.call(fromJson(run.input));
           expect(y.shape).toEqual(run.output.shape);
-          expect(maxAbsDiff(y.data as Float32Array, run.output.data)).toBeLessThanOrEqual(1e-5);
+          expect(maxAbsDiff(y.typedData as Float32Array, run.output.data)).toBeLessThanOrEqual(1e-5);
         }
       });
 
@@ -43,7 +43,7 @@ describe('importOnnx: models exported by PyTorch (torch.onnx.export, test/fixtur
         const x = fromJson(c.runs[1]!.input);
         const classes = c.runs[1]!.output.shape[1]!;
         const target = tensor(Int32Array.from({ length: x.shape[0]! }, (_, i) => i % classes), { dtype: 'int32' });
-        const stats = m.namedBuffers().map(([k, b]) => [k, Array.from(b.data)] as const);
+        const stats = m.namedBuffers().map(([k, b]) => [k, Array.from(b.typedData)] as const);
         const opt = new optim.Adam(m.parameters(), { lr: 0.02 });
         const losses: number[] = [];
         for (let step = 0; step < 15; step++) {
@@ -55,7 +55,7 @@ describe('importOnnx: models exported by PyTorch (torch.onnx.export, test/fixtur
         }
         expect(losses.every(Number.isFinite)).toBe(true);
         expect(losses.at(-1)!).toBeLessThan(losses[0]! * 0.7);
-        for (const [k, before] of stats) expect(Array.from(m.stateDict()[k]!.data), k).toEqual(before);
+        for (const [k, before] of stats) expect(Array.from(m.stateDict()[k]!.typedData), k).toEqual(before);
       });
 
       it('passes gradcheck in float64 (input and parameter gradients through the imported graph)', async () => {
@@ -95,7 +95,7 @@ describe('importOnnx: recurrent models exported by PyTorch (ONNX LSTM and GRU no
         for (const run of c.runs) {
           const y = m.call(fromJson(run.input));
           expect(y.shape).toEqual(run.output.shape);
-          expect(maxAbsDiff(y.data as Float32Array, run.output.data)).toBeLessThanOrEqual(1e-5);
+          expect(maxAbsDiff(y.typedData as Float32Array, run.output.data)).toBeLessThanOrEqual(1e-5);
         }
       });
 
@@ -174,7 +174,7 @@ describe('importOnnx: what it refuses', () => {
 
   it('checks the inputs it is given against the graph', () => {
     const m = importOnnxBytes(model([{ opType: 'Relu', input: ['x'], output: ['y'] }]));
-    expect(Array.from(m.call(tensor([[-1, 2, -3]])).data)).toEqual([0, 2, 0]);
+    expect(Array.from(m.call(tensor([[-1, 2, -3]])).typedData)).toEqual([0, 2, 0]);
     expect(m.call(randn([5, 3])).shape).toEqual([5, 3]);
     expect(() => m.call(randn([2, 4]))).toThrow(ShapeError);
     expect(() => m.call(randn([2, 4]))).toThrow(/input "x" has shape \[2,4\], the graph expects \[batch,3\]/);
@@ -192,7 +192,7 @@ describe('importOnnx: what it refuses', () => {
   it('Softmax before opset 13 works over the 2-d coerced input', () => {
     const m = importOnnxBytes(model([{ opType: 'Softmax', input: ['x'], output: ['y'], attribute: [{ name: 'axis', type: 2, i: 1 }] }], { opset: 11 }));
     const x = randn([2, 3]);
-    expect(maxAbsDiff(m.call(x).data as Float32Array, x.softmax(1).data as Float32Array)).toBeLessThan(1e-7);
+    expect(maxAbsDiff(m.call(x).typedData as Float32Array, x.softmax(1).typedData as Float32Array)).toBeLessThan(1e-7);
   });
 
   it('corrupted files (random bytes changed, truncated) load or fail with a chainrule error, never a JavaScript one', () => {

@@ -99,8 +99,8 @@ describe('broadcasting', () => {
         const sum = x.add(y);
         expect(sum.tolist()).toEqual(x.expand(out).add(y.expand(out)).tolist());
         for (const idx of indices(out)) {
-          const want = x.data[offset(a, sourceIndex(a, idx))]! + y.data[offset(b, sourceIndex(b, idx))]!;
-          expect(sum.data[offset(out, idx)]).toBe(want);
+          const want = x.typedData[offset(a, sourceIndex(a, idx))]! + y.typedData[offset(b, sourceIndex(b, idx))]!;
+          expect(sum.typedData[offset(out, idx)]).toBe(want);
         }
       }),
       RUNS,
@@ -120,9 +120,9 @@ describe('broadcasting', () => {
         for (const idx of indices(out)) {
           const ia = offset(a, sourceIndex(a, idx));
           const ib = offset(b, sourceIndex(b, idx));
-          const u = up.data[offset(out, idx)]!;
-          gx[ia] += u * y.data[ib]!;
-          gy[ib] += u * x.data[ia]!;
+          const u = up.typedData[offset(out, idx)]!;
+          gx[ia] += u * y.typedData[ib]!;
+          gy[ib] += u * x.typedData[ia]!;
         }
         expect([...x.grad!.shape]).toEqual(a);
         expect([...y.grad!.shape]).toEqual(b);
@@ -166,7 +166,7 @@ describe('shape ops', () => {
         const y = x.permute(perm);
         expect([...y.shape]).toEqual(perm.map((p) => s[p]));
         for (const idx of indices(s)) {
-          expect(y.dataSync()[offset(y.shape, perm.map((p) => idx[p]!))]).toBe(x.data[offset(s, idx)]);
+          expect(y.dataSync()[offset(y.shape, perm.map((p) => idx[p]!))]).toBe(x.typedData[offset(s, idx)]);
         }
         const inverse = perm.map((_, i) => perm.indexOf(i));
         expect(y.permute(inverse).toArray()).toEqual(x.toArray());
@@ -236,7 +236,7 @@ describe('shape ops', () => {
         expect(n.toArray()).toEqual(x.slice(d, start, start + length).toArray());
         for (const idx of indices(n.shape)) {
           const src = idx.map((v, i) => (i === d ? v + start : v));
-          expect(n.dataSync()[offset(n.shape, idx)]).toBe(x.data[offset(s, src)]);
+          expect(n.dataSync()[offset(n.shape, idx)]).toBe(x.typedData[offset(s, src)]);
         }
         const sel = x.select(d, start);
         expect(sel.toArray()).toEqual(x.slice(d, start, start + 1).squeeze(d).toArray());

@@ -176,7 +176,7 @@ describe('views share storage', () => {
     const c = x.t().contiguous();
     expect(c.isContiguous()).toBe(true);
     expect(c.storage).not.toBe(x.storage);
-    expect(Array.from(c.data)).toEqual([1, 4, 2, 5, 3, 6]);
+    expect(Array.from(c.typedData)).toEqual([1, 4, 2, 5, 3, 6]);
     expect(x.contiguous()).toBe(x);
     expect(c.t().contiguous().toArray()).toEqual(x.toArray());
   });
@@ -192,10 +192,10 @@ describe('views share storage', () => {
     expect(x.t().view(3, 2, 1).storage).toBe(x.storage);
   });
 
-  it('.data of a strided view is refused with a message naming the way out; dataSync() and toArray() read it', () => {
+  it('.typedData of a strided view is refused with a message naming the way out; dataSync() and toArray() read it', () => {
     const x = base();
-    expect(() => x.t().data).toThrow(ValueError);
-    expect(() => x.t().data).toThrow(/strided view.*contiguous\(\)\.data/);
+    expect(() => x.t().typedData).toThrow(ValueError);
+    expect(() => x.t().typedData).toThrow(/strided view.*contiguous\(\)\.typedData/);
     expect(Array.from(x.t().dataSync())).toEqual([1, 4, 2, 5, 3, 6]);
     expect(x.t().item === undefined).toBe(false);
     expect(x.t().select(0, 1).select(0, 1).item()).toBe(5);

@@ -21,7 +21,7 @@ describe('clipGradNorm_ matches PyTorch 1.13', () => {
       expect(total.shape).toEqual([]);
       expect(total.dtype).toBe('float64');
       expectClose([total.item()], [c.totalNorm], 1e-12, 'total norm');
-      params.forEach((p, i) => expectClose(p.grad!.data, c.clipped[i]!, 1e-12, `grad ${i}`));
+      params.forEach((p, i) => expectClose(p.grad!.typedData, c.clipped[i]!, 1e-12, `grad ${i}`));
     });
   }
 
@@ -31,7 +31,7 @@ describe('clipGradNorm_ matches PyTorch 1.13', () => {
     expect(clipGradNorm_(p, 10, Infinity).item()).toBe(4);
     expect(p.grad.tolist()).toEqual([3, -4]);
     expect(clipGradNorm_([p], 2.5).item()).toBe(5);
-    expectClose(p.grad.data, [3 * (2.5 / (5 + 1e-6)), -4 * (2.5 / (5 + 1e-6))], 1e-15);
+    expectClose(p.grad.typedData, [3 * (2.5 / (5 + 1e-6)), -4 * (2.5 / (5 + 1e-6))], 1e-15);
   });
 
   it('returns a 0-d zero tensor when no parameter has a gradient, and skips grad-less ones', () => {
@@ -47,9 +47,9 @@ describe('clipGradNorm_ matches PyTorch 1.13', () => {
     const p = tensor([1, NaN], { ...f64, requiresGrad: true });
     p.grad = tensor([1, NaN], f64);
     expect(() => clipGradNorm_(p, 1, 2, { errorIfNonfinite: true })).toThrow(/non-finite|NaN/);
-    expect(p.grad.data[0]).toBe(1);
+    expect(p.grad.typedData[0]).toBe(1);
     expect(Number.isNaN(clipGradNorm_(p, 1).item())).toBe(true);
-    expect(Number.isNaN(p.grad.data[0]!)).toBe(true);
+    expect(Number.isNaN(p.grad.typedData[0]!)).toBe(true);
     const q = tensor([1, Infinity], { ...f64, requiresGrad: true });
     q.grad = tensor([1, Infinity], f64);
     expect(() => clipGradNorm_(q, 1, 'inf', { errorIfNonfinite: true })).toThrow('is Infinity');
@@ -65,7 +65,7 @@ describe('clipGradNorm_ matches PyTorch 1.13', () => {
     const total = clipGradNorm_(p, 1);
     expect(total.dtype).toBe('float32');
     expect(total.item()).toBe(5);
-    expectClose(p.grad.data, [0.6, 0.8], 1e-6);
+    expectClose(p.grad.typedData, [0.6, 0.8], 1e-6);
   });
 
   it('rejects a non-positive normType', () => {

@@ -106,7 +106,7 @@ describe('scheduler behaviour', () => {
       p.grad = tensor([1], { dtype: 'float64' });
       opt.step();
       s.step();
-      expect(p.data[0]).toBe(expected);
+      expect(p.typedData[0]).toBe(expected);
     }
   });
 

@@ -8,7 +8,7 @@ const f64 = { dtype: 'float64' } as const;
 /** A state dict as a checkpoint would hold it: one JSON string, tensors as dtype/shape/values. */
 function serialise(sd: optim.OptimizerStateDict): string {
   return JSON.stringify(sd, (_k, v: unknown) =>
-    v instanceof Tensor ? { tensor: v.dtype, shape: v.shape, values: Array.from(v.data as ArrayLike<number>) } : v,
+    v instanceof Tensor ? { tensor: v.dtype, shape: v.shape, values: Array.from(v.typedData as ArrayLike<number>) } : v,
   );
 }
 function deserialise(s: string): optim.OptimizerStateDict {
@@ -26,17 +26,17 @@ describe('stateDict / loadStateDict: 10 steps + save + load into a fresh optimiz
       const first = makeProblem();
       const opt = makeOptimizer(c, first.params);
       const losses = train(opt, first.loss, 10);
-      const checkpoint = { params: first.params.map((p) => Array.from(p.data)), optimizer: serialise(opt.stateDict()) };
+      const checkpoint = { params: first.params.map((p) => Array.from(p.typedData)), optimizer: serialise(opt.stateDict()) };
       const json = JSON.parse(JSON.stringify(checkpoint)) as typeof checkpoint;
 
       const resumed = makeProblem();
-      resumed.params.forEach((p, i) => p.data.set(json.params[i]!));
+      resumed.params.forEach((p, i) => p.typedData.set(json.params[i]!));
       const opt2 = makeOptimizer(c, resumed.params);
       opt2.loadStateDict(deserialise(json.optimizer));
       losses.push(...train(opt2, resumed.loss, 10));
 
       expect(losses).toEqual(expectedLosses);
-      resumed.params.forEach((p, i) => expect(Array.from(p.data)).toEqual(Array.from(straight.params[i]!.data)));
+      resumed.params.forEach((p, i) => expect(Array.from(p.typedData)).toEqual(Array.from(straight.params[i]!.typedData)));
     });
   }
 });
@@ -98,7 +98,7 @@ describe('Optimizer base', () => {
     const plain = makeProblem();
     const expected = train(new optim.SGD(plain.params, { lr: 0.01 }), plain.loss, 1);
     expect((l as Tensor).item()).toBe(expected[0]);
-    expect(Array.from(params[0].data)).toEqual(Array.from(plain.params[0].data));
+    expect(Array.from(params[0].typedData)).toEqual(Array.from(plain.params[0].typedData));
   });
 
   it('parameters without a gradient are left alone, and get no state', () => {
@@ -107,23 +107,23 @@ describe('Optimizer base', () => {
     const opt = new optim.Adam([a, b], { lr: 0.1 });
     a.grad = tensor([1], f64);
     opt.step();
-    expect(b.data[0]).toBe(2);
+    expect(b.typedData[0]).toBe(2);
     expect(opt.state.has(b)).toBe(false);
-    expect(a.data[0]).toBe(1 - 0.1 / (1 + 1e-8));
+    expect(a.typedData[0]).toBe(1 - 0.1 / (1 + 1e-8));
   });
 
   it('updates write in place, bump version, and keep float32 parameters float32', () => {
     const a = tensor([1, -1], { requiresGrad: true });
-    const data = a.data;
+    const data = a.typedData;
     const opt = new optim.AdamW([a], { lr: 0.1 });
     a.grad = tensor([0.5, -0.5]);
     const v = a.version;
     opt.step();
-    expect(a.data).toBe(data);
-    expect(a.data).toBeInstanceOf(Float32Array);
+    expect(a.typedData).toBe(data);
+    expect(a.typedData).toBeInstanceOf(Float32Array);
     expect(a.version).toBe(v + 1);
     expect((opt.state.get(a)!.expAvg as Tensor).dtype).toBe('float32');
-    expect(a.data[0]).toBeCloseTo(1 * (1 - 0.1 * 0.01) - 0.1, 6);
+    expect(a.typedData[0]).toBeCloseTo(1 * (1 - 0.1 * 0.01) - 0.1, 6);
   });
 
   it('addParamGroup fills defaults; refuses duplicates and non-leaves', () => {

@@ -13,7 +13,7 @@ describe('optimizers match PyTorch 1.13 after 20 steps', () => {
       const opt = makeOptimizer(c, params);
       const losses = train(opt, loss, fixture.steps);
       expectClose(losses, c.losses, RTOL, 'losses');
-      params.forEach((p, i) => expectClose(p.data, c.params[i]!, RTOL, `P${i + 1}`));
+      params.forEach((p, i) => expectClose(p.typedData, c.params[i]!, RTOL, `P${i + 1}`));
     });
   }
 

@@ -59,7 +59,7 @@ describe('XOR', () => {
     const out = noGrad(() => net.call(x)).tolist();
     expect(out.map((v) => v > 0.5)).toEqual([false, true, true, false]);
     // With margin, not just on the right side of 0.5.
-    out.forEach((v, i) => expect(Math.abs(v - y.data[i]!)).toBeLessThan(0.1));
+    out.forEach((v, i) => expect(Math.abs(v - y.typedData[i]!)).toBeLessThan(0.1));
   });
 
   it('Adam with gradient clipping and a cosine schedule trains it too', () => {

@@ -30,7 +30,7 @@ describe('tensor()', () => {
     expect(t.dtype).toBe('float64');
     expect(t.toArray()).toEqual([[1, 2], [3, 4]]);
     src[0] = 99;
-    expect(t.data[0]).toBe(1);
+    expect(t.typedData[0]).toBe(1);
     expect(tensor(new Int32Array([1, 2])).dtype).toBe('int32');
     expect(tensor(new Float32Array([1, 2])).dtype).toBe('float32');
     expect(tensor(new Uint8Array([1, 0])).dtype).toBe('bool');
@@ -99,8 +99,8 @@ describe('ranges', () => {
 
   it('linspace: both ends included, the last exactly end; each value the exact one rounded once', () => {
     const t = linspace(-1, 1, 7);
-    expect(t.data[0]).toBe(-1);
-    expect(t.data[6]).toBe(1);
+    expect(t.typedData[0]).toBe(-1);
+    expect(t.typedData[6]).toBe(1);
     t.tolist().forEach((v, i) => expect(v).toBe(f32(-1 + (2 * i) / 6)));
     expect(linspace(0, 1, 11, { dtype: 'float64' }).tolist()).toEqual([0, 0.1, 0.2, 0.30000000000000004, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1]);
     expect(linspace(3, 3, 1).tolist()).toEqual([3]);
@@ -172,7 +172,7 @@ describe('reading values back', () => {
     const t = tensor([[1, 2], [3, 4]], { dtype: 'float64' });
     const view = t.dataSync();
     expect(view).toBeInstanceOf(Float64Array);
-    expect(view).toBe(t.data);
+    expect(view).toBe(t.typedData);
     expect(Array.from(view)).toEqual([1, 2, 3, 4]);
     expect(tensor([1], { dtype: 'int32' }).dataSync()).toBeInstanceOf(Int32Array);
     expect(tensor([true]).dataSync()).toBeInstanceOf(Uint8Array);

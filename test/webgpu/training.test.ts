@@ -168,7 +168,7 @@ describe.skipIf(unavailable !== null)('the device API', () => {
     expect(() => y.sum().item()).toThrow(DeviceError);
     expect(() => y.sum().item()).toThrow(/item: .*lives on webgpu.*await x\.itemAsync\(\)/);
     expect(() => y.toArray()).toThrow(/await x\.toArrayAsync\(\)/);
-    expect(() => y.data).toThrow(/await x\.dataAsync\(\)/);
+    expect(() => y.typedData).toThrow(/await x\.dataAsync\(\)/);
     expect(() => y.cpu()).toThrow(/await x\.cpuAsync\(\)/);
     expect(String(y)).toBe("tensor(<on webgpu>, shape=[3], dtype=float32, device='webgpu')");
   });

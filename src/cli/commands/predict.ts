@@ -161,7 +161,7 @@ export const predictCommand: Command = {
     if (probs.shape[1] !== classes) throw new ShapeError(`predict: the model gave ${probs.shape[1]} outputs, expected ${classes}`);
     const name = (k: number) => cfg.classNames?.[k] ?? String(k);
     const rows = Array.from({ length: n }, (_, i) => {
-      const p = Array.from(probs.data.subarray(i * classes, (i + 1) * classes) as Float32Array);
+      const p = Array.from(probs.typedData.subarray(i * classes, (i + 1) * classes) as Float32Array);
       const order = p.map((_, k) => k).sort((a, b) => p[b]! - p[a]! || a - b);
       return { row: i, class: order[0]!, label: name(order[0]!), probabilities: p, order };
     });

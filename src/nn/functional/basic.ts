@@ -70,7 +70,7 @@ export function dropout(x: Tensor, p = 0.5, training = true, generator: Generato
   const scale = p === 1 ? 0 : 1 / (1 - p);
   // The draws come from the host generator (seeded runs repeat); the mask is a kernel's.
   const u = generator.fillRandom(new Float64Array(mask.numel()));
-  kernel('dropoutMask', u.length, x.dtype)(u, p, scale, mask.data as FloatArray);
+  kernel('dropoutMask', u.length, x.dtype)(u, p, scale, mask.typedData as FloatArray);
   return x.mul(mask);
 }
 

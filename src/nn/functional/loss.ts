@@ -159,7 +159,7 @@ function classTargets(who: string, scores: Tensor, target: Tensor, weight: Tenso
   }
   const safe = new Tensor(new Int32Array(classes.length), target.shape, 'int32');
   const w = Tensor.empty(target.shape, scores.dtype);
-  kernel('classWeights', classes.length, scores.dtype)(classes, ignoreIndex, weight ? weight.dataSync() : null, safe.data as Int32Array, w.data as FloatArray);
+  kernel('classWeights', classes.length, scores.dtype)(classes, ignoreIndex, weight ? weight.dataSync() : null, safe.typedData as Int32Array, w.typedData as FloatArray);
   return { safe, w };
 }
 
@@ -234,7 +234,7 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
     const wHost = weight === null || weight.device === 'cpu' ? weight : weight.cpu();
     const { safe, w } = classTargets(who, x, tHost, wHost, opts.ignoreIndex ?? -100);
     const wSum = new Float64Array(1);
-    kernel('sumF64', w.data.length, w.dtype)(w.data, wSum, 0);
+    kernel('sumF64', w.typedData.length, w.dtype)(w.typedData, wSum, 0);
     const onX = (u: Tensor): Tensor => (u.device === x.device ? u : u.to(x.device));
     if (reduction !== 'mean' || wSum[0]! > 0) return unbatch(apply('crossEntropyIndex', [x, onX(safe), onX(w)], { reduction }));
   }

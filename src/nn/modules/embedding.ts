@@ -55,7 +55,7 @@ export class Embedding extends Module {
     normal_(this.weight);
     if (this.paddingIdx !== null) {
       const row = this.paddingIdx * this.embeddingDim;
-      noGrad(() => kernel('fill', this.embeddingDim, this.weight.dtype)(this.weight.data, 0, row, row + this.embeddingDim));
+      noGrad(() => kernel('fill', this.embeddingDim, this.weight.dtype)(this.weight.typedData, 0, row, row + this.embeddingDim));
     }
   }
 

@@ -47,27 +47,27 @@ const SMALL = TINY;
  * Written over g itself when the engine says nothing else holds it (see gradIsExclusive).
  */
 function activationGradK(kind: ActivationGrad, g: Tensor, y: Tensor): Tensor {
-  const n = g.data.length;
-  if (n < SMALL && g.dtype === y.dtype && n === y.data.length) {
+  const n = g.typedData.length;
+  if (n < SMALL && g.dtype === y.dtype && n === y.typedData.length) {
     // Tiny tensors (a few-neuron network): the same elements in a fresh array, with none of
     // binaryK's broadcast bookkeeping (the reference kernel, below every backend's threshold).
     const out = allocate(g.dtype, n) as FloatArray;
     const strides = g.strides;
-    kernel('binary', n, g.dtype)(GRAD_KERNEL[kind], g.data, strides, y.data, strides, out, g.shape);
+    kernel('binary', n, g.dtype)(GRAD_KERNEL[kind], g.typedData, strides, y.typedData, strides, out, g.shape);
     return new Tensor(out, g.shape, g.dtype);
   }
   if (gradIsExclusive(g) && sameShape(g.shape, y.shape) && g.dtype === y.dtype) {
     const strides = contiguousStrides(g.shape);
-    kernel('binary', g.data.length, g.dtype)(GRAD_KERNEL[kind], g.data, strides, y.data, strides, g.data, g.shape);
-    return new Tensor(g.data, g.shape, g.dtype);
+    kernel('binary', g.typedData.length, g.dtype)(GRAD_KERNEL[kind], g.typedData, strides, y.typedData, strides, g.typedData, g.shape);
+    return new Tensor(g.typedData, g.shape, g.dtype);
   }
   return binaryK(GRAD_KERNEL[kind], `${kind} backward`, g, y);
 }
 
 /** g · p·x^(p−1), in one pass (x² is the squared error of every MSE loss). */
 function powGradK(g: Tensor, x: Tensor, p: number): Tensor {
-  const out = allocate(g.dtype, g.data.length) as FloatArray;
-  kernel('powGrad', out.length, g.dtype)(g.data as FloatArray, x.data as FloatArray, p, out);
+  const out = allocate(g.dtype, g.typedData.length) as FloatArray;
+  kernel('powGrad', out.length, g.dtype)(g.typedData as FloatArray, x.typedData as FloatArray, p, out);
   return new Tensor(out, g.shape, g.dtype);
 }
 

@@ -35,7 +35,7 @@ export function im2colK(x: Tensor, g: WindowGeometry, padValue: number): Tensor 
   const rows = c * kh * kw;
   // Every element is written by the kernel (the padding too), so the buffer need not start zeroed.
   const out = allocateUninit(x.dtype as 'float32' | 'float64', n * rows * l);
-  kernel('im2col', out.length, x.dtype)(x.data as FloatArray, n * c, h, w, g, padValue, out);
+  kernel('im2col', out.length, x.dtype)(x.typedData as FloatArray, n * c, h, w, g, padValue, out);
   return new Tensor(out, [n, rows, l], x.dtype);
 }
 
@@ -44,7 +44,7 @@ export function col2imK(cols: Tensor, size: readonly number[], g: WindowGeometry
   const [kh, kw] = g.kernel as [number, number];
   const [h, w] = size as [number, number];
   const c = rows / (kh * kw);
-  const src = cols.data as FloatArray;
+  const src = cols.typedData as FloatArray;
   const out = allocateUninit(dtype as 'float32' | 'float64', n * c * h * w); // the kernel zeroes it
   kernel('col2im', src.length, cols.dtype)(src, n * c, h, w, g, out);
   return new Tensor(out, [n, c, h, w], dtype);
@@ -127,12 +127,12 @@ function convForwardK(cols: Tensor, w: Tensor, bias: Tensor | null, out: FloatAr
   const [n, k, l] = cols.shape as [number, number, number];
   const o = w.shape[0]!;
   if (bias) {
-    const bd = bias.data as FloatArray;
+    const bd = bias.typedData as FloatArray;
     const fill = kernel('fill', out.length, bias.dtype);
     for (let r = 0; r < n * o; r++) fill(out, bd[r % o]!, r * l, (r + 1) * l);
   }
   gemmEach(
-    { transA: false, transB: false, m: o, n: l, k, a: w.data as FloatArray, aOffset: 0, b: cols.data as FloatArray, bOffset: 0, c: out, cOffset: 0, accumulate: bias !== null },
+    { transA: false, transB: false, m: o, n: l, k, a: w.typedData as FloatArray, aOffset: 0, b: cols.typedData as FloatArray, bOffset: 0, c: out, cOffset: 0, accumulate: bias !== null },
     offsets(n, 0), offsets(n, k * l),
   );
 }
@@ -158,9 +158,9 @@ const convRule: OpRule<OpAttrs['conv2d']> = {
     const relu = act === 'relu';
     const p = convArgs(x!, w!, geometry(attrs));
     const l = p.oh * p.ow;
-    const xd = x!.data as FloatArray;
-    const wd = w!.data as FloatArray;
-    const bd = b ? (b.data as FloatArray) : null;
+    const xd = x!.typedData as FloatArray;
+    const wd = w!.typedData as FloatArray;
+    const bd = b ? (b.typedData as FloatArray) : null;
     // Sample by sample where the backend can (its columns stay in cache); else the columns of
     // the whole batch, kept for the backward.
     const y = allocateUninit(x!.dtype as 'float32' | 'float64', p.n * p.o * l);
@@ -227,8 +227,8 @@ const conv2dInputGradRule: OpRule<OpAttrs['conv2dInputGrad']> = {
     const k = ch * window.kernel[0]! * window.kernel[1]!;
     const l = oh * ow;
     const dtype = gy!.dtype as 'float32' | 'float64';
-    const gd = gy!.data as FloatArray;
-    const wdata = w!.data as FloatArray;
+    const gd = gy!.typedData as FloatArray;
+    const wdata = w!.typedData as FloatArray;
     const fused = fusedKernel('conv2dInputGrad', n * o * l * k, dtype);
     const out = takeScratch(dtype, n * ch * h * wd, 'conv2d backward: input gradient');
     if (isF32(gd) && isF32(wdata) && fused?.(p, gd, wdata, out.array as Float32Array)) return new Tensor(out.keep(), [n, ch, h, wd], dtype);
@@ -260,16 +260,16 @@ const conv2dWeightGradRule: OpRule<OpAttrs['conv2dWeightGrad']> = {
     const k = ch * kh * kw;
     const l = oh * ow;
     const dtype = gy!.dtype as 'float32' | 'float64';
-    const gd = gy!.data as FloatArray;
-    const xd = x!.data as FloatArray;
+    const gd = gy!.typedData as FloatArray;
+    const xd = x!.typedData as FloatArray;
     // Each sample's gy[s]·cols[s]ᵀ, then their sum in sample order.
     const fused = fusedKernel('conv2dWeightGrad', n * o * l * k, dtype);
     const per = takeScratch(dtype, n * o * k, 'conv2d backward: per-sample weight gradients');
     if (!(isF32(gd) && isF32(xd) && fused?.(p, xd, gd, per.array as Float32Array))) {
       const cols = saved ?? im2colK(x!, attrs, 0);
-      gemmEach({ transA: false, transB: true, m: o, n: k, k: l, a: gd, aOffset: 0, b: cols.data as FloatArray, bOffset: 0, c: per.array, cOffset: 0, accumulate: false }, offsets(n, o * l), offsets(n, k * l));
+      gemmEach({ transA: false, transB: true, m: o, n: k, k: l, a: gd, aOffset: 0, b: cols.typedData as FloatArray, bOffset: 0, c: per.array, cOffset: 0, accumulate: false }, offsets(n, o * l), offsets(n, k * l));
     }
-    const gw = new Tensor(reduceK('sum', new Tensor(per.array, [n, o * k], dtype), [0]).data, [o, ch, kh, kw], dtype);
+    const gw = new Tensor(reduceK('sum', new Tensor(per.array, [n, o * k], dtype), [0]).typedData, [o, ch, kh, kw], dtype);
     per.release();
     return gw;
   },
@@ -290,7 +290,7 @@ function maxPoolK(x: Tensor, g: WindowGeometry): { y: Tensor; picks: Tensor } {
   const { oh, ow } = windowNumbers(h, w, g);
   const y = allocateUninit(x.dtype as 'float32' | 'float64', n * c * oh * ow);
   const picks = new Int32Array(n * c * oh * ow);
-  const xd = x.data as FloatArray;
+  const xd = x.typedData as FloatArray;
   kernel('maxPool', xd.length, x.dtype)(xd, n * c, h, w, g, y, picks);
   return { y: new Tensor(y, [n, c, oh, ow], x.dtype), picks: new Tensor(picks, [n, c, oh * ow], 'int32') };
 }
@@ -333,8 +333,8 @@ export const convRules: {
       const [n, ch] = g!.shape as [number, number];
       const [h, w] = attrs.size as [number, number];
       const l = picks!.shape[2]!;
-      const gd = g!.data as FloatArray;
-      const pd = picks!.data as Int32Array;
+      const gd = g!.typedData as FloatArray;
+      const pd = picks!.typedData as Int32Array;
       const gx = allocateUninit(g!.dtype as 'float32' | 'float64', n * ch * h * w); // the kernel zeroes it
       kernel('maxPoolBackward', gd.length, g!.dtype)(gd, pd, n * ch, h * w, l, gx, { h, w, window: geometry(attrs) });
       return new Tensor(gx, [n, ch, h, w], g!.dtype);

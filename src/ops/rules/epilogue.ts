@@ -26,7 +26,7 @@ export const ACTIVATIONS: readonly Activation[] = ['none', 'relu', 'tanh', 'sigm
  */
 export function activate(act: Activation, z: Tensor): Tensor {
   if (act === 'tanh' || act === 'sigmoid') {
-    const d = z.data as FloatArray;
+    const d = z.typedData as FloatArray;
     kernel('unary', d.length, z.dtype)(act, d, d);
     return z;
   }

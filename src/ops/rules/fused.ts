@@ -47,8 +47,8 @@ const linearRule: OpRule<OpAttrs['linear']> = {
     // The bias and a relu as the product's epilogue; another activation right after (epilogue.ts).
     kernel('gemm', n * outF * inF, x!.dtype)({
       transA: false, transB: true, m: n, n: outF, k: inF,
-      a: x!.data as FloatArray, aOffset: 0, b: w!.data as FloatArray, bOffset: 0, c: out, cOffset: 0, accumulate: false,
-      bias: b ? (b.data as FloatArray) : null, relu: activation === 'relu',
+      a: x!.typedData as FloatArray, aOffset: 0, b: w!.typedData as FloatArray, bOffset: 0, c: out, cOffset: 0, accumulate: false,
+      bias: b ? (b.typedData as FloatArray) : null, relu: activation === 'relu',
     });
     const z = new Tensor(out, [n, outF], x!.dtype);
     const y = activate(activation, z);
@@ -100,7 +100,7 @@ export const fusedRules: Rules<'linear' | 'linearPre' | 'crossEntropyIndex' | 'c
     forward: (c, [x, t, w], { reduction }) => {
       const n = x!.shape[0]!;
       const C = x!.shape[1]!;
-      const xd = x!.data as FloatArray;
+      const xd = x!.typedData as FloatArray;
       const dtype = x!.dtype as 'float32' | 'float64';
       // Three passes, each a kernel: shift each row by its max, exp, then normalise and the loss.
       const p = allocateUninit(dtype, n * C);
@@ -108,7 +108,7 @@ export const fusedRules: Rules<'linear' | 'linearPre' | 'crossEntropyIndex' | 'c
       kernel('rowMaxShift', n * C, dtype)(xd, n, C, rowMax, p);
       kernel('unary', n * C, dtype)('exp', p, p);
       const out = allocateUninit(dtype, reduction === 'none' ? n : 1);
-      kernel('crossEntropyLoss', n * C, dtype)(xd, t!.data as Int32Array, w!.data as FloatArray, n, C, rowMax, p, reduction, out);
+      kernel('crossEntropyLoss', n * C, dtype)(xd, t!.typedData as Int32Array, w!.typedData as FloatArray, n, C, rowMax, p, reduction, out);
       c.save(new Tensor(p, [n, C], x!.dtype), t!, w!, x!);
       return new Tensor(out, reduction === 'none' ? [n] : [], x!.dtype);
     },
@@ -124,7 +124,7 @@ export const fusedRules: Rules<'linear' | 'linearPre' | 'crossEntropyIndex' | 'c
       const n = p!.shape[0]!;
       const C = p!.shape[1]!;
       const out = allocateUninit(p!.dtype as 'float32' | 'float64', n * C);
-      kernel('crossEntropyGrad', n * C, p!.dtype)(g!.data as FloatArray, p!.data as FloatArray, t!.data as Int32Array, w!.data as FloatArray, n, C, reduction, out);
+      kernel('crossEntropyGrad', n * C, p!.dtype)(g!.typedData as FloatArray, p!.typedData as FloatArray, t!.typedData as Int32Array, w!.typedData as FloatArray, n, C, reduction, out);
       return new Tensor(out, [n, C], p!.dtype);
     },
     // dx = coef ⊙ (s − onehot) with s = softmax(x) and coef_i = w_i·g·scale (or w_i·g_i): for an
@@ -146,7 +146,7 @@ export const fusedRules: Rules<'linear' | 'linearPre' | 'crossEntropyIndex' | 'c
       }
       if (c.needsInputGrad[0]) {
         const onehot = Tensor.empty([n, C], x.dtype);
-        kernel('oneHot', n * C, x.dtype)(t.data as Int32Array, C, onehot.data);
+        kernel('oneHot', n * C, x.dtype)(t.typedData as Int32Array, C, onehot.typedData);
         const perRow = mul(sum(mul(gg, sub(s, onehot)), 1), w);
         gg0 = reduction === 'none' ? perRow : sum(perRow).mul(scale);
       }
@@ -159,6 +159,6 @@ export const fusedRules: Rules<'linear' | 'linearPre' | 'crossEntropyIndex' | 'c
 function meanScale(w: Tensor, reduction: 'mean' | 'sum' | 'none'): number {
   if (reduction !== 'mean') return 1;
   const wSum = new Float64Array(1);
-  kernel('sumF64', w.data.length, w.dtype)(w.data, wSum, 0);
+  kernel('sumF64', w.typedData.length, w.dtype)(w.typedData, wSum, 0);
   return 1 / wSum[0]!;
 }

@@ -17,9 +17,9 @@ export const rearrangeRules: { flip: OpRule<OpAttrs['flip']> } = {
 
 function flipLoop(x: Tensor, dims: readonly number[]): Tensor {
   const shape = x.shape;
-  const n = x.data.length;
+  const n = x.typedData.length;
   const out = allocate(x.dtype, n);
-  const src = x.data;
+  const src = x.typedData;
   if (n === 0) return new Tensor(out, shape, x.dtype);
   const strides = contiguousStrides(shape);
   const nd = shape.length;

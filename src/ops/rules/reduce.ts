@@ -19,7 +19,7 @@ function reduceForward(op: 'sum' | 'max' | 'min', c: Ctx, x: Tensor, dims: numbe
   const kept = reduceK(op, x, dims);
   if (op !== 'sum') c.save(x, kept);
   if (keepdim) return kept;
-  return new Tensor(kept.data, squeezed(x.shape, dims), kept.dtype);
+  return new Tensor(kept.typedData, squeezed(x.shape, dims), kept.dtype);
 }
 
 /**
@@ -57,7 +57,7 @@ export const reduceRules: Rules<'sum' | 'mean' | 'amax' | 'amin'> = {
     forward: (c, [x], { dims, keepdim }) => {
       const out = reduceForward('sum', c, x!, dims, keepdim);
       const scale = 1 / reducedCount(x!.shape, dims);
-      const d = out.data as FloatArray;
+      const d = out.typedData as FloatArray;
       kernel('scale', d.length, out.dtype)(d, scale, d);
       return out;
     },

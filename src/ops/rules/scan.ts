@@ -60,7 +60,7 @@ function cumprodLoop(x: Tensor, dim: number): Tensor {
   const size = x.ndim === 0 ? 1 : x.shape[dim]!;
   const outer = numel(x.shape.slice(0, dim));
   const inner = numel(x.shape.slice(dim + 1));
-  const src = x.data as FloatArray;
+  const src = x.typedData as FloatArray;
   const out = allocate(x.dtype, src.length) as FloatArray;
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < inner; j++) {
@@ -81,7 +81,7 @@ function cumsumLoop(x: Tensor, dim: number, reverse: boolean): Tensor {
   const size = x.ndim === 0 ? 1 : x.shape[dim]!;
   const outer = numel(x.shape.slice(0, dim));
   const inner = numel(x.shape.slice(dim + 1));
-  const out = allocate(x.dtype, x.data.length);
-  kernel('cumsum', out.length, x.dtype)(x.data, outer, size, inner, reverse, out);
+  const out = allocate(x.dtype, x.typedData.length);
+  kernel('cumsum', out.length, x.dtype)(x.typedData, outer, size, inner, reverse, out);
   return new Tensor(out, x.shape, x.dtype);
 }

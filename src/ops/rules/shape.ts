@@ -100,7 +100,7 @@ export const shapeRules: Rules<
     forward: (_c, [g], { shape, offset, dim1, dim2 }) => {
       const out = Tensor.empty(shape, g!.dtype);
       const d = diagonalLayout(shape, out.strides, offset, dim1, dim2);
-      viewOf(out, d.shape, d.strides, d.start).writeRowMajor('diagonal backward', g!.data);
+      viewOf(out, d.shape, d.strides, d.start).writeRowMajor('diagonal backward', g!.typedData);
       return out;
     },
     backward: (_c, g, { offset, dim1, dim2 }) => [g.diagonal(offset, dim1, dim2)],
