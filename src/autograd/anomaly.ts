@@ -119,7 +119,7 @@ const INF = 2;
 
 /** The first non-finite element of a host float tensor and the kinds (NaN, ±∞) it holds; null when all are finite. */
 function nonFinite(t: Tensor): { first: number; index: number; kinds: number } | null {
-  if ((t.dtype !== 'float32' && t.dtype !== 'float64') || t.storage.device !== 'cpu') return null;
+  if ((t.dtype !== 'float32' && t.dtype !== 'float64') || t.deviceResident) return null;
   const a = t.rowMajor(false);
   let kinds = 0;
   let index = -1;

@@ -16,7 +16,7 @@ import { POOL_MIN_BYTES, recycleBuffer } from './pool.js';
 const NO_HOST = new Uint8Array(0);
 
 function wholeArray(t: Tensor): ArrayBufferView {
-  return t.storage.device === 'cpu' ? t.storage.readSync()! : NO_HOST;
+  return t.deviceResident === false ? t.wholeHostArray()! : NO_HOST;
 }
 
 /** The memory a tensor's data lives in: the key of every ownership question. */
@@ -36,7 +36,7 @@ function tracked(t: Tensor): boolean {
 
 /** Give t's whole buffer to the pool: the caller proved nothing else can reach it. */
 function recycle(t: Tensor): void {
-  if (t.storage.device !== 'cpu') return;
+  if (t.deviceResident) return;
   recycleBuffer(wholeArray(t));
 }
 

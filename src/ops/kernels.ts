@@ -17,7 +17,7 @@ function make(data: TypedArray, shape: readonly number[], dtype: DType): Tensor 
 }
 
 export function asDType(t: Tensor, dtype: DType): Tensor {
-  if (t.storage.device !== 'cpu' && t.dtype !== dtype) return deviceKernel('cast', 'cast', [t, dtype], asDType);
+  if (t.deviceResident && t.dtype !== dtype) return deviceKernel('cast', 'cast', [t, dtype], asDType);
   return t.dtype === dtype ? t : make(castArray(t.rowMajor(false), dtype), t.shape, dtype);
 }
 
@@ -27,7 +27,7 @@ function outputArray(dtype: DType, size: number): TypedArray {
 }
 
 export function unaryK(op: UnaryKernel, x: Tensor): Tensor {
-  if (x.storage.device !== 'cpu') return deviceKernel('unary', op, [op, x], unaryK);
+  if (x.deviceResident) return deviceKernel('unary', op, [op, x], unaryK);
   x = x.rowMajorTensor();
   const out = outputArray(x.dtype, x.typedData.length) as FloatArray;
   kernel('unary', out.length, x.dtype)(op, x.typedData as FloatArray, out);
@@ -35,7 +35,7 @@ export function unaryK(op: UnaryKernel, x: Tensor): Tensor {
 }
 
 export function binaryK(op: BinaryKernel, opName: string, a: Tensor, b: Tensor): Tensor {
-  if (a.storage.device !== 'cpu' || b.storage.device !== 'cpu') return deviceKernel('binary', opName, [op, opName, a, b], binaryK);
+  if (a.deviceResident || b.deviceResident) return deviceKernel('binary', opName, [op, opName, a, b], binaryK);
   a = a.rowMajorTensor();
   b = b.rowMajorTensor();
   if (sameShape(a.shape, b.shape)) {
@@ -51,7 +51,7 @@ export function binaryK(op: BinaryKernel, opName: string, a: Tensor, b: Tensor):
 }
 
 export function compareK(op: CompareKernel, opName: string, a: Tensor, b: Tensor): Tensor {
-  if (a.storage.device !== 'cpu' || b.storage.device !== 'cpu') return deviceKernel('compare', opName, [op, opName, a, b], compareK);
+  if (a.deviceResident || b.deviceResident) return deviceKernel('compare', opName, [op, opName, a, b], compareK);
   a = a.rowMajorTensor();
   b = b.rowMajorTensor();
   const shape = sameShape(a.shape, b.shape) ? [...a.shape] : broadcastShapes(opName, a.shape, b.shape);
@@ -62,7 +62,7 @@ export function compareK(op: CompareKernel, opName: string, a: Tensor, b: Tensor
 
 /** Reduce over the given (sorted, normalised) dims; the result keeps them as size 1. */
 export function reduceK(op: ReduceKernel, x: Tensor, dims: readonly number[]): Tensor {
-  if (x.storage.device !== 'cpu') return deviceKernel('reduce', op, [op, x, dims], reduceK);
+  if (x.deviceResident) return deviceKernel('reduce', op, [op, x, dims], reduceK);
   x = x.rowMajorTensor();
   const shape = [...x.shape];
   let data = x.typedData;
@@ -132,7 +132,7 @@ function gemmOperand(x: Tensor, trans: boolean, batchShape: readonly number[]): 
   const nb = t.ndim - 2;
   const lead = batchShape.length - nb;
   const batchStrides = batchShape.length === 0 ? NO_BATCH : batchShape.map((_, i) => (i < lead || t.shape[i - lead] === 1 ? 0 : t.strides[i - lead]!));
-  return { array: t.storage.readSync() as FloatArray, trans: layout === 'cols' ? !trans : trans, offset: t.offset, batchStrides };
+  return { array: t.wholeHostArray() as FloatArray, trans: layout === 'cols' ? !trans : trans, offset: t.offset, batchStrides };
 }
 
 /**
@@ -208,7 +208,7 @@ export function catK(xs: readonly Tensor[], dim: number): Tensor {
 
 /** out = where(cond, a, b) with broadcasting of all three. */
 export function whereK(cond: Tensor, a: Tensor, b: Tensor, shape: readonly number[]): Tensor {
-  if (cond.storage.device !== 'cpu' || a.storage.device !== 'cpu' || b.storage.device !== 'cpu') {
+  if (cond.deviceResident || a.deviceResident || b.deviceResident) {
     return deviceKernel('where', 'where', [cond, a, b, shape], whereK);
   }
   cond = cond.rowMajorTensor();
@@ -288,5 +288,5 @@ export function fullK(shape: readonly number[], value: number, dtype: DType, lik
 }
 
 function onDeviceOf(t: Tensor, like: Tensor | undefined): Tensor {
-  return like === undefined || like.storage.device === 'cpu' ? t : t.to(like.storage.device);
+  return like === undefined || like.deviceResident === false ? t : t.to(like.storage.device);
 }

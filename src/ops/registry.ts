@@ -214,7 +214,7 @@ export function apply<K extends OpName>(op: K, inputs: readonly Tensor[], attrs:
   for (let i = 0; i < n; i++) {
     const t = inputs[i]!;
     if (grads && t.requiresGrad) anyGrad = true;
-    if (t.storage.device !== 'cpu') onDevice = true;
+    if (t.deviceResident) onDevice = true;
     if (!t.isContiguous()) strided = true;
   }
   if (onDevice) return applyOnDevice(op, entry, inputs, attrs, anyGrad);
@@ -303,7 +303,7 @@ function applyOnDevice<K extends OpName>(
   }
   for (let i = 0; i < inputs.length; i++) {
     const t = inputs[i]!;
-    if (t.storage.device === 'cpu' && t.ndim > 0) throw mixedDevices(op, inputs, first, i);
+    if (t.deviceResident === false && t.ndim > 0) throw mixedDevices(op, inputs, first, i);
   }
   const impl = deviceImpl(device);
   const ctx = anyGrad ? new Ctx() : UNRECORDED;
@@ -320,7 +320,7 @@ function applyOnDevice<K extends OpName>(
   }
   if (out === null) {
     const host = inputs.map((t, i) => {
-      if (t.storage.device === 'cpu') return t;
+      if (t.deviceResident === false) return t;
       const copy = impl.hostCopy(t);
       if (copy === null) {
         throw new DeviceError(
@@ -335,7 +335,7 @@ function applyOnDevice<K extends OpName>(
     const toDevice = (t: Tensor): Tensor => {
       const j = host.indexOf(t);
       if (j >= 0) return inputs[j]!;
-      if (t.storage.device !== 'cpu') return t;
+      if (t.deviceResident) return t;
       return new Tensor(impl.upload(t.rowMajor(false), t.dtype), t.shape, t.dtype);
     };
     out = toDevice(hostOut);
@@ -363,7 +363,7 @@ function checkOnHost(
 ): void {
   const host: Tensor[] = [];
   for (const t of inputs) {
-    if (t.storage.device === 'cpu') host.push(t);
+    if (t.deviceResident === false) host.push(t);
     else {
       const copy = impl.hostCopy(t);
       if (copy === null) return;
@@ -379,7 +379,7 @@ function checkOnHost(
   for (let i = 0; i < saved.length && i < hostSaved.length; i++) {
     const t = saved[i];
     const h = hostSaved[i];
-    if (t && h && t !== out && t.storage.device !== 'cpu' && !inputs.includes(t) && sameShape(t.shape, h.shape) && t.dtype === h.dtype) {
+    if (t && h && t !== out && t.deviceResident && !inputs.includes(t) && sameShape(t.shape, h.shape) && t.dtype === h.dtype) {
       impl.checkAgainstHost!(`${op} (saved ${i})`, t, h);
     }
   }

@@ -59,7 +59,7 @@ export type DeviceKernel = 'unary' | 'binary' | 'compare' | 'reduce' | 'where' |
  */
 export function deviceKernel(name: DeviceKernel, what: string, args: readonly unknown[], host: (...args: any[]) => Tensor): Tensor {
   let device = '';
-  for (const a of args) if (isTensor(a) && a.storage.device !== 'cpu') (device ||= a.storage.device);
+  for (const a of args) if (isTensor(a) && a.deviceResident) (device ||= a.storage.device);
   for (const a of args) {
     if (!isTensor(a)) continue;
     const d = a.storage.device;
@@ -71,7 +71,7 @@ export function deviceKernel(name: DeviceKernel, what: string, args: readonly un
   const out = impl.kernel(name, args);
   if (out !== null) {
     if (impl.checkAgainstHost !== undefined) {
-      const hostArgs = args.map((a) => (isTensor(a) && a.storage.device !== 'cpu' ? impl.hostCopy(a) : a));
+      const hostArgs = args.map((a) => (isTensor(a) && a.deviceResident ? impl.hostCopy(a) : a));
       if (!hostArgs.includes(null)) {
         impl.checkAgainstHost(what, out, host(...hostArgs.map((a, i) => (a === args[i] ? a : new TensorClass!(a as TypedArray, (args[i] as Tensor).shape, (args[i] as Tensor).dtype)))));
       }
@@ -79,7 +79,7 @@ export function deviceKernel(name: DeviceKernel, what: string, args: readonly un
     return out;
   }
   const hostArgs = args.map((a) => {
-    if (!isTensor(a) || a.storage.device === 'cpu') return a;
+    if (!isTensor(a) || a.deviceResident === false) return a;
     const copy = impl.hostCopy(a);
     if (copy === null) {
       throw new DeviceError(

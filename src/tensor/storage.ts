@@ -28,7 +28,9 @@ export interface Storage {
 
 /** A typed array in host memory: what the reference, wasm and native backends compute on. */
 export class HostStorage implements Storage {
-  readonly device = 'cpu';
+  get device(): 'cpu' {
+    return 'cpu';
+  }
   private own = 0;
   constructor(
     readonly array: TypedArray,

@@ -74,8 +74,11 @@ export class Tensor {
   private hooks: Hook[] | null = null;
   retainsGrad = false;
 
-  /** The storage this tensor is a view of (shared with every view of it and with detach()). */
-  readonly storage: Storage;
+  /**
+   * The storage of a contiguous host tensor made from an array is made on first use (most
+   * tensors, the intermediates of a step, are never viewed, versioned or moved): see `storage`.
+   */
+  private storageValue: Storage | null;
   /** Row-major strides are made on first use: most tensors never need them. */
   private stridesValue: readonly number[] | null;
   /** Where element [0, 0, ...] sits in the storage. */
@@ -101,22 +104,24 @@ export class Tensor {
     for (let i = 0; i < shape.length; i++) {
       const d = shape[i]!;
       n *= d;
-      valid = valid && d >= 0 && d % 1 === 0;
+      valid = valid && d >= 0 && (d | 0) === d; // (beyond 2³¹ checkShape decides)
     }
     if (!valid) checkShape('tensor', shape, dtype);
     this.count = n;
+    // The fields in one order on every path, so that every tensor has one hidden class.
     if (ArrayBuffer.isView(data)) {
       if (data.length !== n) {
         throw new ValueError(`tensor: ${data.length} elements do not fill shape ${fmtShape(shape)} (${n} needed)`);
       }
-      this.storage = new HostStorage(data);
+      const contiguous = strides === undefined || isContiguousLayout(shape, strides);
+      this.storageValue = contiguous ? null : new HostStorage(data);
       this.stridesValue = strides ?? null;
       this.offset = 0;
-      this.contiguousFlag = strides === undefined || isContiguousLayout(shape, strides);
-      this.flat = this.contiguousFlag ? data : null;
+      this.contiguousFlag = contiguous;
+      this.flat = contiguous ? data : null;
       return;
     }
-    this.storage = data;
+    this.storageValue = data;
     this.stridesValue = strides ?? null;
     this.offset = offset;
     this.contiguousFlag = strides === undefined || isContiguousLayout(shape, strides);
@@ -128,6 +133,21 @@ export class Tensor {
     this.flat = this.contiguousFlag && host !== null ? (offset === 0 && host.length === n ? host : host.subarray(offset, offset + n)) : null;
   }
 
+  /** The storage this tensor is a view of (shared with every view of it and with detach()). */
+  get storage(): Storage {
+    return (this.storageValue ??= new HostStorage(this.flat!));
+  }
+
+  /** @internal The whole host array behind this tensor's storage (null on a device whose host copy is gone), without making a storage. */
+  wholeHostArray(): TypedArray | null {
+    return this.storageValue === null ? this.flat : this.storageValue.readSync();
+  }
+
+  /** @internal Whether the elements live on a device rather than in host memory (without making a host storage). */
+  get deviceResident(): boolean {
+    return this.storageValue !== null && this.storageValue.device !== 'cpu';
+  }
+
   /**
    * The elements as a typed array, row-major: the tensor's own memory (writes show in every view
    * of it), for a contiguous tensor in host memory. A strided view has no such array: call
@@ -136,7 +156,7 @@ export class Tensor {
   get typedData(): TypedArray {
     const f = this.flat;
     if (f !== null) return f;
-    if (this.storage.device !== 'cpu') throw this.onDevice('typedData', 'await x.dataAsync()');
+    if (this.deviceResident) throw this.onDevice('typedData', 'await x.dataAsync()');
     throw new ValueError(
       `typedData: this tensor of shape ${fmtShape(this.shape)} is a strided view (strides [${this.strides.join(', ')}]), ` +
         'so its elements are not one row-major array; use contiguous().typedData, or dataSync() / toArray() to read them',
@@ -178,8 +198,8 @@ export class Tensor {
     if (t.storage.device !== this.storage.device) {
       throw new DeviceError(`data: cannot assign a tensor on ${t.storage.device} to one on ${this.storage.device}; move it first (t.to('${this.storage.device}'))`);
     }
-    const self = this as unknown as { storage: Storage; stridesValue: readonly number[] | null; offset: number; contiguousFlag: boolean; flat: TypedArray | null };
-    self.storage = t.storage;
+    const self = this as unknown as { storageValue: Storage | null; stridesValue: readonly number[] | null; offset: number; contiguousFlag: boolean; flat: TypedArray | null };
+    self.storageValue = t.storage;
     self.stridesValue = t.strides;
     self.offset = t.offset;
     self.contiguousFlag = t.contiguousFlag;
@@ -193,7 +213,7 @@ export class Tensor {
 
   /** Bumped by every in-place op on this tensor or any view of its storage; saved tensors check it. */
   get version(): number {
-    return this.storage.version;
+    return this.storageValue === null ? 0 : this.storageValue.version; // (no write yet: a write makes the storage)
   }
   set version(v: number) {
     this.storage.version = v;
@@ -329,7 +349,7 @@ export class Tensor {
    * handed to no other node), so .grad may take it without a copy.
    */
   accumulateGrad(g: Tensor, createGraph: boolean, owned = false): void {
-    if (this.storage.device !== 'cpu') {
+    if (this.deviceResident) {
       // On a device: a copy of g (or g itself when the engine says it owns it), summed in place after.
       if (this.gradValue === null) {
         this.gradValue = createGraph ? g.add(0) : owned && g.isContiguous() && g.offset === 0 ? g.detach() : g.contiguousCopy();
@@ -368,7 +388,7 @@ export class Tensor {
 
   /** @internal Whether this tensor is its whole storage, row-major (no other view can see a part this one lacks). */
   coversStorage(): boolean {
-    return this.flat !== null && this.offset === 0 && this.count === this.storage.length;
+    return this.flat !== null && this.offset === 0 && (this.storageValue === null || this.count === this.storageValue.length);
   }
 
   /**
@@ -378,7 +398,7 @@ export class Tensor {
    */
   rowMajorTensor(): Tensor {
     if (this.flat !== null) return this;
-    if (this.storage.device !== 'cpu') return deviceImpl(this.storage.device).contiguous(this, false);
+    if (this.deviceResident) return deviceImpl(this.storage.device).contiguous(this, false);
     return new Tensor(new HostStorage(this.rowMajor(false), this.storage), this.shape, this.dtype);
   }
 
@@ -389,7 +409,7 @@ export class Tensor {
    */
   /** @internal A contiguous copy of the elements with storage of its own, untracked, on this tensor's device. */
   contiguousCopy(): Tensor {
-    if (this.storage.device !== 'cpu') return deviceImpl(this.storage.device).contiguous(this, true);
+    if (this.deviceResident) return deviceImpl(this.storage.device).contiguous(this, true);
     return new Tensor(this.rowMajor(true), this.shape, this.dtype);
   }
 
@@ -398,7 +418,7 @@ export class Tensor {
    * tensor's through its strides, and bump the version: writeRowMajor for a tensor of either kind.
    */
   writeFrom(op: string, src: Tensor): void {
-    if (this.storage.device === 'cpu') return this.writeRowMajor(op, src.rowMajor(false));
+    if (this.deviceResident === false) return this.writeRowMajor(op, src.rowMajor(false));
     const impl = deviceImpl(this.storage.device);
     if (src.device === 'cpu') src = new Tensor(impl.upload(src.rowMajor(false), src.dtype), src.shape, src.dtype);
     else if (src.device !== this.storage.device) {
@@ -432,7 +452,7 @@ export class Tensor {
    */
   rowMajor(fresh: boolean, what = 'read', instead = 'await x.dataAsync()'): TypedArray {
     if (this.flat !== null) return fresh ? this.flat.slice() : this.flat;
-    if (this.storage.device !== 'cpu') {
+    if (this.deviceResident) {
       // Always a copy: a write into the device's host copy would not reach the device's memory.
       const copy = deviceImpl(this.storage.device).hostCopy(this);
       if (copy === null) throw this.onDevice(what, instead);
@@ -502,7 +522,7 @@ export class Tensor {
    * is read back once the work queued before the call is done (the only way to read GPU memory).
    */
   async dataAsync(): Promise<TypedArray> {
-    if (this.storage.device === 'cpu') return this.rowMajor(true);
+    if (this.deviceResident === false) return this.rowMajor(true);
     const whole = await this.storage.read();
     if (this.isContiguous()) return whole.slice(this.offset, this.offset + this.count);
     const out = allocate(this.dtype, this.count);
@@ -525,12 +545,12 @@ export class Tensor {
 
   /** A copy in host memory, untracked (cpu() of any device; the tensor itself when on the cpu). */
   async cpuAsync(): Promise<Tensor> {
-    if (this.storage.device === 'cpu') return this;
+    if (this.deviceResident === false) return this;
     return new Tensor(await this.dataAsync(), this.shape, this.dtype);
   }
 
   toString(): string {
-    if (this.storage.device !== 'cpu') {
+    if (this.deviceResident) {
       // No synchronous read of device memory: say where it is (await x.cpuAsync() to print values).
       const grad = this.gradFn ? `, gradFn=<${this.gradFn.name}>` : this.requiresGrad ? ', requiresGrad=true' : '';
       return `tensor(<on ${this.storage.device}>, shape=[${this.shape.join(', ')}], dtype=${this.dtype}, device='${this.storage.device}'${grad})`;

@@ -174,7 +174,7 @@ export class WebGpuDevice implements DeviceImpl {
   private operand(t: Tensor, shape: readonly number[]): K.Operand {
     let storage: GpuStorage;
     let offset = t.offset;
-    if (t.storage.device === 'cpu') {
+    if (t.deviceResident === false) {
       storage = this.scalar(t.rowMajor(false)[0]!, t.dtype);
       offset = 0;
       return { storage, offset, strides: shape.length === 0 ? null : shape.map(() => 0) };
@@ -299,7 +299,7 @@ export class WebGpuDevice implements DeviceImpl {
       }
       case 'crossEntropyIndex': {
         const [x, t, w] = inputs as [Tensor, Tensor, Tensor];
-        if (x.dtype !== 'float32' || t.storage.device === 'cpu' || w.storage.device === 'cpu') return null;
+        if (x.dtype !== 'float32' || t.deviceResident === false || w.deviceResident === false) return null;
         const { reduction } = attrs as OpAttrs['crossEntropyIndex'];
         const n = x.shape[0]!;
         const C = x.shape[1]!;
@@ -318,7 +318,7 @@ export class WebGpuDevice implements DeviceImpl {
       }
       case 'crossEntropyIndexGrad': {
         const [g, x, p, t, w] = inputs as [Tensor, Tensor, Tensor, Tensor, Tensor];
-        if (p.dtype !== 'float32' || g.dtype !== 'float32' || p.storage.device === 'cpu' || t.storage.device === 'cpu' || w.storage.device === 'cpu') return null;
+        if (p.dtype !== 'float32' || g.dtype !== 'float32' || p.deviceResident === false || t.deviceResident === false || w.deviceResident === false) return null;
         const { reduction } = attrs as OpAttrs['crossEntropyIndexGrad'];
         c.save(g, x, t, w);
         const n = p.shape[0]!;
@@ -331,7 +331,7 @@ export class WebGpuDevice implements DeviceImpl {
       }
       case 'im2col': case 'col2im': case 'maxPool2d': case 'maxPool2dGrad':
       case 'conv2d': case 'conv2dInputGrad': case 'conv2dWeightGrad':
-        for (const t of inputs) if (t.dtype !== (op === 'maxPool2dGrad' && t === b ? 'int32' : 'float32') || t.storage.device === 'cpu') return null;
+        for (const t of inputs) if (t.dtype !== (op === 'maxPool2dGrad' && t === b ? 'int32' : 'float32') || t.deviceResident === false) return null;
         return this.windowOp(op, c, inputs, attrs as OpAttrs['im2col'] & OpAttrs['col2im'] & OpAttrs['conv2d']);
       default:
         return null;
@@ -467,7 +467,7 @@ export class WebGpuDevice implements DeviceImpl {
 
   /** A storage holding exactly t's elements, row-major from 0 (t's own when it already is that). */
   private whole(t: Tensor): GpuStorage {
-    if (t.storage.device === 'cpu') return this.scalar(t.rowMajor(false)[0]!, t.dtype);
+    if (t.deviceResident === false) return this.scalar(t.rowMajor(false)[0]!, t.dtype);
     if (t.isContiguous() && t.offset === 0) return t.storage as GpuStorage;
     return this.contiguous(t, true).storage as GpuStorage;
   }
