@@ -41,6 +41,10 @@ describe('command-line mistakes: one line naming the flag, exit code 2', () => {
     [['eval'], /eval needs the checkpoint directory/],
     [['predict', 'dir'], /predict needs --input FILE/],
     [['trian'], /unknown command "trian"/],
+    // issue 18: `train runs/a` (--out forgotten) trained and saved nothing with exit 0
+    [['train', 'runs/a'], /train takes no positional arguments, got runs\/a; to save the run in runs\/a, use --out runs\/a/],
+    // issue 18: `gradflow --batch 100000000` hung filling memory
+    [['gradflow', '--batch', '100000000'], /--batch 100000000 is more than this experiment uses \(at most 100,000 examples\)/],
   ])('%j', async (argv, pattern) => {
     await expectError(argv, 2, pattern);
   });

@@ -5,7 +5,10 @@ import { GradientMonitor } from '../../inspect/gradient-monitor.js';
 import { compareGradientFlowSvg } from '../../inspect/gradflow-chart.js';
 import { mseLoss } from '../../nn/functional/loss.js';
 import { flag, formatFlags, noPositionals, parseArgs } from '../args.js';
+import { UsageError } from '../errors.js';
 import type { Command } from './types.js';
+
+const MAX_BATCH = 100_000;
 
 const FLAGS = {
   reluOutput: flag.bool("put a ReLU on the ReLU network's output layer too, as the seeds did (it dies)"),
@@ -45,6 +48,8 @@ export const gradflowCommand: Command = {
     noPositionals('gradflow', positionals);
     const seed = values.seed ?? 0;
     const batch = values.batch ?? 1;
+    // The experiment is about a random batch of a 10-20-…-1 network: beyond this it only fills memory.
+    if (batch > MAX_BATCH) throw new UsageError(`--batch ${batch} is more than this experiment uses (at most ${MAX_BATCH.toLocaleString('en')} examples)`);
     const setups = [
       { name: 'sigmoid', activation: 'sigmoid' as const, outputActivation: 'sigmoid' as const, note: 'sigmoid on every layer, the output included (as the seeds)' },
       values.reluOutput

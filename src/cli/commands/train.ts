@@ -63,7 +63,12 @@ export const trainCommand: Command = {
   help: () => HELP,
   async run(argv, io) {
     if (await isGptRun(argv)) return trainGptCommand(argv, io);
-    const { values } = parseArgs(argv, FLAGS, 'chainrule train');
+    const { values, positionals } = parseArgs(argv, FLAGS, 'chainrule train');
+    if (positionals.length) {
+      // `chainrule train runs/a` (the --out forgotten) would train and save nothing.
+      const hint = positionals.length === 1 && values.out === undefined ? `; to save the run in ${positionals[0]}, use --out ${positionals[0]}` : '';
+      throw new UsageError(`train takes no positional arguments, got ${positionals.join(' ')}${hint}`);
+    }
     const { session, cfg, data, history } = values.resume !== undefined ? await resumeRun(values) : await newRun(values);
     const out = values.out ?? values.resume ?? null;
     if (cfg.epoch >= cfg.training.epochs) {
