@@ -173,9 +173,10 @@ if (want('cnn')) {
 }
 
 // The small-op rows (issue 17): per-op cost on small tensors, where dispatch, graph recording and
-// allocation weigh more than the arithmetic. Each runs chainrule (native backend) against PyTorch on
-// one thread (torch and OpenBLAS); the GPT and LSTM rows also against PyTorch on two threads, and
-// their table's ratio column is against the better of the two (issue 14).
+// allocation weigh more than the arithmetic. Each runs chainrule (native backend, all cores and one
+// thread) against PyTorch on one thread (torch and OpenBLAS); the GPT and LSTM rows also against
+// PyTorch on two threads, and their table's ratio column is against the better of the two (issue 14),
+// with a second column against PyTorch on one thread when two threads won.
 const smallQuick = quick ? ['--quick'] : [];
 const smallRows: [work: string, title: string, threadSettings: number[], score: (r: Result) => number][] = [
   ['mlp64', 'float64 2-16-16-1 ReLU MLP, hinge loss + L2 on 100 moons points, full-batch SGD', [1], (r) => -(r.us_per_step as number)],
@@ -184,7 +185,11 @@ const smallRows: [work: string, title: string, threadSettings: number[], score: 
 ];
 for (const [work, title, threadSettings, score] of smallRows.filter(([w]) => want(w))) {
   process.stderr.write(`${title}\n`);
-  const jobs: (() => Result | null)[] = [() => run([...chainrule, work, '--backend', 'native', ...smallQuick])];
+  // chainrule's native backend both at its default (all cores) and on one thread, like PyTorch's row.
+  const jobs: (() => Result | null)[] = [
+    () => run([...chainrule, work, '--backend', 'native', ...smallQuick]),
+    () => run([...chainrule, work, '--backend', 'native', ...smallQuick], { ...process.env, CHAINRULE_NATIVE_THREADS: '1' }),
+  ];
   if (hasTorch) {
     for (const n of threadSettings) {
       jobs.push(() => {
