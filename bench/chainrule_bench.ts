@@ -1,17 +1,23 @@
 /**
  * chainrule side of `npm run bench`: the same work as bench/tfjs_bench.ts and
  * bench/torch_bench.py, printed as one JSON line. Usage:
- *   tsx bench/chainrule_bench.ts mlp|cnn|xor|matmul [--backend reference|wasm|native] [--epochs N] [--batches N] [--batch B]
+ *   tsx bench/chainrule_bench.ts mlp|cnn|xor|matmul|mlp64|gpt|lstm [--backend reference|wasm|native] [--epochs N] [--batches N] [--batch B] [--quick]
  * mlp without --epochs trains 100 batches; cnn without --batches trains one epoch.
+ * mlp64, gpt and lstm (the small-op rows) warm up, then time several rounds of steps and report
+ * the median round and the best one; --quick takes fewer rounds.
  */
 import { parseArgs } from 'node:util';
 import { data, F, manualSeed, nn, noGrad, optim, setBackend, tensor, Tensor } from '../src/index.js';
+import { GPT } from '../src/train/gpt-model.js';
 import { buildModel } from '../src/train/model.js';
 import { loadFashionTest, loadFashionTrain, median, peakRssMb } from './common.js';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: { backend: { type: 'string', default: 'auto' }, epochs: { type: 'string' }, batches: { type: 'string' }, batch: { type: 'string' } },
+  options: {
+    backend: { type: 'string', default: 'auto' }, epochs: { type: 'string' }, batches: { type: 'string' }, batch: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+  },
 });
 const work = positionals[0] ?? 'xor';
 
@@ -153,8 +159,185 @@ function matmul(backendName: string): void {
   console.log(JSON.stringify({ work: 'matmul', system: `chainrule-${backendName}`, gflops: out }));
 }
 
+// ---- the small-op rows (issue 17 point 6, issue 14's bench rows) ---------------------------
+// Each builds the same model, data and optimiser as its counterpart in bench/torch_bench.py.
+
+/**
+ * Warm-up steps, then `rounds` timed rounds of `perRound` steps; the median round's and the
+ * best round's time per step, in ms.
+ */
+function timeSteps(step: () => void, warm: number, rounds: number, perRound: number): { median: number; best: number; runs: number[] } {
+  for (let i = 0; i < warm; i++) step();
+  const runs: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < perRound; i++) step();
+    runs.push((performance.now() - t0) / perRound);
+  }
+  return { median: median(runs), best: Math.min(...runs), runs };
+}
+
+/**
+ * 100 two-moons points, without randomness so that both scripts build the same float64 values:
+ * the offsets are the fractional parts of i·φ⁻¹ (a low-discrepancy sequence), scaled to ±0.1.
+ * Labels ±1 (upper moon +1), as micrograd's SVM demo.
+ */
+function moons(): { x: Float64Array; y: Float64Array } {
+  const x = new Float64Array(200);
+  const y = new Float64Array(100);
+  const jitter = (j: number) => 0.2 * (((j * 0.6180339887498949) % 1) - 0.5);
+  for (let i = 0; i < 100; i++) {
+    const t = (Math.PI * (i % 50)) / 49;
+    const upper = i < 50;
+    x[2 * i] = (upper ? Math.cos(t) : 1 - Math.cos(t)) + jitter(2 * i);
+    x[2 * i + 1] = (upper ? Math.sin(t) : 0.5 - Math.sin(t)) + jitter(2 * i + 1);
+    y[i] = upper ? 1 : -1;
+  }
+  return { x, y };
+}
+
+/** micrograd's moons demo in float64: a 2-16-16-1 ReLU MLP, hinge loss + 1e-4·Σp², full-batch SGD. */
+function mlp64(backendName: string): void {
+  manualSeed(0);
+  const { x, y } = moons();
+  const X = new Tensor(x, [100, 2], 'float64');
+  const Y = new Tensor(y, [100, 1], 'float64');
+  const model = new nn.Sequential(
+    new nn.Linear(2, 16, { dtype: 'float64' }), new nn.ReLU(),
+    new nn.Linear(16, 16, { dtype: 'float64' }), new nn.ReLU(),
+    new nn.Linear(16, 1, { dtype: 'float64' }),
+  );
+  const params = model.parameters();
+  const opt = new optim.SGD(params, { lr: 0.05 });
+  let last = 0;
+  const step = () => {
+    const scores = model.forward(X);
+    const hinge = Y.mul(scores).neg().add(1).relu().mean();
+    let reg = params[0]!.mul(params[0]!).sum();
+    for (let i = 1; i < params.length; i++) reg = reg.add(params[i]!.mul(params[i]!).sum());
+    const loss = hinge.add(reg.mul(1e-4));
+    opt.zeroGrad();
+    loss.backward();
+    opt.step();
+    last = loss.item();
+  };
+  const quick = values.quick!;
+  const t = timeSteps(step, quick ? 200 : 1000, quick ? 3 : 7, quick ? 200 : 1000);
+  console.log(JSON.stringify({
+    work: 'mlp64', system: `chainrule-${backendName}`, us_per_step: t.median * 1000, best_us_per_step: t.best * 1000,
+    rounds_us: t.runs.map((v) => v * 1000), final_loss: last,
+  }));
+}
+
+/** MINSTD (16807 · 48271 variant): exact in float64, so Python computes the same stream. */
+function tokenStream(n: number, vocab: number, seed: number): Int32Array {
+  const out = new Int32Array(n);
+  let s = seed;
+  for (let i = 0; i < n; i++) {
+    s = (s * 48271) % 2147483647;
+    out[i] = s % vocab;
+  }
+  return out;
+}
+
+/** `count` batches of `rows` windows of `len` + 1 tokens from one stream: inputs and next-token targets. */
+function windows(stream: Int32Array, count: number, rows: number, len: number): { x: Int32Array; y: Int32Array }[] {
+  const out: { x: Int32Array; y: Int32Array }[] = [];
+  for (let b = 0; b < count; b++) {
+    const x = new Int32Array(rows * len);
+    const y = new Int32Array(rows * len);
+    for (let r = 0; r < rows; r++) {
+      const start = ((b * rows + r) * 37) % (stream.length - len - 1);
+      for (let j = 0; j < len; j++) {
+        x[r * len + j] = stream[start + j]!;
+        y[r * len + j] = stream[start + j + 1]!;
+      }
+    }
+    out.push({ x, y });
+  }
+  return out;
+}
+
+/** nanoGPT's char model, 2 layers × 4 heads × 64 wide, context 32, batch 16, vocab 65: AdamW + clip 1.0. */
+function gpt(backendName: string): void {
+  const B = 16, T = 32, V = 65;
+  manualSeed(0);
+  const model = new GPT({ kind: 'gpt', vocabSize: V, context: T, layers: 2, heads: 4, embed: 64, dropout: 0 });
+  const { decay, noDecay } = model.decayGroups();
+  const opt = new optim.AdamW([{ params: decay, weightDecay: 0.1 }, { params: noDecay, weightDecay: 0 }], { lr: 1e-3, betas: [0.9, 0.99] });
+  const params = model.parameters();
+  const batchesData = windows(tokenStream(20000, V, 1), 8, B, T).map(({ x, y }) => [new Tensor(x, [B, T], 'int32'), new Tensor(y, [B, T], 'int32')] as const);
+  let k = 0;
+  let last = 0;
+  const step = () => {
+    const [xb, yb] = batchesData[k++ % batchesData.length]!;
+    const loss = model.loss(model.call(xb), yb);
+    opt.zeroGrad();
+    loss.backward();
+    nn.clipGradNorm_(params, 1.0);
+    opt.step();
+    last = loss.item();
+  };
+  const quick = values.quick!;
+  const t = timeSteps(step, quick ? 3 : 10, quick ? 3 : 7, quick ? 3 : 8);
+  console.log(JSON.stringify({
+    work: 'gpt', system: `chainrule-${backendName}`, tokens_per_s: (B * T) / (t.median / 1000), best_tokens_per_s: (B * T) / (t.best / 1000),
+    median_step_ms: t.median, rounds_ms: t.runs, final_loss: last,
+  }));
+}
+
+/** pytorch/examples word_language_model: embedding 200, 2-layer LSTM 200, dropout 0.2, BPTT 35 × batch 20, SGD lr 20 + clip 0.25. */
+class WordLstm extends nn.Module<[Tensor, [Tensor, Tensor]], [Tensor, [Tensor, Tensor]]> {
+  encoder = new nn.Embedding(1000, 200);
+  drop = new nn.Dropout(0.2);
+  rnn = new nn.LSTM(200, 200, { numLayers: 2, dropout: 0.2 });
+  decoder = new nn.Linear(200, 1000);
+
+  override forward(x: Tensor, hidden: [Tensor, Tensor]): [Tensor, [Tensor, Tensor]] {
+    const [out, h] = this.rnn.call(this.drop.call(this.encoder.call(x)), hidden);
+    return [this.decoder.call(this.drop.call(out)), h];
+  }
+}
+
+function lstm(backendName: string): void {
+  const S = 35, B = 20, V = 1000;
+  manualSeed(0);
+  const model = new WordLstm();
+  const params = model.parameters();
+  const opt = new optim.SGD(params, { lr: 20 });
+  // Sequence-first [S, B] windows, as the example's batchify/get_batch.
+  const batchesData = windows(tokenStream(50000, V, 2), 8, B, S).map(({ x, y }) => [
+    new Tensor(x, [B, S], 'int32').t().contiguous(), new Tensor(y, [B, S], 'int32').t().contiguous(),
+  ] as const);
+  let hidden: [Tensor, Tensor] = [tensor(new Float32Array(2 * B * 200)).reshape([2, B, 200]), tensor(new Float32Array(2 * B * 200)).reshape([2, B, 200])];
+  let k = 0;
+  let last = 0;
+  const step = () => {
+    const [xb, yb] = batchesData[k++ % batchesData.length]!;
+    // Truncated BPTT: the state carries over, its history does not.
+    hidden = [hidden[0].detach(), hidden[1].detach()];
+    opt.zeroGrad();
+    const [logits, h] = model.call(xb, hidden);
+    hidden = h;
+    const loss = F.crossEntropy(logits.reshape([-1, V]), yb.reshape([-1]));
+    loss.backward();
+    nn.clipGradNorm_(params, 0.25);
+    opt.step();
+    last = loss.item();
+  };
+  const quick = values.quick!;
+  const t = timeSteps(step, quick ? 3 : 8, quick ? 3 : 7, quick ? 3 : 6);
+  console.log(JSON.stringify({
+    work: 'lstm', system: `chainrule-${backendName}`, tokens_per_s: (S * B) / (t.median / 1000), best_tokens_per_s: (S * B) / (t.best / 1000),
+    median_step_ms: t.median, rounds_ms: t.runs, final_loss: last,
+  }));
+}
+
 const name = await chooseBackend();
 if (work === 'mlp' || work === 'cnn') await train(work, name);
 else if (work === 'xor') xor(name);
+else if (work === 'mlp64') mlp64(name);
+else if (work === 'gpt') gpt(name);
+else if (work === 'lstm') lstm(name);
 else matmul(name);
 process.exit(0);

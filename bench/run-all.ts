@@ -5,6 +5,7 @@
  *
  *   npm run bench                 # everything (takes a few minutes)
  *   npm run bench -- --quick      # fewer batches and runs
+ *   npm run bench -- --only gpt,lstm   # some sections only (the table is printed, BENCHMARKS.md not written)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -12,6 +13,11 @@ import os from 'node:os';
 import { buildSync } from 'esbuild';
 
 const quick = process.argv.includes('--quick');
+// `--only xor,gpt`: just those sections (xor, mlp, mlp-batch, cnn, mlp64, gpt, lstm, matmul); the
+// table is printed but BENCHMARKS.md is left as it is.
+const onlyArg = process.argv.find((a) => a.startsWith('--only'));
+const only = onlyArg === undefined ? null : (onlyArg.includes('=') ? onlyArg.split('=')[1]! : process.argv[process.argv.indexOf(onlyArg) + 1] ?? '').split(',');
+const want = (section: string) => only === null || only.includes(section);
 const startLoad = os.loadavg().map((v) => v.toFixed(2)).join(', ');
 const tsx = [process.execPath, '--import', 'tsx'];
 // chainrule itself runs as plain JavaScript, as a user's build would (tsx's on-the-fly
@@ -83,8 +89,8 @@ const batches = quick ? '30' : '469'; // one epoch of 60,000 images (the batch-s
 // chainrule's JavaScript (~150 ms of TurboFan work on a 2-core machine that the GEMMs keep busy).
 // TF.js is far slower: 5 warm-up batches, then 60 timed ones.
 const mlpEpochs = quick ? ['--batches', '30'] : ['--epochs', '3'];
-process.stderr.write('XOR step (2-4-1 sigmoid, SGD)\n');
-{
+if (want('xor')) {
+  process.stderr.write('XOR step (2-4-1 sigmoid, SGD)\n');
   const jobs: (() => Result | null)[] = [
     ...backends.map((b) => () => run([...chainrule, 'xor', '--backend', b])),
     ...['cpu', 'wasm'].map((b) => () => run([...tsx, 'bench/tfjs_bench.ts', 'xor', b])),
@@ -98,9 +104,9 @@ process.stderr.write('XOR step (2-4-1 sigmoid, SGD)\n');
   roundRobin(jobs, (r) => -(r.us_per_step as number)).forEach((r) => add(r));
 }
 
-process.stderr.write('Fashion-MNIST MLP 784-256-128-10, Adam, batch 128\n');
-add(run([...chainrule, 'mlp', '--backend', 'reference', '--batches', '20']));
-{
+if (want('mlp')) {
+  process.stderr.write('Fashion-MNIST MLP 784-256-128-10, Adam, batch 128\n');
+  add(run([...chainrule, 'mlp', '--backend', 'reference', '--batches', '20']));
   const labelled = (cmd: string[], env: NodeJS.ProcessEnv, label: string) => () => {
     const r = run(cmd, env);
     return r ? { ...r, system: label } : null;
@@ -126,10 +132,12 @@ add(run([...chainrule, 'mlp', '--backend', 'reference', '--batches', '20']));
   bests.slice(2).forEach((r) => add(r));
 }
 
-process.stderr.write('MLP samples/s by batch size (native / default backend)\n');
-for (const bs of ['32', '128', '512']) {
-  const r = run([...chainrule, 'mlp', '--batch', bs, '--batches', String(Math.round((Number(batches) * 128) / Number(bs)))]);
-  if (r) add({ ...r, work: 'mlp-batch' }, `${r.system} batch ${bs}`);
+if (want('mlp-batch')) {
+  process.stderr.write('MLP samples/s by batch size (native / default backend)\n');
+  for (const bs of ['32', '128', '512']) {
+    const r = run([...chainrule, 'mlp', '--batch', bs, '--batches', String(Math.round((Number(batches) * 128) / Number(bs)))]);
+    if (r) add({ ...r, work: 'mlp-batch' }, `${r.system} batch ${bs}`);
+  }
 }
 
 // The CLI's `--model cnn` network, one epoch each for chainrule and PyTorch (test accuracy after
@@ -138,8 +146,8 @@ for (const bs of ['32', '128', '512']) {
 // 2.5 minutes. TF.js takes 0.3 s (wasm) to 0.8 s (cpu) a step: a timed stretch of batches each.
 const CNN_REPEATS = Math.min(REPEATS, 2);
 const cnnBatches = quick ? ['--batches', '30'] : [];
-process.stderr.write('Fashion-MNIST CNN (conv8-conv16-fc64, Adam, batch 128), 1 epoch\n');
-{
+if (want('cnn')) {
+  process.stderr.write('Fashion-MNIST CNN (conv8-conv16-fc64, Adam, batch 128), 1 epoch\n');
   const labelled = (cmd: string[], env: NodeJS.ProcessEnv, label: string) => () => {
     const r = run(cmd, env);
     return r ? { ...r, system: label } : null;
@@ -164,9 +172,38 @@ process.stderr.write('Fashion-MNIST CNN (conv8-conv16-fc64, Adam, batch 128), 1 
   bests.slice(2).forEach((r) => add(r));
 }
 
-process.stderr.write('fp32 matmul GFLOP/s\n');
-add(run([...chainrule, 'matmul', '--backend', 'reference']));
-{
+// The small-op rows (issue 17): per-op cost on small tensors, where dispatch, graph recording and
+// allocation weigh more than the arithmetic. Each runs chainrule (native backend, all cores and one
+// thread) against PyTorch on one thread (torch and OpenBLAS); the GPT and LSTM rows also against
+// PyTorch on two threads, and their table's ratio column is against the better of the two (issue 14),
+// with a second column against PyTorch on one thread when two threads won.
+const smallQuick = quick ? ['--quick'] : [];
+const smallRows: [work: string, title: string, threadSettings: number[], score: (r: Result) => number][] = [
+  ['mlp64', 'float64 2-16-16-1 ReLU MLP, hinge loss + L2 on 100 moons points, full-batch SGD', [1], (r) => -(r.us_per_step as number)],
+  ['gpt', 'char-GPT step (2 layers, 4 heads, 64 wide, context 32, batch 16, vocab 65, AdamW, clip 1.0)', [1, 2], (r) => r.tokens_per_s as number],
+  ['lstm', 'LSTM word-model step (2 × 200, embedding 200, vocab 1000, BPTT 35, batch 20, dropout 0.2, SGD, clip 0.25)', [1, 2], (r) => r.tokens_per_s as number],
+];
+for (const [work, title, threadSettings, score] of smallRows.filter(([w]) => want(w))) {
+  process.stderr.write(`${title}\n`);
+  // chainrule's native backend both at its default (all cores) and on one thread, like PyTorch's row.
+  const jobs: (() => Result | null)[] = [
+    () => run([...chainrule, work, '--backend', 'native', ...smallQuick]),
+    () => run([...chainrule, work, '--backend', 'native', ...smallQuick], { ...process.env, CHAINRULE_NATIVE_THREADS: '1' }),
+  ];
+  if (hasTorch) {
+    for (const n of threadSettings) {
+      jobs.push(() => {
+        const r = run(['/usr/bin/python3', 'bench/torch_bench.py', work, '--threads', String(n), ...smallQuick], torchThreads(n));
+        return r ? { ...r, system: n === 1 ? 'pytorch-1thread-everywhere' : `pytorch-${n}threads-everywhere` } : null;
+      });
+    }
+  }
+  roundRobin(jobs, score).forEach((r) => add(r));
+}
+
+if (want('matmul')) {
+  process.stderr.write('fp32 matmul GFLOP/s\n');
+  add(run([...chainrule, 'matmul', '--backend', 'reference']));
   // numpy's OpenBLAS (AVX-512 kernels): the BLAS peak the native path is measured against.
   const numpy = (threads: string) => (): Result | null => {
     const r = spawnSync('/usr/bin/python3', ['bench/matmul_numpy.py', threads, '128', '256', '512', '1024'], { encoding: 'utf8', env: torchEnv });
@@ -194,24 +231,28 @@ add(run([...chainrule, 'matmul', '--backend', 'reference']));
 // ---- table -------------------------------------------------------------------------------
 const lines: string[] = [];
 const fmt = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
-const table = (title: string, work: string, metric: string, unit: string, higherBetter: boolean) => {
+const table = (title: string, work: string, metric: string, unit: string, higherBetter: boolean, also1thread = false) => {
   const rows = results.filter((r) => r.work === work && typeof r[metric] === 'number');
   if (rows.length === 0) return;
-  // Ratios against PyTorch's best thread setting in this run.
+  // Ratios against PyTorch's best thread setting in this run (and, with also1thread, against
+  // PyTorch on one thread as well, when that is not already the best).
   const torch = rows.filter((r) => r.system.startsWith('pytorch'));
   const score = (r: Result) => (higherBetter ? 1 : -1) * (r[metric] as number);
   const best = torch.length ? torch.reduce((a, b) => (score(b) > score(a) ? b : a)) : rows[0]!;
-  lines.push(`### ${title}`, '', `| system | ${unit} | vs ${best.system} |`, '|---|---|---|');
+  const one = also1thread ? torch.find((r) => r.system === 'pytorch-1thread-everywhere' && r !== best) : undefined;
+  const ratioOf = (v: number, ref: Result) => (higherBetter ? v / (ref[metric] as number) : (ref[metric] as number) / v);
+  lines.push(`### ${title}`, '', `| system | ${unit} | vs ${best.system} |${one ? ` vs ${one.system} |` : ''}`, `|---|---|---|${one ? '---|' : ''}`);
   for (const r of rows) {
     const v = r[metric] as number;
-    const ratio = higherBetter ? v / (best[metric] as number) : (best[metric] as number) / v;
+    const ratio = ratioOf(v, best);
     const runs = Array.isArray(r.runs) && metric !== 'median_step_samples_per_s' && metric !== 'first_epoch_samples_per_s'
       ? `, best of ${(r.runs as number[]).map((x) => fmt(Math.abs(x))).join(' / ')}` : '';
     const extra =
       metric === 'median_step_samples_per_s' ? ` (${r.step_note as string})`
       : metric === 'first_epoch_samples_per_s' ? ` (${r.epoch_note as string})`
-      : r.peak_rss_mb ? ` (peak RSS ${fmt(r.peak_rss_mb as number)} MB${r.row_note ? `, ${r.row_note as string}` : ''}${runs})` : runs ? ` (${runs.slice(2)})` : '';
-    lines.push(`| ${r.system} | ${fmt(v)}${extra} | ${ratio.toFixed(2)}× |`);
+      : r.peak_rss_mb ? ` (peak RSS ${fmt(r.peak_rss_mb as number)} MB${r.row_note ? `, ${r.row_note as string}` : ''}${runs})`
+      : r.row_note ? ` (${r.row_note as string}${runs})` : runs ? ` (${runs.slice(2)})` : '';
+    lines.push(`| ${r.system} | ${fmt(v)}${extra} | ${ratio.toFixed(2)}× |${one ? ` ${ratioOf(v, one).toFixed(2)}× |` : ''}`);
   }
   lines.push('');
 };
@@ -248,6 +289,12 @@ table(
   `Fashion-MNIST CNN training (conv8-conv16-fc64 ReLU, Adam, batch 128)${quick ? ', 30 batches' : ', 1 epoch'} (TF.js: the batches listed)`,
   'cnn', 'samples_per_s', 'samples/s', true,
 );
+for (const r of results) {
+  if (['mlp64', 'gpt', 'lstm'].includes(r.work) && typeof r.median_step_ms === 'number') r.row_note = `median step ${(r.median_step_ms as number).toFixed(2)} ms`;
+}
+table('Small ops: float64 2-16-16-1 ReLU MLP, hinge loss + 1e-4·Σp² on 100 moons points, full-batch SGD (median of timed rounds)', 'mlp64', 'us_per_step', 'µs per step (lower is better)', false);
+table('Small ops: char-GPT training step (2 layers, 4 heads, 64 wide, context 32, batch 16, vocab 65, AdamW, clip 1.0)', 'gpt', 'tokens_per_s', 'tokens/s (512 a step, median of timed rounds)', true, true);
+table('Small ops: LSTM word-model step (2 × 200 LSTM, embedding 200, vocab 1000, BPTT 35, batch 20, dropout 0.2, SGD, clip 0.25)', 'lstm', 'tokens_per_s', 'tokens/s (700 a step, median of timed rounds)', true, true);
 const mm = results.filter((r) => r.work === 'matmul');
 if (mm.length) {
   const sizes = [128, 256, 512, 1024];
@@ -267,16 +314,17 @@ const header = [
   `Latest \`npm run bench\` on ${os.cpus().length} × ${cpu}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}.`,
   'Each row ran in its own process in the same run; compare ratios within one run (the machine is shared and noisy).',
   `Best of ${REPEATS} runs, taken in turn, every run listed: every XOR row, the MLP rows of chainrule (wasm, native) and PyTorch, and the matmul rows but chainrule-reference and tfjs-cpu;`,
-  `the CNN rows of chainrule and PyTorch best of ${CNN_REPEATS}.`,
+  `the CNN rows of chainrule and PyTorch best of ${CNN_REPEATS}; the small-op rows (mlp64, gpt, lstm) best of ${REPEATS}, each run itself the median of several timed rounds after a warm-up.`,
   `Load average at the end of the run: ${load} (at the start: ${startLoad}).`,
   `PyTorch: Debian python3-torch ${hasTorch ? execFileSync('/usr/bin/python3', ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }).trim() : '(not installed)'} with OpenBLAS (OPENBLAS_CORETYPE unset).`,
   '',
   'Commands: `npm run bench` (all), or one row: `npx tsx bench/chainrule_bench.ts mlp --backend wasm --epochs 3` (the table runs an esbuild bundle of it),',
   '`npx tsx bench/tfjs_bench.ts mlp wasm`, `OPENBLAS_NUM_THREADS=1 python3 bench/torch_bench.py mlp --threads 1 --epochs 3`;',
   'the CNN: `npx tsx bench/chainrule_bench.ts cnn --backend native` (one epoch; `--batches N` for fewer), `npx tsx bench/tfjs_bench.ts cnn wasm 40`,',
-  '`OPENBLAS_NUM_THREADS=1 python3 bench/torch_bench.py cnn --threads 1 --epochs 1`.',
+  '`OPENBLAS_NUM_THREADS=1 python3 bench/torch_bench.py cnn --threads 1 --epochs 1`;',
+  'the small-op rows: `npx tsx bench/chainrule_bench.ts gpt --backend native` (or mlp64, lstm; `--quick` for fewer rounds), `OPENBLAS_NUM_THREADS=1 python3 bench/torch_bench.py gpt --threads 1`.',
   '',
 ];
 const text = [...header, ...lines].join('\n');
 console.log(text);
-if (!quick) writeFileSync('BENCHMARKS.md', text);
+if (!quick && only === null) writeFileSync('BENCHMARKS.md', text);
