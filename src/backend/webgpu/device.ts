@@ -2,7 +2,7 @@ import type { TypedArray } from '../types.js';
 import { DeviceError, ValueError, fmtShape } from '../../errors.js';
 import type { DeviceImpl, DeviceKernel } from '../../tensor/device.js';
 import type { DType } from '../../tensor/dtype.js';
-import { batchOffsets, broadcastShapes, numel, sameShape } from '../../tensor/shape.js';
+import { batchOffsets, broadcastShapes, contiguousStrides, numel, sameShape } from '../../tensor/shape.js';
 import { kernel } from '../dispatch.js';
 import { windowNumbers } from '../window.js';
 import { allocate } from '../../tensor/dtype.js';
@@ -328,6 +328,38 @@ export class WebGpuDevice implements DeviceImpl {
         const wsum = reduction === 'mean' ? K.reduce(ctx, 'sum', ws, 0, 1, n, 1, 'float32') : ws;
         const mode = reduction === 'none' ? 0 : reduction === 'mean' ? 1 : 2;
         return this.tensor(K.crossEntropyGrad(ctx, gs, this.whole(p), this.whole(t), ws, wsum, n, C, mode), [n, C], 'float32');
+      }
+      case 'gather': case 'indexSelect': case 'scatterAdd': case 'indexAdd': {
+        // ops/rules/indexing.ts: each saves its index. Float32 and int32 tables.
+        const [x, index, src] = inputs as [Tensor, Tensor, Tensor | undefined];
+        const { dim } = attrs as OpAttrs['gather'];
+        if ((x.dtype !== 'float32' && x.dtype !== 'int32') || index.dtype !== 'int32' || (src && src.dtype !== x.dtype)) return null;
+        c.save(index);
+        const ix = this.whole(index);
+        const outer = numel(x.shape.slice(0, dim));
+        const size = x.shape[dim]!;
+        const inner = numel(x.shape.slice(dim + 1));
+        const entries = index.numel();
+        const rows = { inner, entries };
+        const rowStrides = [size * inner, inner, 1];
+        switch (op) {
+          case 'gather':
+            return this.tensor(K.gather(ctx, this.whole(x), ix, index.shape, dim, contiguousStrides(x.shape), null, x.dtype), index.shape, x.dtype);
+          case 'indexSelect': {
+            const shape = x.shape.map((s, i) => (i === dim ? entries : s));
+            return this.tensor(K.gather(ctx, this.whole(x), ix, [outer, entries, inner], 1, rowStrides, rows, x.dtype), shape, x.dtype);
+          }
+          case 'scatterAdd':
+            return this.tensor(
+              K.scatterAdd(ctx, this.whole(x), x.numel(), ix, this.whole(src!), index.shape, dim, contiguousStrides(x.shape), contiguousStrides(src!.shape), null, x.dtype),
+              x.shape, x.dtype,
+            );
+          default:
+            return this.tensor(
+              K.scatterAdd(ctx, this.whole(x), x.numel(), ix, this.whole(src!), [outer, entries, inner], 1, rowStrides, [entries * inner, inner, 1], rows, x.dtype),
+              x.shape, x.dtype,
+            );
+        }
       }
       case 'im2col': case 'col2im': case 'maxPool2d': case 'maxPool2dGrad':
       case 'conv2d': case 'conv2dInputGrad': case 'conv2dWeightGrad':

@@ -729,3 +729,125 @@ export function maxPoolGrad(ctx: GpuContext, gy: GpuStorage, gOffset: number, pi
   runWindow(ctx, 'maxPoolGrad', MAXPOOL_GRAD, windowMeta(g, [gOffset, pOffset]), [out.buffer, gy.buffer, picks.buffer], n);
   return out;
 }
+
+// ---- gather / indexSelect and their adjoints scatterAdd / indexAdd ------------------------------
+
+/**
+ * The indexing kernels over contiguous operands (row-major from element 0), as
+ * ops/kernels.ts's gatherK / indexSelectK / scatterAddK / indexAddK. Both families are one
+ * index map: the element e of the index space (index's shape for gather/scatterAdd;
+ * [outer, n, inner] for indexSelect/indexAdd, read at the index entry (e / inner) % n) addresses
+ * table[Σ_{d≠dim} c_d·ts_d + idx·ts_dim]. The gathers read it; the scatters add src (read at the
+ * same multi-index through its own strides) into a copy of self, with an atomic add (i32), or a
+ * compare-and-swap loop on the f32's bits: the adds into one element land in an unspecified
+ * order, so float sums may differ from the host's sequential ones by rounding.
+ * prm: [0] n, [1] ndim, [2] dim, [3] mode (0: entry e, 1: entry (e / inner) % n), [4] inner,
+ * [5] entries, [8..15] index-space shape, [16..23] table strides, [24..31] src strides.
+ */
+const INDEX_MAP = /* wgsl */ `
+fn target_(e: u32) -> u32 {
+  var rem = e;
+  var o = 0;
+  var srcO = 0;
+  let dim = prm[2];
+  for (var d = prm[1] - 1; d >= 0; d = d - 1) {
+    let size = u32(prm[8 + d]);
+    let c = i32(rem % size);
+    rem = rem / size;
+    if (d != dim) { o = o + c * prm[16 + d]; }
+    srcO = srcO + c * prm[24 + d];
+  }
+  var k = e;
+  if (prm[3] == 1) { k = (e / u32(prm[4])) % u32(prm[5]); }
+  srcAt = u32(srcO);
+  return u32(o + idx[k] * prm[16 + dim]);
+}
+`;
+
+function indexMeta(space: readonly number[], dim: number, tableStrides: readonly number[], srcStrides: readonly number[] | null, rows: { inner: number; entries: number } | null): Int32Array {
+  const prm = new Int32Array(32);
+  let n = 1;
+  for (const s of space) n *= s;
+  prm[0] = n;
+  prm[1] = space.length;
+  prm[2] = dim;
+  prm[3] = rows ? 1 : 0;
+  prm[4] = rows?.inner ?? 1;
+  prm[5] = rows?.entries ?? 1;
+  for (let d = 0; d < space.length; d++) {
+    prm[8 + d] = space[d]!;
+    prm[16 + d] = tableStrides[d]!;
+    prm[24 + d] = srcStrides?.[d] ?? 0;
+  }
+  return prm;
+}
+
+/**
+ * out[e] = x[target(e)] over the index space `space` (gather: index's shape, dim, x's strides;
+ * indexSelect: [outer, n, inner], dim 1, with `rows`).
+ */
+export function gather(ctx: GpuContext, x: GpuStorage, index: GpuStorage, space: readonly number[], dim: number, xStrides: readonly number[], rows: { inner: number; entries: number } | null, dtype: DType): GpuStorage {
+  const ty = wgslType(dtype);
+  const prm = indexMeta(space, dim, xStrides, null, rows);
+  const out = ctx.storage(prm[0]!, dtype);
+  if (prm[0] === 0) return out;
+  const code = () => /* wgsl */ `
+@group(0) @binding(0) var<storage, read> prm: array<i32>;
+@group(0) @binding(1) var<storage, read_write> out: array<${ty}>;
+@group(0) @binding(2) var<storage, read> x: array<${ty}>;
+@group(0) @binding(3) var<storage, read> idx: array<i32>;
+var<private> srcAt: u32;
+${INDEX_MAP}
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let e = gid.x + gid.y * nwg.x * 256u;
+  if (e >= u32(prm[0])) { return; }
+  out[e] = x[target_(e)];
+}`;
+  const m = ctx.metaBuffer(prm);
+  ctx.dispatch(ctx.pipeline(`gather:${ty}`, code), [m.buffer, out.buffer, x.buffer, index.buffer], Math.ceil(prm[0]! / 256));
+  ctx.release(m.buffer, m.bytes);
+  return out;
+}
+
+/**
+ * A copy of self (`selfLength` elements) with src[srcAt(e)] added at target(e) for every e of
+ * the index space (scatterAdd: index's shape, self's and src's strides; indexAdd: [outer, n, inner]
+ * with `rows`, src contiguous of that shape).
+ */
+export function scatterAdd(
+  ctx: GpuContext, self: GpuStorage, selfLength: number, index: GpuStorage, src: GpuStorage, space: readonly number[], dim: number,
+  selfStrides: readonly number[], srcStrides: readonly number[], rows: { inner: number; entries: number } | null, dtype: DType,
+): GpuStorage {
+  const ty = wgslType(dtype);
+  const out = copy(ctx, { storage: self, offset: 0, strides: null }, [selfLength], dtype);
+  const prm = indexMeta(space, dim, selfStrides, srcStrides, rows);
+  if (prm[0] === 0) return out;
+  const add = ty === 'i32'
+    ? 'atomicAdd(&out[t], v);'
+    : `var old = atomicLoad(&out[t]);
+  loop {
+    let r = atomicCompareExchangeWeak(&out[t], old, bitcast<u32>(bitcast<f32>(old) + v));
+    if (r.exchanged) { break; }
+    old = r.old_value;
+  }`;
+  const code = () => /* wgsl */ `
+@group(0) @binding(0) var<storage, read> prm: array<i32>;
+@group(0) @binding(1) var<storage, read_write> out: array<atomic<${ty === 'i32' ? 'i32' : 'u32'}>>;
+@group(0) @binding(2) var<storage, read> src: array<${ty}>;
+@group(0) @binding(3) var<storage, read> idx: array<i32>;
+var<private> srcAt: u32;
+${INDEX_MAP}
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let e = gid.x + gid.y * nwg.x * 256u;
+  if (e >= u32(prm[0])) { return; }
+  let t = target_(e);
+  let v = src[srcAt];
+  ${add}
+}`;
+  const m = ctx.metaBuffer(prm);
+  ctx.dispatch(ctx.pipeline(`scatterAdd:${ty}`, code), [m.buffer, out.buffer, src.buffer, index.buffer], Math.ceil(prm[0]! / 256));
+  ctx.release(m.buffer, m.bytes);
+  return out;
+}
