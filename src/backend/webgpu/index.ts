@@ -1,6 +1,7 @@
 /// <reference types="@webgpu/types" />
 import { DeviceError } from '../../errors.js';
 import { registerDevice, setDefaultDevice } from '../../tensor/device.js';
+import { registerFusedSteps } from '../../optim/fused-steps.js';
 import { GpuContext, type MemoryStats } from './context.js';
 import { WebGpuDevice } from './device.js';
 
@@ -87,6 +88,7 @@ export async function initWebGPU(options: WebGPUOptions = {}): Promise<WebGPUInf
   const trace = typeof process !== 'undefined' && process.env?.CHAINRULE_WEBGPU_TRACE === '1';
   const impl = new WebGpuDevice(ctx, trace, options.check ?? false);
   registerDevice(impl);
+  registerFusedSteps('webgpu', { adamStep: (...a) => impl.adamStep(...a), sgdStep: (...a) => impl.sgdStep(...a) });
   current = { device: impl, info: { device: 'webgpu', adapter: ctx.adapterName }, gpu, adapter };
   if (options.setDefault) setDefaultDevice('webgpu');
   return current.info;

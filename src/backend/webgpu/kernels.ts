@@ -851,3 +851,107 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   ctx.release(m.buffer, m.bytes);
   return out;
 }
+
+// ---- fused optimizer updates ----------------------------------------------------------------
+
+/** The buffers a fused update reads and writes: contiguous runs of n elements from their offsets. */
+export interface StepOperand {
+  storage: GpuStorage;
+  offset: number;
+}
+
+function runStep(ctx: GpuContext, key: string, code: () => string, n: number, ints: number[], floats: number[], operands: readonly StepOperand[]): void {
+  if (n === 0) return;
+  const prm = new Int32Array(16 + floats.length);
+  prm[0] = n;
+  operands.forEach((o, k) => (prm[1 + k] = o.offset));
+  ints.forEach((v, k) => (prm[8 + k] = v));
+  new Float32Array(prm.buffer, 64, floats.length).set(floats);
+  const m = ctx.metaBuffer(prm);
+  ctx.dispatch(ctx.pipeline(key, code), [m.buffer, ...operands.map((o) => o.storage.buffer)], Math.ceil(n / 256));
+  ctx.release(m.buffer, m.bytes);
+}
+
+/**
+ * One Adam / AdamW step over a parameter in one dispatch, as backend/reference-optim.ts's
+ * adamStep in float32: d = sign·g (+ l2·θ); θ ·= shrink; m ← β₁m + (1 − β₁)d; v ← β₂v + (1 − β₂)d²;
+ * v̂ ← max(v̂, v) (amsgrad, NaN propagating as the host's); θ += negStepSize·m / (√v̂ / bias2Sqrt + eps).
+ * prm: [0] n, [1..5] offsets of θ, g, m, v, v̂; floats from [16]: β₁, β₂, 1 − β₁, 1 − β₂, eps, negStepSize, bias2Sqrt, l2, shrink, sign.
+ */
+export function adamStep(
+  ctx: GpuContext, n: number, p: StepOperand, g: StepOperand, m: StepOperand, v: StepOperand, vMax: StepOperand | null,
+  a: { beta1: number; beta2: number; eps: number; negStepSize: number; bias2Sqrt: number; l2: number; shrink: number; sign: number },
+): void {
+  const ams = vMax !== null;
+  const code = () => /* wgsl */ `
+@group(0) @binding(0) var<storage, read> prm: array<i32>;
+@group(0) @binding(1) var<storage, read_write> p: array<f32>;
+@group(0) @binding(2) var<storage, read> g: array<f32>;
+@group(0) @binding(3) var<storage, read_write> m: array<f32>;
+@group(0) @binding(4) var<storage, read_write> v: array<f32>;
+${ams ? '@group(0) @binding(5) var<storage, read_write> vmax: array<f32>;' : ''}
+${SPECIALS}
+fn f(k: i32) -> f32 { return bitcast<f32>(prm[16 + k]); }
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 256u;
+  if (i >= u32(prm[0])) { return; }
+  let ip = u32(prm[1]) + i; let ig = u32(prm[2]) + i; let im = u32(prm[3]) + i; let iv = u32(prm[4]) + i;
+  let l2 = f(7); let shrink = f(8);
+  var x = p[ip];
+  var d = f(9) * g[ig];
+  if (l2 != 0.0) { d = d + l2 * x; }
+  if (shrink != 1.0) { x = x * shrink; }
+  let mi = m[im] * f(0) + f(2) * d;
+  let vi = v[iv] * f(1) + f(3) * d * d;
+  m[im] = mi;
+  v[iv] = vi;
+  var second = vi;
+  ${ams ? `let ix = u32(prm[5]) + i;
+  var mx = vmax[ix];
+  if (isnan_(mx) || isnan_(second) || mx < second) { mx = second; }
+  vmax[ix] = mx;
+  second = mx;` : ''}
+  let denom = sqrt(second) / f(6) + f(4);
+  p[ip] = x + (f(5) * mi) / denom;
+}`;
+  const floats = [a.beta1, a.beta2, 1 - a.beta1, 1 - a.beta2, a.eps, a.negStepSize, a.bias2Sqrt, a.l2, a.shrink, a.sign];
+  runStep(ctx, `adamStep:${ams}`, code, n, [], floats, ams ? [p, g, m, v, vMax] : [p, g, m, v]);
+}
+
+/**
+ * One SGD step in one dispatch, as the host's sgdStep in float32: d = sign·g (+ wd·θ); with a
+ * momentum buffer b ← d (first step) or momentum·b + (1 − dampening)·d, d ← d + momentum·b
+ * (nesterov) or b; θ −= lr·d. prm: [0] n, [1..3] offsets of θ, g, b; [8] first, [9] nesterov;
+ * floats from [16]: lr, momentum, 1 − dampening, weightDecay, sign.
+ */
+export function sgdStep(
+  ctx: GpuContext, n: number, p: StepOperand, g: StepOperand, buf: StepOperand | null,
+  a: { first: boolean; lr: number; momentum: number; dampening: number; nesterov: boolean; weightDecay: number; sign: number },
+): void {
+  const hasBuf = buf !== null;
+  const code = () => /* wgsl */ `
+@group(0) @binding(0) var<storage, read> prm: array<i32>;
+@group(0) @binding(1) var<storage, read_write> p: array<f32>;
+@group(0) @binding(2) var<storage, read> g: array<f32>;
+${hasBuf ? '@group(0) @binding(3) var<storage, read_write> b: array<f32>;' : ''}
+fn f(k: i32) -> f32 { return bitcast<f32>(prm[16 + k]); }
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 256u;
+  if (i >= u32(prm[0])) { return; }
+  let ip = u32(prm[1]) + i;
+  let x = p[ip];
+  var d = f(4) * g[u32(prm[2]) + i];
+  let wd = f(3);
+  if (wd != 0.0) { d = d + wd * x; }
+  ${hasBuf ? `let ib = u32(prm[3]) + i;
+  var bi = d;
+  if (prm[8] == 0) { bi = f(1) * b[ib] + f(2) * d; }
+  b[ib] = bi;
+  if (prm[9] != 0) { d = d + f(1) * bi; } else { d = bi; }` : ''}
+  p[ip] = x - f(0) * d;
+}`;
+  const floats = [a.lr, a.momentum, 1 - a.dampening, a.weightDecay, a.sign];
+  runStep(ctx, `sgdStep:${hasBuf}`, code, n, [a.first ? 1 : 0, a.nesterov ? 1 : 0], floats, hasBuf ? [p, g, buf] : [p, g]);
+}
