@@ -18,6 +18,18 @@ import { WebGpuDevice } from './device.js';
  *
  * CHAINRULE_WEBGPU_TRACE=1 prints each op the first time it runs through the host for want of a
  * WebGPU kernel; `webgpuFallbacks()` counts them all.
+ *
+ * Random fills (rand, randn, dropout masks) are still drawn on the host from the seeded
+ * generator (tensor/random.ts) and uploaded, so a seed gives the same numbers on every device.
+ * Why no WGSL port gives the same stream: the generator is xoshiro128**, sequential (draw i
+ * needs the state after i − 1 draws). Its integer steps are u32 arithmetic WGSL has, and a
+ * thread's start state could be reached by jumping (the step is linear over GF(2): powers of the
+ * 128×128 bit matrix, computed on the host per chunk), and rand's 53-bit uniform rounded to
+ * float32, and dropout's u < p test, could be done exactly on two u32 words. randn cannot:
+ * Box–Muller there is float64 log / sqrt / sin / cos (WGSL has no f64; float32 versions differ
+ * in the last bits), and it redraws u = 0, so the number of draws before element i is not known
+ * in advance. A device generator would thus have a stream of its own (e.g. a counter-based
+ * hash of (seed, offset, element)); not written yet.
  */
 
 export interface WebGPUOptions {
