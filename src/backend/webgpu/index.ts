@@ -4,6 +4,10 @@ import { registerDevice, setDefaultDevice } from '../../tensor/device.js';
 import { registerFusedSteps } from '../../optim/fused-steps.js';
 import { GpuContext, type MemoryStats } from './context.js';
 import { WebGpuDevice } from './device.js';
+import { randomFill } from './kernels.js';
+import { Tensor } from '../../tensor/tensor.js';
+import { defaultGenerator, type Generator } from '../../tensor/random.js';
+import { checkShape } from '../../tensor/checks.js';
 
 /**
  * chainrule/webgpu: tensors on the GPU through WebGPU, in browsers (`navigator.gpu`) and in Node
@@ -29,7 +33,7 @@ import { WebGpuDevice } from './device.js';
  * Box–Muller there is float64 log / sqrt / sin / cos (WGSL has no f64; float32 versions differ
  * in the last bits), and it redraws u = 0, so the number of draws before element i is not known
  * in advance. A device generator would thus have a stream of its own (e.g. a counter-based
- * hash of (seed, offset, element)); not written yet.
+ * hash of (seed, element)): `webgpuRand` / `webgpuRandn` below, a stream of its own.
  */
 
 export interface WebGPUOptions {
@@ -139,3 +143,26 @@ export async function webgpuSync(): Promise<void> {
 }
 
 export type { MemoryStats } from './context.js';
+
+/**
+ * A float32 tensor on the GPU filled there, uniform in [0, 1) (webgpuRand) or standard normal
+ * (webgpuRandn), from the device's counter-based generator (kernels.ts randomFill): not the host
+ * generator's stream (see above), but seeded from it (two 32-bit draws of `generator`, the
+ * default one unless given), so manualSeed() repeats a run.
+ */
+export function webgpuRand(shape: readonly number[], generator: Generator = defaultGenerator): Tensor {
+  return deviceRandom('webgpuRand', shape, generator, false);
+}
+
+export function webgpuRandn(shape: readonly number[], generator: Generator = defaultGenerator): Tensor {
+  return deviceRandom('webgpuRandn', shape, generator, true);
+}
+
+function deviceRandom(what: string, shape: readonly number[], generator: Generator, normal: boolean): Tensor {
+  const device = opened(what);
+  const dims = checkShape(what, shape);
+  let n = 1;
+  for (const d of dims) n *= d;
+  const s = randomFill(device.ctx, n, generator.nextUint32(), generator.nextUint32(), normal);
+  return new Tensor(s, dims, 'float32');
+}

@@ -955,3 +955,43 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   const floats = [a.lr, a.momentum, 1 - a.dampening, a.weightDecay, a.sign];
   runStep(ctx, `sgdStep:${hasBuf}`, code, n, [a.first ? 1 : 0, a.nesterov ? 1 : 0], floats, hasBuf ? [p, g, buf] : [p, g]);
 }
+
+// ---- seeded random fills (a stream of the device's own) ------------------------------------------
+
+/**
+ * n draws of a counter-based generator: element i is a hash of (seed, i) (two rounds of the PCG
+ * output permutation over the seed's two words and the counter), so every thread computes its
+ * own without state. 'rand': uniform in [0, 1) on 24 bits; 'randn': Box–Muller over the draws
+ * 2j and 2j + 1 (cos for even i, sin for odd), u₁ kept above 0. prm: [0] n, [1] seed lo, [2] seed hi, [3] normal.
+ */
+export function randomFill(ctx: GpuContext, n: number, seedLo: number, seedHi: number, normal: boolean): GpuStorage {
+  const out = ctx.storage(n, 'float32');
+  if (n === 0) return out;
+  const code = () => /* wgsl */ `
+@group(0) @binding(0) var<storage, read> prm: array<i32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+${HELPERS}
+fn pcg_(v: u32) -> u32 {
+  let s = v * 747796405u + 2891336453u;
+  let w = ((s >> ((s >> 28u) + 4u)) ^ s) * 277803737u;
+  return (w >> 22u) ^ w;
+}
+fn draw_(i: u32) -> u32 { return pcg_(pcg_(i ^ bitcast<u32>(prm[1])) + bitcast<u32>(prm[2])); }
+fn unit_(i: u32) -> f32 { return f32(draw_(i) >> 8u) * 5.9604644775390625e-8; }
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 256u;
+  if (i >= u32(prm[0])) { return; }
+  if (prm[3] == 0) { out[i] = unit_(i); return; }
+  let j = i & ~1u;
+  let u = (f32(draw_(j) >> 8u) + 1.0) * 5.9604644775390625e-8;
+  let v = unit_(j + 1u);
+  let r = sqrt(-2.0 * log(u));
+  let t = 6.283185307179586 * v;
+  if ((i & 1u) == 0u) { out[i] = r * cos_(t); } else { out[i] = r * sin_(t); }
+}`;
+  const m = ctx.metaBuffer(new Int32Array([n, seedLo | 0, seedHi | 0, normal ? 1 : 0]));
+  ctx.dispatch(ctx.pipeline('randomFill', code), [m.buffer, out.buffer], Math.ceil(n / 256));
+  ctx.release(m.buffer, m.bytes);
+  return out;
+}
