@@ -2,6 +2,7 @@ import { kernel } from '../backend/dispatch.js';
 import type { FloatArray } from '../backend/types.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { noGrad } from '../autograd/grad-mode.js';
+import { fusedSteps } from './fused-steps.js';
 import { Optimizer, optimizerArgs, optimizerSignature, type OptimizerArgs, check, nonNegative, positive, unitInterval, type OptimizerOptions, type ParamGroup, type ParamsInput, zerosLike } from './optimizer.js';
 
 export interface AdamOptions extends OptimizerOptions {
@@ -29,8 +30,9 @@ function validateAdam(name: string, g: AdamOptions): void {
  * element, each written as PyTorch 1.13's single-tensor implementation orders its operations.
  */
 /**
- * The adamStep kernel's update on a device tensor, as tensor ops (each a device kernel) in the
- * kernel's order, the parameter and moments written in place.
+ * The adamStep kernel's update on a device tensor: the device's fused kernel where it has one
+ * (fused-steps.ts), else tensor ops (each a device kernel) in the kernel's order, the parameter
+ * and moments written in place.
  */
 function deviceStep(
   p: Tensor,
@@ -39,6 +41,8 @@ function deviceStep(
   amsgrad: boolean,
   a: { beta1: number; beta2: number; eps: number; negStepSize: number; bias2Sqrt: number; l2: number; shrink: number; sign: number },
 ): void {
+  const fused = fusedSteps(p.storage.device)?.adamStep;
+  if (fused?.(p, grad, state.expAvg as Tensor, state.expAvgSq as Tensor, amsgrad ? (state.maxExpAvgSq as Tensor) : null, a)) return;
   noGrad(() => {
     let d = a.sign === 1 ? grad : grad.neg();
     if (a.l2 !== 0) d = d.add(p.mul(a.l2));

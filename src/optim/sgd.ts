@@ -3,6 +3,7 @@ import type { FloatArray } from '../backend/types.js';
 import { ValueError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { noGrad } from '../autograd/grad-mode.js';
+import { fusedSteps } from './fused-steps.js';
 import { Optimizer, optimizerArgs, optimizerSignature, type OptimizerArgs, nonNegative, type OptimizerOptions, type ParamsInput, zerosLike } from './optimizer.js';
 
 export interface SGDOptions extends OptimizerOptions {
@@ -73,11 +74,21 @@ export class SGD extends Optimizer<SGDOptions> {
 }
 
 /**
- * The same update on a device tensor, from tensor ops (each a device kernel), the parameter and
+ * The same update on a device tensor: the device's fused kernel where it has one (fused-steps.ts), else tensor ops (each a device kernel), the parameter and
  * momentum buffer written in place: d = ±g (+ wd·p); buf = d (first) or momentum·buf + (1 − dampening)·d;
  * d = d + momentum·buf (nesterov) or buf; p −= lr·d.
  */
 function deviceStep(p: Tensor, grad: Tensor, s: Record<string, unknown> | null, o: SGDOptions): void {
+  const fused = fusedSteps(p.storage.device)?.sgdStep;
+  if (fused !== undefined) {
+    const first = s !== null && s.momentumBuffer === undefined;
+    const buf = s === null ? null : ((s.momentumBuffer as Tensor | undefined) ?? zerosLike(p));
+    const { lr, momentum, dampening, nesterov, weightDecay } = o;
+    if (fused(p, grad, buf, { first, lr, momentum, dampening, nesterov, weightDecay, sign: o.maximize ? -1 : 1 })) {
+      if (s !== null) s.momentumBuffer = buf;
+      return;
+    }
+  }
   noGrad(() => {
     let d = o.maximize ? grad.neg() : grad;
     if (o.weightDecay !== 0) d = d.add(p.mul(o.weightDecay));

@@ -1,8 +1,8 @@
-import type { TypedArray } from '../types.js';
+import type { AdamArgs, SgdArgs, TypedArray } from '../types.js';
 import { DeviceError, ValueError, fmtShape } from '../../errors.js';
 import type { DeviceImpl, DeviceKernel } from '../../tensor/device.js';
 import type { DType } from '../../tensor/dtype.js';
-import { batchOffsets, broadcastShapes, numel, sameShape } from '../../tensor/shape.js';
+import { batchOffsets, broadcastShapes, contiguousStrides, numel, sameShape } from '../../tensor/shape.js';
 import { kernel } from '../dispatch.js';
 import { windowNumbers } from '../window.js';
 import { allocate } from '../../tensor/dtype.js';
@@ -329,6 +329,38 @@ export class WebGpuDevice implements DeviceImpl {
         const mode = reduction === 'none' ? 0 : reduction === 'mean' ? 1 : 2;
         return this.tensor(K.crossEntropyGrad(ctx, gs, this.whole(p), this.whole(t), ws, wsum, n, C, mode), [n, C], 'float32');
       }
+      case 'gather': case 'indexSelect': case 'scatterAdd': case 'indexAdd': {
+        // ops/rules/indexing.ts: each saves its index. Float32 and int32 tables.
+        const [x, index, src] = inputs as [Tensor, Tensor, Tensor | undefined];
+        const { dim } = attrs as OpAttrs['gather'];
+        if ((x.dtype !== 'float32' && x.dtype !== 'int32') || index.dtype !== 'int32' || (src && src.dtype !== x.dtype)) return null;
+        c.save(index);
+        const ix = this.whole(index);
+        const outer = numel(x.shape.slice(0, dim));
+        const size = x.shape[dim]!;
+        const inner = numel(x.shape.slice(dim + 1));
+        const entries = index.numel();
+        const rows = { inner, entries };
+        const rowStrides = [size * inner, inner, 1];
+        switch (op) {
+          case 'gather':
+            return this.tensor(K.gather(ctx, this.whole(x), ix, index.shape, dim, contiguousStrides(x.shape), null, x.dtype), index.shape, x.dtype);
+          case 'indexSelect': {
+            const shape = x.shape.map((s, i) => (i === dim ? entries : s));
+            return this.tensor(K.gather(ctx, this.whole(x), ix, [outer, entries, inner], 1, rowStrides, rows, x.dtype), shape, x.dtype);
+          }
+          case 'scatterAdd':
+            return this.tensor(
+              K.scatterAdd(ctx, this.whole(x), x.numel(), ix, this.whole(src!), index.shape, dim, contiguousStrides(x.shape), contiguousStrides(src!.shape), null, x.dtype),
+              x.shape, x.dtype,
+            );
+          default:
+            return this.tensor(
+              K.scatterAdd(ctx, this.whole(x), x.numel(), ix, this.whole(src!), [outer, entries, inner], 1, rowStrides, [entries * inner, inner, 1], rows, x.dtype),
+              x.shape, x.dtype,
+            );
+        }
+      }
       case 'im2col': case 'col2im': case 'maxPool2d': case 'maxPool2dGrad':
       case 'conv2d': case 'conv2dInputGrad': case 'conv2dWeightGrad':
         for (const t of inputs) if (t.dtype !== (op === 'maxPool2dGrad' && t === b ? 'int32' : 'float32') || t.deviceResident === false) return null;
@@ -463,6 +495,53 @@ export class WebGpuDevice implements DeviceImpl {
       default:
         return null;
     }
+  }
+
+  /**
+   * The fused optimizer updates (optim/fused-steps.ts, registered by initWebGPU): one dispatch
+   * per parameter, writing it and its state in place. False (the optimizer then runs its
+   * tensor-op update) unless every operand is a contiguous float32 GPU tensor of one size. In
+   * the checking mode the host's kernel runs on the host copies as well, and the written
+   * tensors are compared with it and keep its values as their host copies.
+   */
+  adamStep(p: Tensor, grad: Tensor, m: Tensor, v: Tensor, vMax: Tensor | null, a: Omit<AdamArgs, 'param' | 'grad' | 'expAvg' | 'expAvgSq' | 'maxExpAvgSq'>): boolean {
+    const all = vMax ? [p, grad, m, v, vMax] : [p, grad, m, v];
+    if (!this.stepOperands(all)) return false;
+    const [op, og, om, ov, ox] = all.map((t) => ({ storage: t.storage as GpuStorage, offset: t.offset }));
+    K.adamStep(this.ctx, p.numel(), op!, og!, om!, ov!, ox ?? null, a);
+    this.afterStep('Adam', all, [0, 2, 3, 4], (h) =>
+      kernel('adamStep', p.numel(), 'float32')({ param: h[0]!, grad: h[1]!, expAvg: h[2]!, expAvgSq: h[3]!, maxExpAvgSq: h[4] ?? null, ...a }),
+    );
+    return true;
+  }
+
+  sgdStep(p: Tensor, grad: Tensor, buf: Tensor | null, a: Omit<SgdArgs, 'param' | 'grad' | 'momentumBuffer'>): boolean {
+    const all = buf ? [p, grad, buf] : [p, grad];
+    if (!this.stepOperands(all)) return false;
+    const [op, og, ob] = all.map((t) => ({ storage: t.storage as GpuStorage, offset: t.offset }));
+    K.sgdStep(this.ctx, p.numel(), op!, og!, ob ?? null, a);
+    this.afterStep('SGD', all, [0, 2], (h) => kernel('sgdStep', p.numel(), 'float32')({ param: h[0]!, grad: h[1]!, momentumBuffer: h[2] ?? null, ...a }));
+    return true;
+  }
+
+  private stepOperands(ts: readonly Tensor[]): boolean {
+    const n = ts[0]!.numel();
+    return ts.every((t) => t.storage.device === this.name && t.dtype === 'float32' && t.isContiguous() && t.numel() === n);
+  }
+
+  /** The written tensors' host copies are stale (or, checking, the host's step on copies of them); their versions move on. */
+  private afterStep(op: string, all: readonly Tensor[], written: readonly number[], host: (h: Float32Array[]) => void): void {
+    const copies = this.checkAgainstHost !== undefined ? all.map((t) => this.hostCopy(t)) : null;
+    for (const k of written) {
+      const t = all[k];
+      if (t === undefined) continue;
+      (t.storage as GpuStorage).host = null;
+      t.storage.version++;
+    }
+    if (copies === null || copies.includes(null)) return;
+    const h = copies.map((c) => (c as Float32Array).slice());
+    host(h);
+    for (const k of written) if (all[k] !== undefined) this.check(op, all[k]!, new Tensor(h[k]!, all[k]!.shape, 'float32'));
   }
 
   /** A storage holding exactly t's elements, row-major from 0 (t's own when it already is that). */

@@ -1,8 +1,13 @@
 /// <reference types="@webgpu/types" />
 import { DeviceError } from '../../errors.js';
 import { registerDevice, setDefaultDevice } from '../../tensor/device.js';
+import { registerFusedSteps } from '../../optim/fused-steps.js';
 import { GpuContext, type MemoryStats } from './context.js';
 import { WebGpuDevice } from './device.js';
+import { randomFill } from './kernels.js';
+import { Tensor } from '../../tensor/tensor.js';
+import { defaultGenerator, type Generator } from '../../tensor/random.js';
+import { checkShape } from '../../tensor/checks.js';
 
 /**
  * chainrule/webgpu: tensors on the GPU through WebGPU, in browsers (`navigator.gpu`) and in Node
@@ -17,6 +22,18 @@ import { WebGpuDevice } from './device.js';
  *
  * CHAINRULE_WEBGPU_TRACE=1 prints each op the first time it runs through the host for want of a
  * WebGPU kernel; `webgpuFallbacks()` counts them all.
+ *
+ * Random fills (rand, randn, dropout masks) are still drawn on the host from the seeded
+ * generator (tensor/random.ts) and uploaded, so a seed gives the same numbers on every device.
+ * Why no WGSL port gives the same stream: the generator is xoshiro128**, sequential (draw i
+ * needs the state after i − 1 draws). Its integer steps are u32 arithmetic WGSL has, and a
+ * thread's start state could be reached by jumping (the step is linear over GF(2): powers of the
+ * 128×128 bit matrix, computed on the host per chunk), and rand's 53-bit uniform rounded to
+ * float32, and dropout's u < p test, could be done exactly on two u32 words. randn cannot:
+ * Box–Muller there is float64 log / sqrt / sin / cos (WGSL has no f64; float32 versions differ
+ * in the last bits), and it redraws u = 0, so the number of draws before element i is not known
+ * in advance. A device generator would thus have a stream of its own (e.g. a counter-based
+ * hash of (seed, element)): `webgpuRand` / `webgpuRandn` below, a stream of its own.
  */
 
 export interface WebGPUOptions {
@@ -87,6 +104,7 @@ export async function initWebGPU(options: WebGPUOptions = {}): Promise<WebGPUInf
   const trace = typeof process !== 'undefined' && process.env?.CHAINRULE_WEBGPU_TRACE === '1';
   const impl = new WebGpuDevice(ctx, trace, options.check ?? false);
   registerDevice(impl);
+  registerFusedSteps('webgpu', { adamStep: (...a) => impl.adamStep(...a), sgdStep: (...a) => impl.sgdStep(...a) });
   current = { device: impl, info: { device: 'webgpu', adapter: ctx.adapterName }, gpu, adapter };
   if (options.setDefault) setDefaultDevice('webgpu');
   return current.info;
@@ -125,3 +143,26 @@ export async function webgpuSync(): Promise<void> {
 }
 
 export type { MemoryStats } from './context.js';
+
+/**
+ * A float32 tensor on the GPU filled there, uniform in [0, 1) (webgpuRand) or standard normal
+ * (webgpuRandn), from the device's counter-based generator (kernels.ts randomFill): not the host
+ * generator's stream (see above), but seeded from it (two 32-bit draws of `generator`, the
+ * default one unless given), so manualSeed() repeats a run.
+ */
+export function webgpuRand(shape: readonly number[], generator: Generator = defaultGenerator): Tensor {
+  return deviceRandom('webgpuRand', shape, generator, false);
+}
+
+export function webgpuRandn(shape: readonly number[], generator: Generator = defaultGenerator): Tensor {
+  return deviceRandom('webgpuRandn', shape, generator, true);
+}
+
+function deviceRandom(what: string, shape: readonly number[], generator: Generator, normal: boolean): Tensor {
+  const device = opened(what);
+  const dims = checkShape(what, shape);
+  let n = 1;
+  for (const d of dims) n *= d;
+  const s = randomFill(device.ctx, n, generator.nextUint32(), generator.nextUint32(), normal);
+  return new Tensor(s, dims, 'float32');
+}

@@ -729,3 +729,269 @@ export function maxPoolGrad(ctx: GpuContext, gy: GpuStorage, gOffset: number, pi
   runWindow(ctx, 'maxPoolGrad', MAXPOOL_GRAD, windowMeta(g, [gOffset, pOffset]), [out.buffer, gy.buffer, picks.buffer], n);
   return out;
 }
+
+// ---- gather / indexSelect and their adjoints scatterAdd / indexAdd ------------------------------
+
+/**
+ * The indexing kernels over contiguous operands (row-major from element 0), as
+ * ops/kernels.ts's gatherK / indexSelectK / scatterAddK / indexAddK. Both families are one
+ * index map: the element e of the index space (index's shape for gather/scatterAdd;
+ * [outer, n, inner] for indexSelect/indexAdd, read at the index entry (e / inner) % n) addresses
+ * table[Σ_{d≠dim} c_d·ts_d + idx·ts_dim]. The gathers read it; the scatters add src (read at the
+ * same multi-index through its own strides) into a copy of self, with an atomic add (i32), or a
+ * compare-and-swap loop on the f32's bits: the adds into one element land in an unspecified
+ * order, so float sums may differ from the host's sequential ones by rounding.
+ * prm: [0] n, [1] ndim, [2] dim, [3] mode (0: entry e, 1: entry (e / inner) % n), [4] inner,
+ * [5] entries, [8..15] index-space shape, [16..23] table strides, [24..31] src strides.
+ */
+const INDEX_MAP = /* wgsl */ `
+fn target_(e: u32) -> u32 {
+  var rem = e;
+  var o = 0;
+  var srcO = 0;
+  let dim = prm[2];
+  for (var d = prm[1] - 1; d >= 0; d = d - 1) {
+    let size = u32(prm[8 + d]);
+    let c = i32(rem % size);
+    rem = rem / size;
+    if (d != dim) { o = o + c * prm[16 + d]; }
+    srcO = srcO + c * prm[24 + d];
+  }
+  var k = e;
+  if (prm[3] == 1) { k = (e / u32(prm[4])) % u32(prm[5]); }
+  srcAt = u32(srcO);
+  return u32(o + idx[k] * prm[16 + dim]);
+}
+`;
+
+function indexMeta(space: readonly number[], dim: number, tableStrides: readonly number[], srcStrides: readonly number[] | null, rows: { inner: number; entries: number } | null): Int32Array {
+  const prm = new Int32Array(32);
+  let n = 1;
+  for (const s of space) n *= s;
+  prm[0] = n;
+  prm[1] = space.length;
+  prm[2] = dim;
+  prm[3] = rows ? 1 : 0;
+  prm[4] = rows?.inner ?? 1;
+  prm[5] = rows?.entries ?? 1;
+  for (let d = 0; d < space.length; d++) {
+    prm[8 + d] = space[d]!;
+    prm[16 + d] = tableStrides[d]!;
+    prm[24 + d] = srcStrides?.[d] ?? 0;
+  }
+  return prm;
+}
+
+/**
+ * out[e] = x[target(e)] over the index space `space` (gather: index's shape, dim, x's strides;
+ * indexSelect: [outer, n, inner], dim 1, with `rows`).
+ */
+export function gather(ctx: GpuContext, x: GpuStorage, index: GpuStorage, space: readonly number[], dim: number, xStrides: readonly number[], rows: { inner: number; entries: number } | null, dtype: DType): GpuStorage {
+  const ty = wgslType(dtype);
+  const prm = indexMeta(space, dim, xStrides, null, rows);
+  const out = ctx.storage(prm[0]!, dtype);
+  if (prm[0] === 0) return out;
+  const code = () => /* wgsl */ `
+@group(0) @binding(0) var<storage, read> prm: array<i32>;
+@group(0) @binding(1) var<storage, read_write> out: array<${ty}>;
+@group(0) @binding(2) var<storage, read> x: array<${ty}>;
+@group(0) @binding(3) var<storage, read> idx: array<i32>;
+var<private> srcAt: u32;
+${INDEX_MAP}
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let e = gid.x + gid.y * nwg.x * 256u;
+  if (e >= u32(prm[0])) { return; }
+  out[e] = x[target_(e)];
+}`;
+  const m = ctx.metaBuffer(prm);
+  ctx.dispatch(ctx.pipeline(`gather:${ty}`, code), [m.buffer, out.buffer, x.buffer, index.buffer], Math.ceil(prm[0]! / 256));
+  ctx.release(m.buffer, m.bytes);
+  return out;
+}
+
+/**
+ * A copy of self (`selfLength` elements) with src[srcAt(e)] added at target(e) for every e of
+ * the index space (scatterAdd: index's shape, self's and src's strides; indexAdd: [outer, n, inner]
+ * with `rows`, src contiguous of that shape).
+ */
+export function scatterAdd(
+  ctx: GpuContext, self: GpuStorage, selfLength: number, index: GpuStorage, src: GpuStorage, space: readonly number[], dim: number,
+  selfStrides: readonly number[], srcStrides: readonly number[], rows: { inner: number; entries: number } | null, dtype: DType,
+): GpuStorage {
+  const ty = wgslType(dtype);
+  const out = copy(ctx, { storage: self, offset: 0, strides: null }, [selfLength], dtype);
+  const prm = indexMeta(space, dim, selfStrides, srcStrides, rows);
+  if (prm[0] === 0) return out;
+  const add = ty === 'i32'
+    ? 'atomicAdd(&out[t], v);'
+    : `var old = atomicLoad(&out[t]);
+  loop {
+    let r = atomicCompareExchangeWeak(&out[t], old, bitcast<u32>(bitcast<f32>(old) + v));
+    if (r.exchanged) { break; }
+    old = r.old_value;
+  }`;
+  const code = () => /* wgsl */ `
+@group(0) @binding(0) var<storage, read> prm: array<i32>;
+@group(0) @binding(1) var<storage, read_write> out: array<atomic<${ty === 'i32' ? 'i32' : 'u32'}>>;
+@group(0) @binding(2) var<storage, read> src: array<${ty}>;
+@group(0) @binding(3) var<storage, read> idx: array<i32>;
+var<private> srcAt: u32;
+${INDEX_MAP}
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let e = gid.x + gid.y * nwg.x * 256u;
+  if (e >= u32(prm[0])) { return; }
+  let t = target_(e);
+  let v = src[srcAt];
+  ${add}
+}`;
+  const m = ctx.metaBuffer(prm);
+  ctx.dispatch(ctx.pipeline(`scatterAdd:${ty}`, code), [m.buffer, out.buffer, src.buffer, index.buffer], Math.ceil(prm[0]! / 256));
+  ctx.release(m.buffer, m.bytes);
+  return out;
+}
+
+// ---- fused optimizer updates ----------------------------------------------------------------
+
+/** The buffers a fused update reads and writes: contiguous runs of n elements from their offsets. */
+export interface StepOperand {
+  storage: GpuStorage;
+  offset: number;
+}
+
+function runStep(ctx: GpuContext, key: string, code: () => string, n: number, ints: number[], floats: number[], operands: readonly StepOperand[]): void {
+  if (n === 0) return;
+  const prm = new Int32Array(16 + floats.length);
+  prm[0] = n;
+  operands.forEach((o, k) => (prm[1 + k] = o.offset));
+  ints.forEach((v, k) => (prm[8 + k] = v));
+  new Float32Array(prm.buffer, 64, floats.length).set(floats);
+  const m = ctx.metaBuffer(prm);
+  ctx.dispatch(ctx.pipeline(key, code), [m.buffer, ...operands.map((o) => o.storage.buffer)], Math.ceil(n / 256));
+  ctx.release(m.buffer, m.bytes);
+}
+
+/**
+ * One Adam / AdamW step over a parameter in one dispatch, as backend/reference-optim.ts's
+ * adamStep in float32: d = sign·g (+ l2·θ); θ ·= shrink; m ← β₁m + (1 − β₁)d; v ← β₂v + (1 − β₂)d²;
+ * v̂ ← max(v̂, v) (amsgrad, NaN propagating as the host's); θ += negStepSize·m / (√v̂ / bias2Sqrt + eps).
+ * prm: [0] n, [1..5] offsets of θ, g, m, v, v̂; floats from [16]: β₁, β₂, 1 − β₁, 1 − β₂, eps, negStepSize, bias2Sqrt, l2, shrink, sign.
+ */
+export function adamStep(
+  ctx: GpuContext, n: number, p: StepOperand, g: StepOperand, m: StepOperand, v: StepOperand, vMax: StepOperand | null,
+  a: { beta1: number; beta2: number; eps: number; negStepSize: number; bias2Sqrt: number; l2: number; shrink: number; sign: number },
+): void {
+  const ams = vMax !== null;
+  const code = () => /* wgsl */ `
+@group(0) @binding(0) var<storage, read> prm: array<i32>;
+@group(0) @binding(1) var<storage, read_write> p: array<f32>;
+@group(0) @binding(2) var<storage, read> g: array<f32>;
+@group(0) @binding(3) var<storage, read_write> m: array<f32>;
+@group(0) @binding(4) var<storage, read_write> v: array<f32>;
+${ams ? '@group(0) @binding(5) var<storage, read_write> vmax: array<f32>;' : ''}
+${SPECIALS}
+fn f(k: i32) -> f32 { return bitcast<f32>(prm[16 + k]); }
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 256u;
+  if (i >= u32(prm[0])) { return; }
+  let ip = u32(prm[1]) + i; let ig = u32(prm[2]) + i; let im = u32(prm[3]) + i; let iv = u32(prm[4]) + i;
+  let l2 = f(7); let shrink = f(8);
+  var x = p[ip];
+  var d = f(9) * g[ig];
+  if (l2 != 0.0) { d = d + l2 * x; }
+  if (shrink != 1.0) { x = x * shrink; }
+  let mi = m[im] * f(0) + f(2) * d;
+  let vi = v[iv] * f(1) + f(3) * d * d;
+  m[im] = mi;
+  v[iv] = vi;
+  var second = vi;
+  ${ams ? `let ix = u32(prm[5]) + i;
+  var mx = vmax[ix];
+  if (isnan_(mx) || isnan_(second) || mx < second) { mx = second; }
+  vmax[ix] = mx;
+  second = mx;` : ''}
+  let denom = sqrt(second) / f(6) + f(4);
+  p[ip] = x + (f(5) * mi) / denom;
+}`;
+  const floats = [a.beta1, a.beta2, 1 - a.beta1, 1 - a.beta2, a.eps, a.negStepSize, a.bias2Sqrt, a.l2, a.shrink, a.sign];
+  runStep(ctx, `adamStep:${ams}`, code, n, [], floats, ams ? [p, g, m, v, vMax] : [p, g, m, v]);
+}
+
+/**
+ * One SGD step in one dispatch, as the host's sgdStep in float32: d = sign·g (+ wd·θ); with a
+ * momentum buffer b ← d (first step) or momentum·b + (1 − dampening)·d, d ← d + momentum·b
+ * (nesterov) or b; θ −= lr·d. prm: [0] n, [1..3] offsets of θ, g, b; [8] first, [9] nesterov;
+ * floats from [16]: lr, momentum, 1 − dampening, weightDecay, sign.
+ */
+export function sgdStep(
+  ctx: GpuContext, n: number, p: StepOperand, g: StepOperand, buf: StepOperand | null,
+  a: { first: boolean; lr: number; momentum: number; dampening: number; nesterov: boolean; weightDecay: number; sign: number },
+): void {
+  const hasBuf = buf !== null;
+  const code = () => /* wgsl */ `
+@group(0) @binding(0) var<storage, read> prm: array<i32>;
+@group(0) @binding(1) var<storage, read_write> p: array<f32>;
+@group(0) @binding(2) var<storage, read> g: array<f32>;
+${hasBuf ? '@group(0) @binding(3) var<storage, read_write> b: array<f32>;' : ''}
+fn f(k: i32) -> f32 { return bitcast<f32>(prm[16 + k]); }
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 256u;
+  if (i >= u32(prm[0])) { return; }
+  let ip = u32(prm[1]) + i;
+  let x = p[ip];
+  var d = f(4) * g[u32(prm[2]) + i];
+  let wd = f(3);
+  if (wd != 0.0) { d = d + wd * x; }
+  ${hasBuf ? `let ib = u32(prm[3]) + i;
+  var bi = d;
+  if (prm[8] == 0) { bi = f(1) * b[ib] + f(2) * d; }
+  b[ib] = bi;
+  if (prm[9] != 0) { d = d + f(1) * bi; } else { d = bi; }` : ''}
+  p[ip] = x - f(0) * d;
+}`;
+  const floats = [a.lr, a.momentum, 1 - a.dampening, a.weightDecay, a.sign];
+  runStep(ctx, `sgdStep:${hasBuf}`, code, n, [a.first ? 1 : 0, a.nesterov ? 1 : 0], floats, hasBuf ? [p, g, buf] : [p, g]);
+}
+
+// ---- seeded random fills (a stream of the device's own) ------------------------------------------
+
+/**
+ * n draws of a counter-based generator: element i is a hash of (seed, i) (two rounds of the PCG
+ * output permutation over the seed's two words and the counter), so every thread computes its
+ * own without state. 'rand': uniform in [0, 1) on 24 bits; 'randn': Box–Muller over the draws
+ * 2j and 2j + 1 (cos for even i, sin for odd), u₁ kept above 0. prm: [0] n, [1] seed lo, [2] seed hi, [3] normal.
+ */
+export function randomFill(ctx: GpuContext, n: number, seedLo: number, seedHi: number, normal: boolean): GpuStorage {
+  const out = ctx.storage(n, 'float32');
+  if (n === 0) return out;
+  const code = () => /* wgsl */ `
+@group(0) @binding(0) var<storage, read> prm: array<i32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+${HELPERS}
+fn pcg_(v: u32) -> u32 {
+  let s = v * 747796405u + 2891336453u;
+  let w = ((s >> ((s >> 28u) + 4u)) ^ s) * 277803737u;
+  return (w >> 22u) ^ w;
+}
+fn draw_(i: u32) -> u32 { return pcg_(pcg_(i ^ bitcast<u32>(prm[1])) + bitcast<u32>(prm[2])); }
+fn unit_(i: u32) -> f32 { return f32(draw_(i) >> 8u) * 5.9604644775390625e-8; }
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 256u;
+  if (i >= u32(prm[0])) { return; }
+  if (prm[3] == 0) { out[i] = unit_(i); return; }
+  let j = i & ~1u;
+  let u = (f32(draw_(j) >> 8u) + 1.0) * 5.9604644775390625e-8;
+  let v = unit_(j + 1u);
+  let r = sqrt(-2.0 * log(u));
+  let t = 6.283185307179586 * v;
+  if ((i & 1u) == 0u) { out[i] = r * cos_(t); } else { out[i] = r * sin_(t); }
+}`;
+  const m = ctx.metaBuffer(new Int32Array([n, seedLo | 0, seedHi | 0, normal ? 1 : 0]));
+  ctx.dispatch(ctx.pipeline('randomFill', code), [m.buffer, out.buffer], Math.ceil(n / 256));
+  ctx.release(m.buffer, m.bytes);
+  return out;
+}
