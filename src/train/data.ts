@@ -70,10 +70,33 @@ export interface LoadOptions {
    * class learns nothing and reports 100% accuracy). Evaluating on such a file is fine.
    */
   training?: boolean;
+  /**
+   * The class names of the checkpoint being evaluated: the file's labels are then matched to them
+   * by name (a CSV numbers its label names on its own, so a file of some of the classes would be
+   * scored against the wrong ones), and a name the model does not know is an error.
+   */
+  classNames?: readonly string[] | null;
+}
+
+/** The labels of `raw` renumbered as the checkpoint's class names (see LoadOptions.classNames). */
+function matchClassNames(raw: RawSplits, known: readonly string[] | null): RawSplits {
+  if (raw.classNames === null) return raw;
+  if (known === null) {
+    throw new FormatError(raw.description, `its labels are names (${raw.classNames.slice(0, 3).map((c) => JSON.stringify(c)).join(', ')}${raw.classNames.length > 3 ? ', …' : ''}) but the checkpoint was trained on numbered classes`);
+  }
+  const index = new Map(known.map((c, i) => [c, i]));
+  const to = raw.classNames.map((c) => {
+    const k = index.get(c);
+    if (k === undefined) throw new FormatError(raw.description, `label ${JSON.stringify(c)} is not one of the checkpoint's classes (${known.map((n) => JSON.stringify(n)).join(', ')})`);
+    return k;
+  });
+  const remap = (s: { x: Float32Array; y: Int32Array }) => ({ x: s.x, y: Int32Array.from(s.y, (v) => to[v]!) });
+  return { ...raw, train: remap(raw.train), test: raw.test === null ? null : remap(raw.test), classNames: [...known] };
 }
 
 export async function loadData(source: DataSource, preprocess?: Preprocess, options: LoadOptions = {}): Promise<LoadedData> {
-  const raw = source.kind === 'fashion-mnist' ? await readFashion(source) : await readCsv(source);
+  const read = source.kind === 'fashion-mnist' ? await readFashion(source) : await readCsv(source);
+  const raw = options.classNames !== undefined && source.kind === 'csv' ? matchClassNames(read, options.classNames) : read;
   const limit = source.limit ?? null;
   const cut = (s: { x: Float32Array; y: Int32Array }) =>
     limit === null || s.y.length <= limit ? s : { x: s.x.subarray(0, limit * raw.features), y: s.y.subarray(0, limit) };

@@ -81,6 +81,18 @@ describe('chainrule train on a slice of the embedded Fashion-MNIST', () => {
 
     const ev = await cli('eval', out, '--csv', csv);
     expect(ev.stdout).toMatch(/test accuracy 100\.00% \(120\/120\)/);
+    // Issue 18: a file of one of the classes is matched to the checkpoint's class names, not
+    // numbered on its own (its only class "odd" would have been scored as class 0, "even").
+    const oddOnly = join(dir, 'odd.csv');
+    writeFileSync(oddOnly, [rows[0], ...rows.slice(1).filter((l) => l.endsWith(',odd'))].join('\n'));
+    const evOdd = await cli('eval', out, '--csv', oddOnly);
+    expect(evOdd.code, evOdd.stderr).toBe(0);
+    expect(evOdd.stdout).toMatch(/test accuracy 100\.00% \(60\/60\)/);
+    const unknown = join(dir, 'prime.csv');
+    writeFileSync(unknown, 'a,b,kind\n1.5,0,odd\n2,1,prime\n');
+    const evUnknown = await cli('eval', out, '--csv', unknown);
+    expect(evUnknown.code).toBe(1);
+    expect(evUnknown.stderr).toMatch(/label "prime" is not one of the checkpoint's classes \("even", "odd"\)/);
     writeFileSync(join(dir, 'new.csv'), 'a,b\n1.5,0\n-1.2,1\n');
     const pr = await cli('predict', out, '--input', join(dir, 'new.csv'));
     expect(pr.stdout.split('\n').map((l) => l.split('\t').slice(0, 3).join(' '))).toEqual(['0 1 odd', '1 0 even', '']);

@@ -53,7 +53,7 @@ export const evalCommand: Command = {
     } else if (values.limit !== undefined) {
       source = { ...cfg.data, limit: values.limit };
     }
-    const data = await loadData(source, cfg.preprocess);
+    const data = await loadData(source, cfg.preprocess, { classNames: cfg.classNames });
     checkModelFitsData(cfg.model, data);
     // A CSV named here, or one trained on with no test split, is evaluated on all its rows.
     const split = data.test ?? data.train;
